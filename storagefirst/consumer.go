@@ -1,0 +1,325 @@
+package storagefirst
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Defaults of ConsumerConfig.
+const (
+	// ConsumerWorkersDefault is the number of envelopes handled at once.
+	ConsumerWorkersDefault = 10
+	// ConsumerLeaseDefault is the lease taken on each claimed envelope. The consumer
+	// extends it every third of its length while the handler runs.
+	ConsumerLeaseDefault = 30 * time.Second
+	// ConsumerPollIntervalDefault is how often an idle consumer looks for work when
+	// the queue cannot wake it (and, as a fallback, when it can).
+	ConsumerPollIntervalDefault = time.Second
+	// ConsumerShutdownTimeoutDefault is how long Run waits, once its context ends,
+	// for in-flight handlers to finish before cancelling them (they are released).
+	ConsumerShutdownTimeoutDefault = 30 * time.Second
+	// consumerAnswerTimeout bounds each Ack/Retry/Release/DeadLetter call.
+	consumerAnswerTimeout = 10 * time.Second
+)
+
+// Action is what the consumer did with a handled envelope.
+type Action string
+
+const (
+	ActionAcked        Action = "acked"
+	ActionRetried      Action = "retried"
+	ActionReleased     Action = "released"
+	ActionDeadLettered Action = "dead_lettered"
+	// ActionLeaseLost: the lease ran out (or was taken) before the answer; the
+	// envelope is redelivered elsewhere.
+	ActionLeaseLost Action = "lease_lost"
+)
+
+// Processed reports one handled delivery to ConsumerConfig.OnProcessed.
+type Processed struct {
+	Envelope Envelope
+	Action   Action
+	// Err is the handler's error (nil when acked).
+	Err error
+	// AnswerErr is the queue's error when recording the action failed.
+	AnswerErr error
+	// RetryIn is the delay of a scheduled retry.
+	RetryIn  time.Duration
+	Duration time.Duration
+}
+
+// ConsumerConfig configures a Consumer. Queue and Handler are required; every other
+// zero field means its documented default.
+type ConsumerConfig struct {
+	Queue   Queue
+	Handler Handler
+	// Workers bounds the envelopes handled at once. Default ConsumerWorkersDefault.
+	Workers int
+	// BatchSize bounds the envelopes claimed by one Claim. Default Workers.
+	BatchSize int
+	// Lease is the lease taken on each envelope. Default ConsumerLeaseDefault.
+	Lease time.Duration
+	// HandlerTimeout, if positive, bounds each handler call.
+	HandlerTimeout time.Duration
+	// PollInterval: see ConsumerPollIntervalDefault.
+	PollInterval time.Duration
+	// ShutdownTimeout: see ConsumerShutdownTimeoutDefault.
+	ShutdownTimeout time.Duration
+	// Retry schedules durable retries of retryable failures; when it declines, the
+	// envelope is dead-lettered. Permanent failures are dead-lettered at once.
+	Retry RetryPolicy
+	// Clock stamps failures and measures polling. Default SystemClock.
+	Clock Clock
+	// Logger logs failures and queue errors. Default slog.Default().
+	Logger *slog.Logger
+	// OnProcessed, if set, is called after each delivery is answered (metrics).
+	OnProcessed func(ctx context.Context, p Processed)
+}
+
+// Consumer drives a Queue: it claims envelopes under leases, runs the Handler on a
+// bounded pool of workers, extends leases while handlers run, and answers each
+// delivery: Ack on success, Retry after the RetryPolicy's delay on a retryable
+// failure, DeadLetter when retries are used up or the failure is permanent, and
+// Release when the handler was interrupted.
+type Consumer struct {
+	cfg ConsumerConfig
+}
+
+// NewConsumer validates cfg (reporting every problem) and returns a Consumer.
+func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
+	var errs []error
+	if cfg.Queue == nil {
+		errs = append(errs, errors.New("storagefirst: ConsumerConfig.Queue is required"))
+	}
+	if cfg.Handler == nil {
+		errs = append(errs, errors.New("storagefirst: ConsumerConfig.Handler is required"))
+	}
+	for _, f := range [...]struct {
+		name string
+		v    int64
+	}{{"Workers", int64(cfg.Workers)}, {"BatchSize", int64(cfg.BatchSize)}, {"Lease", int64(cfg.Lease)},
+		{"HandlerTimeout", int64(cfg.HandlerTimeout)}, {"PollInterval", int64(cfg.PollInterval)},
+		{"ShutdownTimeout", int64(cfg.ShutdownTimeout)}} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("storagefirst: ConsumerConfig.%s is negative", f.name))
+		}
+	}
+	if cfg.Lease > 0 && cfg.Lease < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("storagefirst: ConsumerConfig.Lease %v is below 10ms", cfg.Lease))
+	}
+	if err := cfg.Retry.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = ConsumerWorkersDefault
+	}
+	if cfg.BatchSize == 0 || cfg.BatchSize > cfg.Workers {
+		cfg.BatchSize = cfg.Workers
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = ConsumerLeaseDefault
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = ConsumerPollIntervalDefault
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = ConsumerShutdownTimeoutDefault
+	}
+	cfg.Clock = clockOrSystem(cfg.Clock)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Consumer{cfg: cfg}, nil
+}
+
+// Run consumes until ctx ends, then shuts down gracefully: it stops claiming, waits
+// up to ShutdownTimeout for in-flight handlers, then cancels those still running,
+// whose envelopes are released for another delivery. It returns nil after a
+// shutdown; queue errors are logged and retried, never returned. Run may be called
+// again after it returns, but not concurrently with itself.
+func (c *Consumer) Run(ctx context.Context) error {
+	cfg := c.cfg
+	handlerBase, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHandlers()
+
+	var wake <-chan struct{}
+	if w, ok := cfg.Queue.(Waker); ok {
+		wake = w.Wake(ctx)
+	}
+	slots := make(chan struct{}, cfg.Workers)
+	var wg sync.WaitGroup
+	failures := 0
+	for ctx.Err() == nil {
+		// Take one free slot (waiting for it), then any more that are free.
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		n := 1
+		for n < cfg.BatchSize {
+			select {
+			case slots <- struct{}{}:
+				n++
+				continue
+			default:
+			}
+			break
+		}
+		ds, err := cfg.Queue.Claim(ctx, n, cfg.Lease)
+		for range n - len(ds) {
+			<-slots
+		}
+		if err != nil && ctx.Err() == nil {
+			failures++
+			cfg.Logger.ErrorContext(ctx, "storagefirst: claim failed", "error", err, "failures", failures)
+		} else {
+			failures = 0
+		}
+		for _, d := range ds {
+			wg.Add(1)
+			go func() {
+				defer func() { <-slots; wg.Done() }()
+				c.process(handlerBase, d)
+			}()
+		}
+		if len(ds) == 0 {
+			wait := cfg.PollInterval
+			if failures > 0 {
+				wait = min(cfg.PollInterval*time.Duration(1<<min(failures, 6)), time.Minute)
+			}
+			select {
+			case <-ctx.Done():
+			case <-wake:
+			case <-cfg.Clock.After(wait):
+			}
+		}
+	}
+
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-cfg.Clock.After(cfg.ShutdownTimeout):
+		cancelHandlers()
+		<-done
+	}
+	return nil
+}
+
+// process handles one delivery and answers the queue.
+func (c *Consumer) process(base context.Context, d Delivery) {
+	cfg := c.cfg
+	start := cfg.Clock.Now()
+	env := d.Envelope
+	ctx, cancel := context.WithCancelCause(base)
+	defer cancel(nil)
+	if cfg.HandlerTimeout > 0 {
+		var cancelT context.CancelFunc
+		ctx, cancelT = context.WithTimeout(ctx, cfg.HandlerTimeout)
+		defer cancelT()
+	}
+
+	// Keep the lease while the handler runs; stop the handler if it is lost.
+	var (
+		lease    = d.Lease
+		leaseMu  sync.Mutex
+		renewEnd = make(chan struct{})
+		renewed  = make(chan struct{})
+	)
+	go func() {
+		defer close(renewed)
+		for {
+			select {
+			case <-renewEnd:
+				return
+			case <-cfg.Clock.After(cfg.Lease / 3):
+			}
+			leaseMu.Lock()
+			l, err := cfg.Queue.Extend(ctx, lease, cfg.Lease)
+			if err == nil {
+				lease = l
+			}
+			leaseMu.Unlock()
+			if errors.Is(err, ErrLeaseLost) {
+				cancel(err)
+				return
+			}
+			if err != nil && ctx.Err() == nil {
+				cfg.Logger.WarnContext(ctx, "storagefirst: lease extension failed", "envelope_id", env.ID, "error", err)
+			}
+		}
+	}()
+
+	herr := safeHandle(ctx, cfg.Handler, env)
+	close(renewEnd)
+	<-renewed
+
+	p := Processed{Envelope: env, Err: herr}
+	actx, acancel := context.WithTimeout(context.WithoutCancel(base), consumerAnswerTimeout)
+	defer acancel()
+	switch {
+	case errors.Is(context.Cause(ctx), ErrLeaseLost):
+		p.Action = ActionLeaseLost
+	case herr == nil:
+		p.Action, p.AnswerErr = ActionAcked, cfg.Queue.Ack(actx, lease)
+	case Classify(herr) == ClassCanceled:
+		p.Action, p.AnswerErr = ActionReleased, cfg.Queue.Release(actx, lease)
+	case cfg.Retry.ShouldRetry(herr, env.Attempt-1):
+		p.Action, p.RetryIn = ActionRetried, cfg.Retry.Delay(env.Attempt, herr)
+		p.AnswerErr = cfg.Queue.Retry(actx, lease, p.RetryIn, NewFailure(env.Attempt, cfg.Clock.Now(), herr))
+	default:
+		p.Action = ActionDeadLettered
+		p.AnswerErr = cfg.Queue.DeadLetter(actx, lease, NewFailure(env.Attempt, cfg.Clock.Now(), herr))
+	}
+	if errors.Is(p.AnswerErr, ErrLeaseLost) {
+		p.Action = ActionLeaseLost
+	}
+	p.Duration = cfg.Clock.Now().Sub(start)
+	c.log(ctx, p)
+	if cfg.OnProcessed != nil {
+		cfg.OnProcessed(ctx, p)
+	}
+}
+
+func (c *Consumer) log(ctx context.Context, p Processed) {
+	attrs := []any{"envelope_id", p.Envelope.ID, "type", p.Envelope.Type, "attempt", p.Envelope.Attempt,
+		"action", p.Action, "duration", p.Duration}
+	if p.Err != nil {
+		attrs = append(attrs, "error", p.Err, "class", Classify(p.Err).String())
+	}
+	switch {
+	case p.AnswerErr != nil && p.Action != ActionLeaseLost:
+		c.cfg.Logger.ErrorContext(ctx, "storagefirst: answering the queue failed; the lease will expire and the envelope be redelivered",
+			append(attrs, "answer_error", p.AnswerErr)...)
+	case p.Action == ActionDeadLettered, p.Action == ActionLeaseLost:
+		c.cfg.Logger.WarnContext(ctx, "storagefirst: envelope "+string(p.Action), attrs...)
+	case p.Action == ActionRetried:
+		c.cfg.Logger.InfoContext(ctx, "storagefirst: envelope retried", append(attrs, "retry_in", p.RetryIn)...)
+	default:
+		c.cfg.Logger.DebugContext(ctx, "storagefirst: envelope "+string(p.Action), attrs...)
+	}
+}
+
+// PanicError is a handler panic turned into a (retryable) error.
+type PanicError struct {
+	Value any
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("storagefirst: handler panicked: %v", e.Value) }
+
+func safeHandle(ctx context.Context, h Handler, env Envelope) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v}
+		}
+	}()
+	return h.Handle(ctx, env)
+}

@@ -1,0 +1,55 @@
+// Package storagefirst is the shared vocabulary of storagefirst-go: the types every
+// other package speaks, and a reader's way into the whole pattern.
+//
+// # The pattern
+//
+// Storage-first means an incoming request is written to durable storage before any
+// business logic runs, and only then acknowledged. Processing happens afterwards,
+// with retries, idempotency and a dead-letter queue (DLQ), so an acknowledged request
+// is never lost and can always be replayed:
+//
+//	client ──▶ front door ──Put──▶ Sink (durable) ──ack──▶ client
+//	                                   │
+//	                       Queue.Claim / event source delivery
+//	                                   ▼
+//	           Handler chain: Idempotent ─▶ Retry ─▶ your Handler ─▶ effect
+//	                                   │ exhausted or permanent
+//	                                   ▼
+//	                              dead letters ──replay──▶ Sink
+//
+// # The pieces
+//
+//   - [Envelope] is the unit that is persisted: an ID (UUIDv7, time-ordered), a type,
+//     a source, the time it was accepted, an idempotency key, a correlation ID, the
+//     delivery attempt, string metadata and a JSON payload.
+//   - [Sink] is where envelopes are persisted. Put returns nil only once every envelope
+//     is durable; a partial failure is a [*PutError] naming the envelopes that failed.
+//   - [Handler], [HandlerFunc] and [Middleware] process envelopes, net/http style;
+//     [Chain] composes middleware.
+//   - Error classes: [Permanent] errors are never retried and go straight to the
+//     dead letters; [Retryable] errors (optionally [RetryAfter] a delay) are retried by
+//     a [RetryPolicy]; [Classify] tells which class any error belongs to.
+//   - [RetryPolicy] carries the fields and defaults of an AWS Step Functions Retrier
+//     and maps onto github.com/cenkalti/backoff/v4. [Retry] is the in-process retry
+//     middleware; the [Consumer] uses the same policy for durable, scheduled retries.
+//   - [IdempotencyStore] and the [Idempotent] middleware make effects exactly-once
+//     under at-least-once delivery: records are in progress (under a lease with a
+//     fencing token), completed (the outcome is stored and replayed) or released.
+//   - [Queue] is what a durable store offers a local consumer: claim under a lease,
+//     acknowledge, retry later, release, or dead-letter with the failure history.
+//     [Consumer] is the runtime that drives a Queue with a bounded worker pool.
+//
+// # Where it sits
+//
+// This package imports no other package of the module. Front doors and AWS adapters
+// live in ingest, dead-letter tooling in dlq, synchronous workflows in workflow, and
+// the Postgres store in pgstore; all of them speak these types. Package
+// storagefirst/sftest holds in-memory fakes and the conformance suite every backend
+// passes.
+//
+// # Concurrency and time
+//
+// Every blocking call takes a context.Context first and honours its deadline. Where
+// time matters (retries, leases, expiry) it comes from a [Clock], so tests can move
+// time by hand instead of sleeping.
+package storagefirst

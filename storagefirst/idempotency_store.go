@@ -1,0 +1,115 @@
+package storagefirst
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// IdempotencyState is the state of an idempotency record.
+type IdempotencyState string
+
+const (
+	// IdempotencyInProgress: a worker holds the key under a lease.
+	IdempotencyInProgress IdempotencyState = "in_progress"
+	// IdempotencyCompleted: the effect was applied (or failed permanently) and the
+	// outcome is stored; repeats get the stored outcome.
+	IdempotencyCompleted IdempotencyState = "completed"
+	// IdempotencyReleased: the last attempt failed in a retryable way; the next
+	// Begin claims the key again.
+	IdempotencyReleased IdempotencyState = "released"
+)
+
+// Outcome is what an idempotent operation ended with, stored on completion and
+// returned to every repeat.
+type Outcome struct {
+	// Error is the message of a permanent failure; empty on success.
+	Error string `json:"error,omitempty"`
+	// Result is an optional JSON answer to hand back to repeats (an HTTP front door
+	// stores the response it gave).
+	Result json.RawMessage `json:"result,omitempty"`
+}
+
+// Failed reports whether the outcome is a stored permanent failure.
+func (o Outcome) Failed() bool { return o.Error != "" }
+
+// IdempotencyRecord is the stored state of one idempotency key.
+type IdempotencyRecord struct {
+	Scope       string
+	Key         string
+	Fingerprint string
+	State       IdempotencyState
+	// Token is the fencing token of the latest claim.
+	Token int64
+	// LeaseUntil is when an in-progress claim may be taken over.
+	LeaseUntil time.Time
+	// Outcome is set once the record is completed.
+	Outcome Outcome
+	// ExpiresAt is when a completed record stops counting; zero while in progress.
+	ExpiresAt time.Time
+}
+
+// Claim is the right to run the operation of an idempotency key, fenced by Token.
+type Claim struct {
+	Scope      string
+	Key        string
+	Token      int64
+	LeaseUntil time.Time
+}
+
+// BeginResult is what IdempotencyStore.Begin found.
+type BeginResult struct {
+	// Acquired is true when the caller now holds Claim and must run the operation,
+	// then Complete or Release it.
+	Acquired bool
+	Claim    Claim
+	// Record is the existing record when the key was not acquired: completed (its
+	// Outcome is the answer) or, with ErrInProgress, held by another worker.
+	Record IdempotencyRecord
+}
+
+// IdempotencyStore keeps idempotency records, keyed by (scope, key).
+//
+// Begin claims a key when it has no record, or its record is released, expired
+// (ExpiresAt past), or in progress under a lease that has run out (the previous
+// worker is presumed dead; its token is fenced off). Every claim gets a token
+// greater than any the store handed out before, for any key, so a worker whose
+// lease ran out can never complete or release a record that another worker claimed
+// since. Begin returns:
+//   - Acquired with a Claim: run the operation;
+//   - not Acquired, with the completed Record: the operation already ran;
+//   - an error wrapping ErrInProgress, with the Record: another worker holds it;
+//   - an error wrapping ErrFingerprintMismatch, with the Record: the key was used for
+//     a different request (a fingerprint is compared only when both are non-empty;
+//     a released record keeps none).
+//
+// Complete stores the outcome and makes the record completed until ttl from now. It
+// fails with ErrLeaseLost unless the record is still held under claim.Token;
+// completing a record that is already completed under the same token (by a
+// transactional completion inside the handler) succeeds and changes nothing.
+// Release gives the key up after a retryable failure, under the same fencing rule.
+//
+// Durations are measured on the store's own clock. Implementations are safe for
+// concurrent use, also from several processes where the backend is shared.
+type IdempotencyStore interface {
+	Begin(ctx context.Context, scope, key, fingerprint string, lease time.Duration) (BeginResult, error)
+	Complete(ctx context.Context, claim Claim, outcome Outcome, ttl time.Duration) error
+	Release(ctx context.Context, claim Claim) error
+	// Get returns the record of (scope, key), or an error wrapping ErrNotFound.
+	Get(ctx context.Context, scope, key string) (IdempotencyRecord, error)
+}
+
+type claimContextKey struct{}
+
+// WithClaim returns ctx carrying claim; the Idempotent middleware calls it so that a
+// handler can complete the record in its own transaction (pgstore's CompleteTx).
+func WithClaim(ctx context.Context, claim Claim) context.Context {
+	return context.WithValue(ctx, claimContextKey{}, claim)
+}
+
+// ClaimFromContext returns the idempotency claim the Idempotent middleware holds for
+// the envelope being handled.
+func ClaimFromContext(ctx context.Context) (Claim, bool) {
+	c, ok := ctx.Value(claimContextKey{}).(Claim)
+	return c, ok
+}

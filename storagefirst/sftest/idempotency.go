@@ -1,0 +1,117 @@
+package sftest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// MemoryIdempotencyStore is an in-memory storagefirst.IdempotencyStore for tests;
+// it passes RunIdempotencySuite. Expired records are dropped lazily.
+type MemoryIdempotencyStore struct {
+	clock   storagefirst.Clock
+	mu      sync.Mutex
+	records map[[2]string]*storagefirst.IdempotencyRecord
+	token   int64
+}
+
+var _ storagefirst.IdempotencyStore = (*MemoryIdempotencyStore)(nil)
+
+// NewMemoryIdempotencyStore returns an empty store on clock (nil means the system
+// clock).
+func NewMemoryIdempotencyStore(clock storagefirst.Clock) *MemoryIdempotencyStore {
+	if clock == nil {
+		clock = storagefirst.SystemClock{}
+	}
+	return &MemoryIdempotencyStore{clock: clock, records: make(map[[2]string]*storagefirst.IdempotencyRecord)}
+}
+
+// Begin claims (scope, key) or reports its record; see storagefirst.IdempotencyStore.
+func (s *MemoryIdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint string, lease time.Duration) (storagefirst.BeginResult, error) {
+	if err := ctx.Err(); err != nil {
+		return storagefirst.BeginResult{}, err
+	}
+	if lease <= 0 {
+		return storagefirst.BeginResult{}, fmt.Errorf("sftest: Begin needs a positive lease, got %v", lease)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	r := s.records[[2]string{scope, key}]
+	if r != nil {
+		live := r.State == storagefirst.IdempotencyCompleted && r.ExpiresAt.After(now) ||
+			r.State == storagefirst.IdempotencyInProgress && r.LeaseUntil.After(now)
+		if live && r.Fingerprint != "" && fingerprint != "" && r.Fingerprint != fingerprint {
+			return storagefirst.BeginResult{Record: cloneRecord(r)}, fmt.Errorf("%w: scope %q key %q", storagefirst.ErrFingerprintMismatch, scope, key)
+		}
+		switch {
+		case live && r.State == storagefirst.IdempotencyCompleted:
+			return storagefirst.BeginResult{Record: cloneRecord(r)}, nil
+		case live:
+			return storagefirst.BeginResult{Record: cloneRecord(r)}, fmt.Errorf("%w: scope %q key %q until %s", storagefirst.ErrInProgress, scope, key, r.LeaseUntil.Format(time.RFC3339Nano))
+		}
+	}
+	s.token++
+	r = &storagefirst.IdempotencyRecord{Scope: scope, Key: key, Fingerprint: fingerprint,
+		State: storagefirst.IdempotencyInProgress, Token: s.token, LeaseUntil: now.Add(lease)}
+	s.records[[2]string{scope, key}] = r
+	return storagefirst.BeginResult{Acquired: true, Claim: storagefirst.Claim{Scope: scope, Key: key, Token: r.Token, LeaseUntil: r.LeaseUntil}}, nil
+}
+
+// held returns the record claim still holds, or ErrLeaseLost.
+func (s *MemoryIdempotencyStore) held(c storagefirst.Claim) (*storagefirst.IdempotencyRecord, error) {
+	r := s.records[[2]string{c.Scope, c.Key}]
+	if r == nil || r.Token != c.Token || r.State != storagefirst.IdempotencyInProgress || !r.LeaseUntil.After(s.clock.Now()) {
+		return nil, fmt.Errorf("%w: scope %q key %q token %d", storagefirst.ErrLeaseLost, c.Scope, c.Key, c.Token)
+	}
+	return r, nil
+}
+
+// Complete stores outcome under claim.
+func (s *MemoryIdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, outcome storagefirst.Outcome, ttl time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.records[[2]string{c.Scope, c.Key}]; r != nil && r.Token == c.Token && r.State == storagefirst.IdempotencyCompleted {
+		return nil
+	}
+	r, err := s.held(c)
+	if err != nil {
+		return err
+	}
+	r.State, r.ExpiresAt = storagefirst.IdempotencyCompleted, s.clock.Now().Add(ttl)
+	r.Outcome = storagefirst.Outcome{Error: outcome.Error, Result: bytes.Clone(outcome.Result)}
+	return nil
+}
+
+// Release gives up claim.
+func (s *MemoryIdempotencyStore) Release(ctx context.Context, c storagefirst.Claim) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.held(c)
+	if err != nil {
+		return err
+	}
+	r.State, r.Fingerprint, r.LeaseUntil = storagefirst.IdempotencyReleased, "", time.Time{}
+	return nil
+}
+
+// Get returns the record of (scope, key).
+func (s *MemoryIdempotencyStore) Get(ctx context.Context, scope, key string) (storagefirst.IdempotencyRecord, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.records[[2]string{scope, key}]
+	if r == nil || r.State == storagefirst.IdempotencyCompleted && !r.ExpiresAt.After(s.clock.Now()) {
+		return storagefirst.IdempotencyRecord{}, fmt.Errorf("%w: scope %q key %q", storagefirst.ErrNotFound, scope, key)
+	}
+	return cloneRecord(r), nil
+}
+
+func cloneRecord(r *storagefirst.IdempotencyRecord) storagefirst.IdempotencyRecord {
+	c := *r
+	c.Outcome.Result = bytes.Clone(r.Outcome.Result)
+	return c
+}
