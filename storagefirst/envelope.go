@@ -25,9 +25,10 @@ const (
 
 // Envelope is the unit that is persisted before any business logic runs.
 //
-// An Envelope round-trips through JSON losslessly once it is in its canonical form:
-// AcceptedAt in UTC and the Payload compact JSON, which is what [NewEnvelope] and
-// [Envelope.Normalize] produce.
+// An Envelope round-trips through JSON, and through every store, losslessly once it
+// is in its canonical form: AcceptedAt in UTC at microsecond precision (what
+// Postgres keeps) and the Payload compact JSON, which is what [NewEnvelope] and
+// [Envelope.Normalize] produce. Stores normalize what they are given.
 type Envelope struct {
 	// ID is unique and time-ordered (a UUIDv7 from NewID). Stores use it to ignore a
 	// repeated Put of the same envelope.
@@ -80,11 +81,11 @@ func (e Envelope) Key() string {
 	return e.ID
 }
 
-// Normalize puts e in canonical form: AcceptedAt in UTC without a monotonic clock
-// reading, and the payload compacted. It fails with ErrInvalidEnvelope when the
+// Normalize puts e in canonical form: AcceptedAt in UTC, truncated to the
+// microsecond, without a monotonic clock reading, and the payload compacted. It fails with ErrInvalidEnvelope when the
 // payload is not valid JSON.
 func (e *Envelope) Normalize() error {
-	e.AcceptedAt = e.AcceptedAt.UTC().Round(0)
+	e.AcceptedAt = e.AcceptedAt.UTC().Truncate(time.Microsecond)
 	if len(e.Payload) == 0 {
 		e.Payload = nil
 		return nil

@@ -84,7 +84,8 @@ type BeginResult struct {
 //     a released record keeps none).
 //
 // Complete stores the outcome and makes the record completed until ttl from now. It
-// fails with ErrLeaseLost unless the record is still held under claim.Token;
+// fails with ErrLeaseLost unless the record is still in progress under claim.Token
+// (a claim whose lease ran out holds until another worker takes the key over);
 // completing a record that is already completed under the same token (by a
 // transactional completion inside the handler) succeeds and changes nothing.
 // Release gives the key up after a retryable failure, under the same fencing rule.

@@ -62,10 +62,11 @@ func (s *MemoryIdempotencyStore) Begin(ctx context.Context, scope, key, fingerpr
 	return storagefirst.BeginResult{Acquired: true, Claim: storagefirst.Claim{Scope: scope, Key: key, Token: r.Token, LeaseUntil: r.LeaseUntil}}, nil
 }
 
-// held returns the record claim still holds, or ErrLeaseLost.
+// held returns the record claim still holds, or ErrLeaseLost. A claim whose lease
+// ran out still holds the record until another worker takes it over.
 func (s *MemoryIdempotencyStore) held(c storagefirst.Claim) (*storagefirst.IdempotencyRecord, error) {
 	r := s.records[[2]string{c.Scope, c.Key}]
-	if r == nil || r.Token != c.Token || r.State != storagefirst.IdempotencyInProgress || !r.LeaseUntil.After(s.clock.Now()) {
+	if r == nil || r.Token != c.Token || r.State != storagefirst.IdempotencyInProgress {
 		return nil, fmt.Errorf("%w: scope %q key %q token %d", storagefirst.ErrLeaseLost, c.Scope, c.Key, c.Token)
 	}
 	return r, nil

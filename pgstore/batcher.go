@@ -1,0 +1,149 @@
+package pgstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// batcher is group commit: calls from concurrent callers are gathered into one
+// execution, and each caller is answered with its own items' results once that
+// execution has finished. A lone caller does not wait for company: a batch is what
+// has queued up by the time the previous one is done (plus up to maxWait, if set).
+type batcher[T, R any] struct {
+	in       chan *batchCall[T, R]
+	maxBatch int
+	maxWait  time.Duration
+	exec     func(ctx context.Context, items []T) ([]R, error)
+	ctx      context.Context
+	done     chan struct{}
+}
+
+type batchCall[T, R any] struct {
+	ctx   context.Context
+	items []T
+	res   []R
+	err   error
+	done  chan struct{}
+}
+
+func newBatcher[T, R any](ctx context.Context, maxBatch int, maxWait time.Duration,
+	exec func(context.Context, []T) ([]R, error)) *batcher[T, R] {
+	b := &batcher[T, R]{in: make(chan *batchCall[T, R]), maxBatch: maxBatch, maxWait: maxWait,
+		exec: exec, ctx: ctx, done: make(chan struct{})}
+	go b.loop()
+	return b
+}
+
+// do runs items in a batch and returns their results, in order. When ctx ends first
+// it returns ctx.Err(): the items may or may not have been committed.
+func (b *batcher[T, R]) do(ctx context.Context, items []T) ([]R, error) {
+	c := &batchCall[T, R]{ctx: ctx, items: items, done: make(chan struct{})}
+	select {
+	case b.in <- c:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-b.ctx.Done():
+		return nil, storagefirst.ErrClosed
+	}
+	select {
+	case <-c.done:
+		return c.res, c.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (b *batcher[T, R]) wait() { <-b.done }
+
+// loop gathers calls and runs one batch at a time. The next batch forms while the
+// current one runs, which is what makes batches grow under load.
+func (b *batcher[T, R]) loop() {
+	defer close(b.done)
+	var pending *batchCall[T, R] // a call that did not fit the last batch
+	for {
+		var calls []*batchCall[T, R]
+		n := 0
+		if pending != nil {
+			calls, n, pending = append(calls, pending), len(pending.items), nil
+		} else {
+			select {
+			case c := <-b.in:
+				calls, n = append(calls, c), len(c.items)
+			case <-b.ctx.Done():
+				return
+			}
+		}
+		if b.ctx.Err() != nil {
+			for _, c := range calls {
+				c.err = storagefirst.ErrClosed
+				close(c.done)
+			}
+			return
+		}
+		var timer *time.Timer
+		var linger <-chan time.Time
+		if b.maxWait > 0 {
+			timer = time.NewTimer(b.maxWait)
+			linger = timer.C
+		}
+	gather:
+		for n < b.maxBatch {
+			var c *batchCall[T, R]
+			if linger == nil {
+				select {
+				case c = <-b.in:
+				default:
+					break gather
+				}
+			} else {
+				select {
+				case c = <-b.in:
+				case <-linger:
+					break gather
+				case <-b.ctx.Done():
+					break gather
+				}
+			}
+			if n+len(c.items) > b.maxBatch {
+				pending = c
+				break
+			}
+			calls, n = append(calls, c), n+len(c.items)
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		b.run(calls, n)
+	}
+}
+
+// run executes one batch, leaving out callers who gave up before it started.
+func (b *batcher[T, R]) run(calls []*batchCall[T, R], n int) {
+	live := calls[:0]
+	items := make([]T, 0, n)
+	for _, c := range calls {
+		if err := c.ctx.Err(); err != nil {
+			c.err = err
+			close(c.done)
+			continue
+		}
+		live = append(live, c)
+		items = append(items, c.items...)
+	}
+	if len(live) == 0 {
+		return
+	}
+	res, err := b.exec(b.ctx, items)
+	off := 0
+	for _, c := range live {
+		if err != nil {
+			c.err = err
+		} else {
+			c.res = res[off : off+len(c.items)]
+		}
+		off += len(c.items)
+		close(c.done)
+	}
+}

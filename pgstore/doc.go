@@ -1,0 +1,32 @@
+// Package pgstore is the Postgres store of storagefirst-go, on github.com/jackc/pgx/v5.
+//
+// It implements the storagefirst contracts against a real database:
+//
+//   - [Queue] (one per name, from [Store.Queue]) is a storagefirst.Sink and
+//     storagefirst.Queue: Put group-commits envelopes from concurrent callers into
+//     one transaction and answers each caller when its batch has committed; PutTx
+//     enqueues inside the caller's own transaction (the transactional outbox); Claim
+//     uses FOR UPDATE SKIP LOCKED under leases with fencing tokens; retries, releases
+//     and dead letters keep a bounded failure history on the row. It also implements
+//     storagefirst.Waker (LISTEN/NOTIFY, with the consumer's polling as fallback),
+//     storagefirst.DeadLetters and storagefirst.StatsReporter.
+//   - [IdempotencyStore] is a storagefirst.IdempotencyStore whose CompleteTx records
+//     an outcome in the same transaction as the handler's business writes, so
+//     "effect applied" and "recorded as done" can never disagree.
+//   - [Store.Migrate] applies the embedded, versioned migrations under an advisory
+//     lock; cmd/storagefirst runs them by hand.
+//
+// # Where it sits
+//
+// pgstore imports storagefirst and nothing else of the module. Front doors (ingest)
+// persist into a Queue; a storagefirst.Consumer drains it; dlq inspects and replays
+// its dead letters.
+//
+// # Managed Postgres
+//
+// Behind RDS Proxy or PgBouncer in transaction mode, no session state survives a
+// transaction: set Config.Pooled (see [ConfigurePool]), which uses
+// pgx.QueryExecModeExec (no prepared statements) and turns LISTEN/NOTIFY off, so
+// consumers poll. [IAMAuth] authenticates with RDS IAM tokens, refreshed before they
+// expire.
+package pgstore

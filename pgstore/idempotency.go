@@ -1,0 +1,192 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// ReleasedTTLDefault is how long a released idempotency record is kept before the
+// reaper may delete it.
+const ReleasedTTLDefault = storagefirst.IdempotencyTTLDefault
+
+// IdempotencyStore is the Postgres storagefirst.IdempotencyStore of a Store. Its
+// CompleteTx records an outcome in the caller's transaction.
+type IdempotencyStore struct {
+	s *Store
+}
+
+var _ storagefirst.IdempotencyStore = (*IdempotencyStore)(nil)
+
+// Idempotency returns the store's IdempotencyStore.
+func (s *Store) Idempotency() *IdempotencyStore { return &IdempotencyStore{s: s} }
+
+// Begin claims (scope, key) or reports its record; see storagefirst.IdempotencyStore.
+func (i *IdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint string, lease time.Duration) (storagefirst.BeginResult, error) {
+	if lease <= 0 {
+		return storagefirst.BeginResult{}, fmt.Errorf("pgstore: Begin needs a positive lease, got %v", lease)
+	}
+	// The record can change between the upsert and the read; a few rounds settle it.
+	for range 5 {
+		var c storagefirst.Claim
+		err := i.s.pool.QueryRow(ctx, i.s.q.idemBegin, scope, key, fingerprint, lease).Scan(&c.Token, &c.LeaseUntil)
+		if err == nil {
+			c.Scope, c.Key = scope, key
+			return storagefirst.BeginResult{Acquired: true, Claim: c}, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", err)
+		}
+		r, live, err := i.get(ctx, scope, key)
+		if errors.Is(err, storagefirst.ErrNotFound) || err == nil && !live {
+			continue // freed or deleted meanwhile: claim again
+		}
+		if err != nil {
+			return storagefirst.BeginResult{}, err
+		}
+		res := storagefirst.BeginResult{Record: r}
+		if r.Fingerprint != "" && fingerprint != "" && r.Fingerprint != fingerprint {
+			return res, fmt.Errorf("%w: scope %q key %q", storagefirst.ErrFingerprintMismatch, scope, key)
+		}
+		if r.State == storagefirst.IdempotencyInProgress {
+			return res, fmt.Errorf("%w: scope %q key %q until %s", storagefirst.ErrInProgress, scope, key, r.LeaseUntil.Format(time.RFC3339Nano))
+		}
+		return res, nil
+	}
+	return storagefirst.BeginResult{}, storagefirst.Retryable(fmt.Errorf("pgstore: idempotency begin %q: the record kept changing", key))
+}
+
+// get reads a record and whether it is live (completed and not expired, or in
+// progress under a lease that has not run out).
+func (i *IdempotencyStore) get(ctx context.Context, scope, key string) (storagefirst.IdempotencyRecord, bool, error) {
+	r := storagefirst.IdempotencyRecord{Scope: scope, Key: key}
+	var (
+		state             string
+		leaseUntil, expAt *time.Time
+		live              bool
+	)
+	err := i.s.pool.QueryRow(ctx, i.s.q.idemGet, scope, key).Scan(&r.Fingerprint, &state, &r.Token, &leaseUntil,
+		&r.Outcome.Error, &r.Outcome.Result, &expAt, &live)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, false, fmt.Errorf("%w: scope %q key %q", storagefirst.ErrNotFound, scope, key)
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("pgstore: idempotency get: %w", err)
+	}
+	r.State = storagefirst.IdempotencyState(state)
+	if leaseUntil != nil {
+		r.LeaseUntil = *leaseUntil
+	}
+	if expAt != nil && r.State == storagefirst.IdempotencyCompleted {
+		r.ExpiresAt = *expAt
+	}
+	return r, live, nil
+}
+
+// Get returns the record of (scope, key); an expired completed record is not found.
+func (i *IdempotencyStore) Get(ctx context.Context, scope, key string) (storagefirst.IdempotencyRecord, error) {
+	r, live, err := i.get(ctx, scope, key)
+	if err == nil && r.State == storagefirst.IdempotencyCompleted && !live {
+		return storagefirst.IdempotencyRecord{}, fmt.Errorf("%w: scope %q key %q (expired)", storagefirst.ErrNotFound, scope, key)
+	}
+	return r, err
+}
+
+// Complete stores outcome under claim, in its own transaction.
+func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, outcome storagefirst.Outcome, ttl time.Duration) error {
+	return i.complete(ctx, i.s.pool, c, outcome, ttl)
+}
+
+// CompleteTx stores outcome under claim inside tx, the transaction that applied the
+// effect: both commit or neither does. Call it from a handler behind the
+// storagefirst.Idempotent middleware with the claim from
+// storagefirst.ClaimFromContext; the middleware's own Complete then finds the record
+// completed under the same token and succeeds. Returns an error wrapping
+// storagefirst.ErrLeaseLost when another worker has taken the key: roll back.
+func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagefirst.Claim, outcome storagefirst.Outcome, ttl time.Duration) error {
+	return i.complete(ctx, tx, c, outcome, ttl)
+}
+
+// CompleteFromContext is CompleteTx with the claim the Idempotent middleware put in
+// ctx, an empty (success) outcome and the default TTL.
+func (i *IdempotencyStore) CompleteFromContext(ctx context.Context, tx pgx.Tx) error {
+	c, ok := storagefirst.ClaimFromContext(ctx)
+	if !ok {
+		return errors.New("pgstore: CompleteFromContext: no idempotency claim in the context (is the handler behind storagefirst.Idempotent?)")
+	}
+	return i.CompleteTx(ctx, tx, c, storagefirst.Outcome{}, storagefirst.IdempotencyTTLDefault)
+}
+
+type queryRower interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+var (
+	_ queryRower = (*pgxpool.Pool)(nil)
+	_ queryRower = (pgx.Tx)(nil)
+)
+
+func (i *IdempotencyStore) complete(ctx context.Context, db queryRower, c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duration) error {
+	if ttl <= 0 {
+		ttl = storagefirst.IdempotencyTTLDefault
+	}
+	var ok bool
+	if err := db.QueryRow(ctx, i.s.q.idemComplete, c.Scope, c.Key, c.Token, o.Error, []byte(o.Result), ttl).Scan(&ok); err != nil {
+		return fmt.Errorf("pgstore: idempotency complete: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: scope %q key %q token %d", storagefirst.ErrLeaseLost, c.Scope, c.Key, c.Token)
+	}
+	return nil
+}
+
+// Release gives up claim after a retryable failure.
+func (i *IdempotencyStore) Release(ctx context.Context, c storagefirst.Claim) error {
+	tag, err := i.s.pool.Exec(ctx, i.s.q.idemRelease, c.Scope, c.Key, c.Token, ReleasedTTLDefault)
+	if err != nil {
+		return fmt.Errorf("pgstore: idempotency release: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%w: scope %q key %q token %d", storagefirst.ErrLeaseLost, c.Scope, c.Key, c.Token)
+	}
+	return nil
+}
+
+// ReapLimitDefault bounds the records one Reap call deletes.
+const ReapLimitDefault = 10000
+
+// Reap deletes expired records: completed and released ones past their expiry, and
+// in-progress ones whose lease ran out more than staleAfter ago (their worker is
+// gone). It deletes at most limit (ReapLimitDefault when zero) and returns how many.
+func (i *IdempotencyStore) Reap(ctx context.Context, staleAfter time.Duration, limit int) (int64, error) {
+	if limit <= 0 {
+		limit = ReapLimitDefault
+	}
+	tag, err := i.s.pool.Exec(ctx, i.s.q.idemReap, max(staleAfter, 0), limit)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: idempotency reap: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// RunReaper calls Reap every interval until ctx ends, logging failures.
+func (i *IdempotencyStore) RunReaper(ctx context.Context, interval, staleAfter time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := i.Reap(ctx, staleAfter, 0); err != nil && ctx.Err() == nil {
+			i.s.cfg.Logger.WarnContext(ctx, "pgstore: reaping idempotency records failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

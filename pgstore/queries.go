@@ -1,0 +1,105 @@
+package pgstore
+
+import "strings"
+
+// queries holds the store's SQL with the schema filled in, built once per Store.
+type queries struct {
+	insert, claim, retry, release, deadLetter, extend, ack  string
+	listDead, requeue, deleteDead, stats                    string
+	idemBegin, idemGet, idemComplete, idemRelease, idemReap string
+}
+
+func newQueries(schema string) queries {
+	r := strings.NewReplacer("{{schema}}", schema)
+	return queries{
+		// Columns as arrays, one row per element: one statement per batch.
+		insert: r.Replace(`INSERT INTO {{schema}}.envelopes
+			(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+				$6::text[], $7::text[], $8::jsonb[], $9::json[])
+			ON CONFLICT (queue, id) DO NOTHING
+			RETURNING queue, id`),
+		// A leased row's available_at is its lease's end, so an expired lease is
+		// simply due again: no separate rescuer is needed.
+		claim: r.Replace(`WITH due AS (
+				SELECT queue, id, available_at FROM {{schema}}.envelopes
+				WHERE queue = $1 AND state < 2 AND available_at <= now()
+				ORDER BY available_at, id
+				LIMIT $2
+				FOR UPDATE SKIP LOCKED)
+			UPDATE {{schema}}.envelopes e
+			SET state = 1, attempt = e.attempt + 1, lease_token = nextval('{{schema}}.tokens'),
+				available_at = now() + $3::interval
+			FROM due WHERE e.queue = due.queue AND e.id = due.id
+			RETURNING e.id, e.type, e.source, e.accepted_at, e.idempotency_key, e.correlation_id,
+				e.metadata, e.payload, e.attempt, e.lease_token, e.available_at, e.failures, due.available_at`),
+		ack: r.Replace(`DELETE FROM {{schema}}.envelopes e
+			USING unnest($1::text[], $2::text[], $3::bigint[]) AS a(queue, id, token)
+			WHERE e.queue = a.queue AND e.id = a.id AND e.lease_token = a.token AND e.state = 1
+			RETURNING e.queue, e.id`),
+		retry: r.Replace(`UPDATE {{schema}}.envelopes
+			SET state = 0, lease_token = NULL, available_at = now() + $4::interval,
+				failures = {{schema}}.append_failure(failures, $5, $6)
+			WHERE queue = $1 AND id = $2 AND lease_token = $3 AND state = 1`),
+		release: r.Replace(`UPDATE {{schema}}.envelopes
+			SET state = 0, lease_token = NULL, available_at = now(), attempt = greatest(attempt - 1, 0)
+			WHERE queue = $1 AND id = $2 AND lease_token = $3 AND state = 1`),
+		deadLetter: r.Replace(`UPDATE {{schema}}.envelopes
+			SET state = 2, lease_token = NULL, dead_at = now(),
+				failures = {{schema}}.append_failure(failures, $4, $5)
+			WHERE queue = $1 AND id = $2 AND lease_token = $3 AND state = 1`),
+		extend: r.Replace(`UPDATE {{schema}}.envelopes SET available_at = now() + $4::interval
+			WHERE queue = $1 AND id = $2 AND lease_token = $3 AND state = 1
+			RETURNING available_at`),
+		listDead: r.Replace(`SELECT id, type, source, accepted_at, idempotency_key, correlation_id,
+				metadata, payload, attempt, failures, dead_at
+			FROM {{schema}}.envelopes
+			WHERE queue = $1 AND state = 2 AND id > $2 AND ($3 = '' OR type = $3)
+			ORDER BY id LIMIT $4`),
+		requeue: r.Replace(`UPDATE {{schema}}.envelopes
+			SET state = 0, attempt = 0, available_at = now(), dead_at = NULL
+			WHERE queue = $1 AND id = $2 AND state = 2`),
+		deleteDead: r.Replace(`DELETE FROM {{schema}}.envelopes WHERE queue = $1 AND id = $2 AND state = 2`),
+		stats: r.Replace(`SELECT
+				count(*) FILTER (WHERE state < 2 AND available_at <= now()),
+				count(*) FILTER (WHERE state = 0 AND available_at > now()),
+				count(*) FILTER (WHERE state = 1 AND available_at > now()),
+				count(*) FILTER (WHERE state = 2),
+				coalesce(extract(epoch FROM now() - min(available_at) FILTER (WHERE state < 2 AND available_at <= now())), 0)
+			FROM {{schema}}.envelopes WHERE queue = $1`),
+
+		// The upsert claims the key when it is free; otherwise it changes nothing
+		// and the caller reads the record.
+		idemBegin: r.Replace(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, lease_until)
+			VALUES ($1, $2, $3, 'in_progress', nextval('{{schema}}.tokens'), now() + $4::interval)
+			ON CONFLICT (scope, key) DO UPDATE
+			SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', token = EXCLUDED.token,
+				lease_until = EXCLUDED.lease_until, outcome_error = '', outcome_result = NULL,
+				expires_at = NULL, updated_at = now()
+			WHERE i.state = 'released'
+				OR (i.state = 'completed' AND i.expires_at <= now())
+				OR (i.state = 'in_progress' AND i.lease_until <= now())
+			RETURNING token, lease_until`),
+		idemGet: r.Replace(`SELECT fingerprint, state, token, lease_until, outcome_error, outcome_result, expires_at,
+				(state = 'completed' AND expires_at > now()) OR (state = 'in_progress' AND lease_until > now())
+			FROM {{schema}}.idempotency WHERE scope = $1 AND key = $2`),
+		idemComplete: r.Replace(`WITH done AS (
+				UPDATE {{schema}}.idempotency
+				SET state = 'completed', outcome_error = $4, outcome_result = $5,
+					expires_at = now() + $6::interval, lease_until = NULL, updated_at = now()
+				WHERE scope = $1 AND key = $2 AND token = $3 AND state = 'in_progress'
+				RETURNING 1)
+			SELECT EXISTS (SELECT 1 FROM done)
+				OR EXISTS (SELECT 1 FROM {{schema}}.idempotency
+					WHERE scope = $1 AND key = $2 AND token = $3 AND state = 'completed')`),
+		idemRelease: r.Replace(`UPDATE {{schema}}.idempotency
+			SET state = 'released', fingerprint = '', lease_until = NULL,
+				expires_at = now() + $4::interval, updated_at = now()
+			WHERE scope = $1 AND key = $2 AND token = $3 AND state = 'in_progress'`),
+		idemReap: r.Replace(`DELETE FROM {{schema}}.idempotency WHERE ctid = ANY (ARRAY(
+				SELECT ctid FROM {{schema}}.idempotency
+				WHERE (state <> 'in_progress' AND expires_at <= now())
+					OR (state = 'in_progress' AND lease_until <= now() - $1::interval)
+				LIMIT $2))`),
+	}
+}

@@ -1,0 +1,441 @@
+package pgstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// Queue is one named queue of a Store: a storagefirst.Sink and storagefirst.Queue,
+// also a storagefirst.Waker, storagefirst.DeadLetters and storagefirst.StatsReporter.
+// It is safe for concurrent use, also from several processes.
+type Queue struct {
+	s    *Store
+	name string
+}
+
+var (
+	_ storagefirst.Queue         = (*Queue)(nil)
+	_ storagefirst.Waker         = (*Queue)(nil)
+	_ storagefirst.DeadLetters   = (*Queue)(nil)
+	_ storagefirst.StatsReporter = (*Queue)(nil)
+)
+
+// Queue returns the queue called name (1 to 128 bytes). Queues need no creation:
+// one table holds them all.
+func (s *Store) Queue(name string) (*Queue, error) {
+	if name == "" || len(name) > 128 {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidQueueName, name)
+	}
+	return &Queue{s: s, name: name}, nil
+}
+
+// Name returns the queue's name.
+func (q *Queue) Name() string { return q.name }
+
+// PutResult says what Enqueue did with each envelope.
+type PutResult struct {
+	// Inserted are the IDs stored by this call; Duplicates were stored already (a
+	// client retry), and were left as they were.
+	Inserted   []string
+	Duplicates []string
+}
+
+// putItem is one envelope on its way into a group commit.
+type putItem struct {
+	queue string
+	env   storagefirst.Envelope
+}
+
+// Put stores envs durably: it returns nil once they are committed. See Enqueue.
+func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
+	_, err := q.Enqueue(ctx, envs...)
+	return err
+}
+
+// Enqueue stores envs durably and says which were new and which were duplicates.
+//
+// Concurrent calls are group-committed: gathered into one transaction (one
+// multi-row INSERT) and each answered when that transaction has committed, so the
+// cost of a commit is shared. A lone caller does not wait for others. Invalid
+// envelopes are reported in a *storagefirst.PutError (permanent, wrapping
+// storagefirst.ErrInvalidEnvelope) and the valid ones stored; when the transaction
+// fails, every caller in it gets the error and nothing of theirs is stored. When ctx
+// ends first, Enqueue returns ctx.Err() and the envelopes may or may not be stored:
+// retry the Put (a repeat is harmless), never acknowledge.
+func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (PutResult, error) {
+	items, failed := q.prepare(envs)
+	var res PutResult
+	if len(items) > 0 {
+		inserted, err := q.s.puts.do(ctx, items)
+		if err != nil {
+			return PutResult{}, fmt.Errorf("pgstore: put: %w", err)
+		}
+		res = splitInserted(items, inserted)
+	}
+	return res, putError(len(envs), failed)
+}
+
+// PutTx stores envs inside the caller's transaction (the transactional outbox): they
+// become visible to consumers, and consumers are woken, only if tx commits. Invalid
+// envelopes are reported as by Enqueue, the valid ones inserted.
+func (q *Queue) PutTx(ctx context.Context, tx pgx.Tx, envs ...storagefirst.Envelope) (PutResult, error) {
+	items, failed := q.prepare(envs)
+	var res PutResult
+	if len(items) > 0 {
+		inserted, err := q.s.insert(ctx, tx, items)
+		if err != nil {
+			return PutResult{}, fmt.Errorf("pgstore: put in transaction: %w", err)
+		}
+		res = splitInserted(items, inserted)
+	}
+	return res, putError(len(envs), failed)
+}
+
+func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst.FailedEnvelope) {
+	items := make([]putItem, 0, len(envs))
+	var failed []storagefirst.FailedEnvelope
+	for _, e := range envs {
+		err := e.Normalize()
+		if err == nil {
+			err = e.Validate()
+		}
+		if err != nil {
+			failed = append(failed, storagefirst.FailedEnvelope{ID: e.ID, Err: storagefirst.Permanent(err)})
+			continue
+		}
+		items = append(items, putItem{queue: q.name, env: e})
+	}
+	return items, failed
+}
+
+func putError(total int, failed []storagefirst.FailedEnvelope) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	return &storagefirst.PutError{Total: total, Failed: failed}
+}
+
+func splitInserted(items []putItem, inserted []bool) PutResult {
+	var r PutResult
+	for i, it := range items {
+		if inserted[i] {
+			r.Inserted = append(r.Inserted, it.env.ID)
+		} else {
+			r.Duplicates = append(r.Duplicates, it.env.ID)
+		}
+	}
+	return r
+}
+
+// execPut is the group commit of Put: one transaction for the whole batch.
+func (s *Store) execPut(ctx context.Context, items []putItem) ([]bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+	defer cancel()
+	var inserted []bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		inserted, err = s.insert(ctx, tx, items)
+		return err
+	})
+	return inserted, err
+}
+
+// insert inserts items in one statement and wakes their queues' listeners (on
+// commit). It reports, per item, whether it was new.
+func (s *Store) insert(ctx context.Context, tx pgx.Tx, items []putItem) ([]bool, error) {
+	n := len(items)
+	var (
+		queues, ids, types, sources, keys, corrs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		accepted                                 = make([]time.Time, n)
+		metas                                    = make([][]byte, n)
+		payloads                                 = make([][]byte, n)
+	)
+	for i, it := range items {
+		e := it.env
+		queues[i], ids[i], types[i], sources[i], keys[i], corrs[i] = it.queue, e.ID, e.Type, e.Source, e.IdempotencyKey, e.CorrelationID
+		accepted[i] = e.AcceptedAt
+		if len(e.Metadata) > 0 {
+			metas[i], _ = json.Marshal(e.Metadata) // a map[string]string always encodes
+		}
+		if len(e.Payload) > 0 {
+			payloads[i] = e.Payload
+		}
+	}
+	rows, err := tx.Query(ctx, s.q.insert, queues, ids, types, sources, accepted, keys, corrs, metas, payloads)
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ queue, id string }
+	got := make(map[key]bool, n)
+	woken := map[string]bool{}
+	var k key
+	_, err = pgx.ForEachRow(rows, []any{&k.queue, &k.id}, func() error {
+		got[k] = true
+		woken[k.queue] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !s.cfg.Pooled {
+		for queue := range woken {
+			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel(), queue); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := make([]bool, n)
+	seen := make(map[key]bool, n)
+	for i, it := range items {
+		kk := key{it.queue, it.env.ID}
+		out[i] = got[kk] && !seen[kk] // a repeat within one batch counts once
+		seen[kk] = true
+	}
+	return out, nil
+}
+
+// Claim leases up to max due envelopes, oldest due first.
+func (q *Queue) Claim(ctx context.Context, max int, lease time.Duration) ([]storagefirst.Delivery, error) {
+	if max <= 0 || lease <= 0 {
+		return nil, fmt.Errorf("pgstore: Claim needs max > 0 and lease > 0, got %d and %v", max, lease)
+	}
+	rows, err := q.s.pool.Query(ctx, q.s.q.claim, q.name, max, lease)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: claim: %w", err)
+	}
+	type claimed struct {
+		d   storagefirst.Delivery
+		due time.Time
+	}
+	var out []claimed
+	var (
+		c            claimed
+		metas, fails []byte
+		payload      []byte
+		token        int64
+		until, dueAt time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&c.d.Envelope.ID, &c.d.Envelope.Type, &c.d.Envelope.Source,
+		&c.d.Envelope.AcceptedAt, &c.d.Envelope.IdempotencyKey, &c.d.Envelope.CorrelationID,
+		&metas, &payload, &c.d.Envelope.Attempt, &token, &until, &fails, &dueAt}, func() error {
+		d := c.d
+		if err := decodeRow(&d.Envelope, metas, payload); err != nil {
+			return err
+		}
+		if len(fails) > 0 {
+			if err := json.Unmarshal(fails, &d.Failures); err != nil {
+				return fmt.Errorf("failures of %s: %w", d.Envelope.ID, err)
+			}
+		}
+		d.Lease = storagefirst.Lease{ID: d.Envelope.ID, Token: token, Until: until}
+		out = append(out, claimed{d: d, due: dueAt})
+		c = claimed{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: claim: %w", err)
+	}
+	slices.SortFunc(out, func(a, b claimed) int {
+		return cmp.Or(a.due.Compare(b.due), cmp.Compare(a.d.Envelope.ID, b.d.Envelope.ID))
+	})
+	ds := make([]storagefirst.Delivery, len(out))
+	for i := range out {
+		ds[i] = out[i].d
+	}
+	return ds, nil
+}
+
+func decodeRow(e *storagefirst.Envelope, metas, payload []byte) error {
+	e.AcceptedAt = e.AcceptedAt.UTC()
+	e.Metadata = nil
+	if len(metas) > 0 {
+		if err := json.Unmarshal(metas, &e.Metadata); err != nil {
+			return fmt.Errorf("metadata of %s: %w", e.ID, err)
+		}
+	}
+	e.Payload = nil
+	if len(payload) > 0 {
+		e.Payload = append(json.RawMessage(nil), payload...)
+	}
+	return nil
+}
+
+type ackItem struct {
+	queue string
+	id    string
+	token int64
+}
+
+// Ack removes the envelope. Concurrent acknowledgements are group-committed.
+func (q *Queue) Ack(ctx context.Context, l storagefirst.Lease) error {
+	res, err := q.s.acks.do(ctx, []ackItem{{queue: q.name, id: l.ID, token: l.Token}})
+	if err != nil {
+		return fmt.Errorf("pgstore: ack: %w", err)
+	}
+	if !res[0] {
+		return leaseLost(l)
+	}
+	return nil
+}
+
+func (s *Store) execAck(ctx context.Context, items []ackItem) ([]bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+	defer cancel()
+	queues, ids, tokens := make([]string, len(items)), make([]string, len(items)), make([]int64, len(items))
+	for i, it := range items {
+		queues[i], ids[i], tokens[i] = it.queue, it.id, it.token
+	}
+	rows, err := s.pool.Query(ctx, s.q.ack, queues, ids, tokens)
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ queue, id string }
+	done := map[key]bool{}
+	var k key
+	if _, err := pgx.ForEachRow(rows, []any{&k.queue, &k.id}, func() error { done[k] = true; return nil }); err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(items))
+	for i, it := range items {
+		out[i] = done[key{it.queue, it.id}]
+		delete(done, key{it.queue, it.id}) // a second ack of the same lease in one batch fails
+	}
+	return out, nil
+}
+
+func leaseLost(l storagefirst.Lease) error {
+	return fmt.Errorf("%w: envelope %s token %d", storagefirst.ErrLeaseLost, l.ID, l.Token)
+}
+
+// execLease runs an UPDATE on a leased row and maps "no row" to ErrLeaseLost.
+func (q *Queue) execLease(ctx context.Context, op, sql string, l storagefirst.Lease, args ...any) error {
+	tag, err := q.s.pool.Exec(ctx, sql, append([]any{q.name, l.ID, l.Token}, args...)...)
+	if err != nil {
+		return fmt.Errorf("pgstore: %s: %w", op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return leaseLost(l)
+	}
+	return nil
+}
+
+// Retry records failure and makes the envelope due after delay.
+func (q *Queue) Retry(ctx context.Context, l storagefirst.Lease, delay time.Duration, failure storagefirst.Failure) error {
+	f, err := json.Marshal(failure)
+	if err != nil {
+		return err
+	}
+	return q.execLease(ctx, "retry", q.s.q.retry, l, max(delay, 0), f, storagefirst.MaxFailureHistory)
+}
+
+// Release makes the envelope due now without counting the attempt.
+func (q *Queue) Release(ctx context.Context, l storagefirst.Lease) error {
+	return q.execLease(ctx, "release", q.s.q.release, l)
+}
+
+// DeadLetter moves the envelope to the dead letters with failure appended to its
+// history.
+func (q *Queue) DeadLetter(ctx context.Context, l storagefirst.Lease, failure storagefirst.Failure) error {
+	f, err := json.Marshal(failure)
+	if err != nil {
+		return err
+	}
+	return q.execLease(ctx, "dead-letter", q.s.q.deadLetter, l, f, storagefirst.MaxFailureHistory)
+}
+
+// Extend moves the lease's end to d from now.
+func (q *Queue) Extend(ctx context.Context, l storagefirst.Lease, d time.Duration) (storagefirst.Lease, error) {
+	err := q.s.pool.QueryRow(ctx, q.s.q.extend, q.name, l.ID, l.Token, d).Scan(&l.Until)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, leaseLost(l)
+	}
+	if err != nil {
+		return l, fmt.Errorf("pgstore: extend: %w", err)
+	}
+	return l, nil
+}
+
+// ListDead returns dead letters in ID order.
+func (q *Queue) ListDead(ctx context.Context, f storagefirst.DeadLetterFilter) ([]storagefirst.DeadLetter, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := q.s.pool.Query(ctx, q.s.q.listDead, q.name, f.AfterID, f.Type, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list dead: %w", err)
+	}
+	var (
+		out                   []storagefirst.DeadLetter
+		d                     storagefirst.DeadLetter
+		metas, payload, fails []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&d.Envelope.ID, &d.Envelope.Type, &d.Envelope.Source, &d.Envelope.AcceptedAt,
+		&d.Envelope.IdempotencyKey, &d.Envelope.CorrelationID, &metas, &payload, &d.Envelope.Attempt, &fails, &d.DeadAt}, func() error {
+		dl := d
+		if err := decodeRow(&dl.Envelope, metas, payload); err != nil {
+			return err
+		}
+		if len(fails) > 0 {
+			if err := json.Unmarshal(fails, &dl.Failures); err != nil {
+				return err
+			}
+		}
+		out = append(out, dl)
+		d = storagefirst.DeadLetter{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list dead: %w", err)
+	}
+	return out, nil
+}
+
+// Requeue makes a dead letter due again with its attempt count reset and its
+// failure history kept.
+func (q *Queue) Requeue(ctx context.Context, id string) error {
+	return q.execDead(ctx, "requeue", q.s.q.requeue, id)
+}
+
+// DeleteDead removes a dead letter for good.
+func (q *Queue) DeleteDead(ctx context.Context, id string) error {
+	return q.execDead(ctx, "delete dead", q.s.q.deleteDead, id)
+}
+
+func (q *Queue) execDead(ctx context.Context, op, sql, id string) error {
+	tag, err := q.s.pool.Exec(ctx, sql, q.name, id)
+	if err != nil {
+		return fmt.Errorf("pgstore: %s: %w", op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%w: dead letter %s in queue %s", storagefirst.ErrNotFound, id, q.name)
+	}
+	if op == "requeue" && !q.s.cfg.Pooled {
+		_, _ = q.s.pool.Exec(ctx, "SELECT pg_notify($1, $2)", q.s.channel(), q.name) // best effort
+	}
+	return nil
+}
+
+// Stats counts the queue's envelopes.
+func (q *Queue) Stats(ctx context.Context) (storagefirst.QueueStats, error) {
+	var s storagefirst.QueueStats
+	var age float64
+	err := q.s.pool.QueryRow(ctx, q.s.q.stats, q.name).Scan(&s.Ready, &s.Scheduled, &s.InFlight, &s.Dead, &age)
+	if err != nil {
+		return s, fmt.Errorf("pgstore: stats: %w", err)
+	}
+	s.OldestReadyAge = time.Duration(age * float64(time.Second))
+	return s, nil
+}
+
+// Store returns the store the queue belongs to.
+func (q *Queue) Store() *Store { return q.s }

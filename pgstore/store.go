@@ -1,0 +1,137 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Defaults of Config.
+const (
+	// SchemaDefault is the schema that holds the store's tables.
+	SchemaDefault = "storagefirst"
+	// MaxBatchDefault bounds the envelopes (or acknowledgements) in one group commit.
+	MaxBatchDefault = 1000
+	// MaxBatchWaitDefault is how long a group commit waits for more callers: zero, so
+	// a lone caller never waits; batches form from the callers that arrive while the
+	// previous batch commits.
+	MaxBatchWaitDefault = 0
+	// WriteTimeoutDefault bounds each group-commit transaction.
+	WriteTimeoutDefault = 30 * time.Second
+)
+
+// Errors of this package.
+var (
+	// ErrInvalidSchema: Config.Schema is not a plain lower-case identifier.
+	ErrInvalidSchema = errors.New("pgstore: invalid schema name")
+	// ErrInvalidQueueName: a queue name is empty or longer than 128 bytes.
+	ErrInvalidQueueName = errors.New("pgstore: invalid queue name")
+)
+
+// Config configures a Store. The zero value means every documented default.
+type Config struct {
+	// Schema holds the store's tables: a lower-case identifier of at most 63
+	// characters ([a-z_][a-z0-9_]*). Default SchemaDefault.
+	Schema string
+	// MaxBatch bounds one group commit. Default MaxBatchDefault.
+	MaxBatch int
+	// MaxBatchWait is how long a group commit may wait for more callers once it has
+	// one. Default MaxBatchWaitDefault (none).
+	MaxBatchWait time.Duration
+	// WriteTimeout bounds each group-commit transaction. Default WriteTimeoutDefault.
+	WriteTimeout time.Duration
+	// Pooled says the pool goes through a transaction pooler (RDS Proxy, PgBouncer):
+	// no LISTEN/NOTIFY (consumers poll instead). Use ConfigurePool for the pool.
+	Pooled bool
+	// Logger logs background errors (the listener). Default slog.Default().
+	Logger *slog.Logger
+}
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// Store is the Postgres store: queues and an idempotency store over one pool.
+// It is safe for concurrent use. Close it to stop its background goroutines; the
+// pool stays the caller's.
+type Store struct {
+	pool   *pgxpool.Pool
+	cfg    Config
+	schema string // quoted identifier
+	q      queries
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	puts *batcher[putItem, bool]
+	acks *batcher[ackItem, bool]
+
+	mu       sync.Mutex
+	listener *listener
+}
+
+// New returns a Store on pool. It validates cfg, reporting every problem; it does
+// not touch the database (call Migrate).
+func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	var errs []error
+	if pool == nil {
+		errs = append(errs, errors.New("pgstore: New needs a pool"))
+	}
+	if cfg.Schema == "" {
+		cfg.Schema = SchemaDefault
+	}
+	if !identRE.MatchString(cfg.Schema) {
+		errs = append(errs, fmt.Errorf("%w: %q", ErrInvalidSchema, cfg.Schema))
+	}
+	if cfg.MaxBatch < 0 || cfg.MaxBatchWait < 0 || cfg.WriteTimeout < 0 {
+		errs = append(errs, errors.New("pgstore: MaxBatch, MaxBatchWait and WriteTimeout must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = MaxBatchDefault
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = WriteTimeoutDefault
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Store{pool: pool, cfg: cfg, schema: pgx.Identifier{cfg.Schema}.Sanitize()}
+	s.q = newQueries(s.schema)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.puts = newBatcher(s.ctx, cfg.MaxBatch, cfg.MaxBatchWait, s.execPut)
+	s.acks = newBatcher(s.ctx, cfg.MaxBatch, cfg.MaxBatchWait, s.execAck)
+	return s, nil
+}
+
+// Pool returns the pool the store uses.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Schema returns the (unquoted) schema name.
+func (s *Store) Schema() string { return s.cfg.Schema }
+
+// Close stops the store's background work: pending group commits fail with
+// storagefirst.ErrClosed and the listener stops. It does not close the pool.
+func (s *Store) Close() {
+	s.cancel()
+	s.puts.wait()
+	s.acks.wait()
+	s.mu.Lock()
+	l := s.listener
+	s.mu.Unlock()
+	if l != nil {
+		l.wait()
+	}
+}
+
+// sql replaces {{schema}} in a template with the quoted schema name.
+func (s *Store) sql(template string) string {
+	return strings.ReplaceAll(template, "{{schema}}", s.schema)
+}
