@@ -313,7 +313,9 @@ type PanicError struct {
 	Value any
 }
 
-func (e *PanicError) Error() string { return fmt.Sprintf("storagefirst: handler panicked: %v", e.Value) }
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("storagefirst: handler panicked: %v", e.Value)
+}
 
 func safeHandle(ctx context.Context, h Handler, env Envelope) (err error) {
 	defer func() {
