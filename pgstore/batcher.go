@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
@@ -18,6 +19,8 @@ type batcher[T, R any] struct {
 	exec     func(ctx context.Context, items []T) ([]R, error)
 	ctx      context.Context
 	done     chan struct{}
+
+	batches, items atomic.Int64 // executed, for BatchStats
 }
 
 type batchCall[T, R any] struct {
@@ -135,6 +138,8 @@ func (b *batcher[T, R]) run(calls []*batchCall[T, R], n int) {
 	if len(live) == 0 {
 		return
 	}
+	b.batches.Add(1)
+	b.items.Add(int64(len(items)))
 	res, err := b.exec(b.ctx, items)
 	off := 0
 	for _, c := range live {

@@ -1,8 +1,13 @@
 package pgstore_test
 
 import (
+	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 	"github.com/storagefirst/storagefirst-go/pgstore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
@@ -30,5 +35,40 @@ func TestIdempotencyConformance(t *testing.T) {
 	t.Parallel()
 	sftest.RunIdempotencySuite(t, func(t *testing.T) storagefirst.IdempotencyStore {
 		return setup(t).store.Idempotency()
+	})
+}
+
+// pooledStore is a store as it runs behind RDS Proxy or PgBouncer: no prepared
+// statements, no LISTEN.
+func pooledStore(t *testing.T) *pgstore.Store {
+	url, schema := pgtest.NewSchema(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	require.NoError(t, err)
+	cfg.MaxConns = 4
+	pgstore.ConfigurePool(cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	s, err := pgstore.New(pool, pgstore.Config{Schema: schema, Pooled: true})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	_, err = s.Migrate(context.Background())
+	require.NoError(t, err)
+	return s
+}
+
+func TestQueueConformancePooled(t *testing.T) {
+	t.Parallel()
+	sftest.RunQueueSuite(t, func(t *testing.T) sftest.QueueBackend {
+		q, err := pooledStore(t).Queue("pooled")
+		require.NoError(t, err)
+		return struct{ sftest.QueueBackend }{q} // no Waker: pooled consumers poll
+	}, sftest.QueueFeatures{})
+}
+
+func TestIdempotencyConformancePooled(t *testing.T) {
+	t.Parallel()
+	sftest.RunIdempotencySuite(t, func(t *testing.T) storagefirst.IdempotencyStore {
+		return pooledStore(t).Idempotency()
 	})
 }

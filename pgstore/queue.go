@@ -156,18 +156,23 @@ func (s *Store) insert(ctx context.Context, tx pgx.Tx, items []putItem) ([]bool,
 	var (
 		queues, ids, types, sources, keys, corrs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		accepted                                 = make([]time.Time, n)
-		metas                                    = make([][]byte, n)
-		payloads                                 = make([][]byte, n)
+		// Strings, not []byte: in QueryExecModeExec (poolers) []byte would be sent as
+		// bytea text, which json rejects.
+		metas    = make([]*string, n)
+		payloads = make([]*string, n)
 	)
 	for i, it := range items {
 		e := it.env
 		queues[i], ids[i], types[i], sources[i], keys[i], corrs[i] = it.queue, e.ID, e.Type, e.Source, e.IdempotencyKey, e.CorrelationID
 		accepted[i] = e.AcceptedAt
 		if len(e.Metadata) > 0 {
-			metas[i], _ = json.Marshal(e.Metadata) // a map[string]string always encodes
+			m, _ := json.Marshal(e.Metadata) // a map[string]string always encodes
+			ms := string(m)
+			metas[i] = &ms
 		}
 		if len(e.Payload) > 0 {
-			payloads[i] = e.Payload
+			p := string(e.Payload)
+			payloads[i] = &p
 		}
 	}
 	rows, err := tx.Query(ctx, s.q.insert, queues, ids, types, sources, accepted, keys, corrs, metas, payloads)
@@ -334,7 +339,7 @@ func (q *Queue) Retry(ctx context.Context, l storagefirst.Lease, delay time.Dura
 	if err != nil {
 		return err
 	}
-	return q.execLease(ctx, "retry", q.s.q.retry, l, max(delay, 0), f, storagefirst.MaxFailureHistory)
+	return q.execLease(ctx, "retry", q.s.q.retry, l, max(delay, 0), string(f), storagefirst.MaxFailureHistory)
 }
 
 // Release makes the envelope due now without counting the attempt.
@@ -349,7 +354,7 @@ func (q *Queue) DeadLetter(ctx context.Context, l storagefirst.Lease, failure st
 	if err != nil {
 		return err
 	}
-	return q.execLease(ctx, "dead-letter", q.s.q.deadLetter, l, f, storagefirst.MaxFailureHistory)
+	return q.execLease(ctx, "dead-letter", q.s.q.deadLetter, l, string(f), storagefirst.MaxFailureHistory)
 }
 
 // Extend moves the lease's end to d from now.

@@ -135,3 +135,18 @@ func (s *Store) Close() {
 func (s *Store) sql(template string) string {
 	return strings.ReplaceAll(template, "{{schema}}", s.schema)
 }
+
+// BatchStats counts the group commits a Store has run since it was created.
+type BatchStats struct {
+	// PutBatches transactions stored PutEnvelopes envelopes (duplicates included).
+	PutBatches, PutEnvelopes int64
+	// AckBatches statements acknowledged Acks envelopes.
+	AckBatches, Acks int64
+}
+
+// BatchStats returns the store's group-commit counters: PutEnvelopes/PutBatches is
+// the average batch size.
+func (s *Store) BatchStats() BatchStats {
+	return BatchStats{PutBatches: s.puts.batches.Load(), PutEnvelopes: s.puts.items.Load(),
+		AckBatches: s.acks.batches.Load(), Acks: s.acks.items.Load()}
+}
