@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 // has queued up by the time the previous one is done (plus up to maxWait, if set).
 type batcher[T, R any] struct {
 	in       chan *batchCall[T, R]
+	slots    chan struct{} // bounds the batches executing at once
 	maxBatch int
 	maxWait  time.Duration
 	exec     func(ctx context.Context, items []T) ([]R, error)
@@ -21,6 +23,7 @@ type batcher[T, R any] struct {
 	done     chan struct{}
 
 	batches, items atomic.Int64 // executed, for BatchStats
+	queued         atomic.Int64 // calls handed to loop and not yet executing
 }
 
 type batchCall[T, R any] struct {
@@ -31,10 +34,10 @@ type batchCall[T, R any] struct {
 	done  chan struct{}
 }
 
-func newBatcher[T, R any](ctx context.Context, maxBatch int, maxWait time.Duration,
+func newBatcher[T, R any](ctx context.Context, maxBatch, concurrency int, maxWait time.Duration,
 	exec func(context.Context, []T) ([]R, error)) *batcher[T, R] {
-	b := &batcher[T, R]{in: make(chan *batchCall[T, R]), maxBatch: maxBatch, maxWait: maxWait,
-		exec: exec, ctx: ctx, done: make(chan struct{})}
+	b := &batcher[T, R]{in: make(chan *batchCall[T, R]), slots: make(chan struct{}, concurrency),
+		maxBatch: maxBatch, maxWait: maxWait, exec: exec, ctx: ctx, done: make(chan struct{})}
 	go b.loop()
 	return b
 }
@@ -42,12 +45,28 @@ func newBatcher[T, R any](ctx context.Context, maxBatch int, maxWait time.Durati
 // do runs items in a batch and returns their results, in order. When ctx ends first
 // it returns ctx.Err(): the items may or may not have been committed.
 func (b *batcher[T, R]) do(ctx context.Context, items []T) ([]R, error) {
+	// Fast path: with nothing queued and a slot free, there is no one to batch
+	// with; run in the caller's goroutine and skip the hand-offs.
+	if b.queued.Load() == 0 && b.ctx.Err() == nil {
+		select {
+		case b.slots <- struct{}{}:
+			b.batches.Add(1)
+			b.items.Add(int64(len(items)))
+			res, err := b.exec(ctx, items)
+			<-b.slots
+			return res, err
+		default:
+		}
+	}
 	c := &batchCall[T, R]{ctx: ctx, items: items, done: make(chan struct{})}
+	b.queued.Add(1)
 	select {
 	case b.in <- c:
 	case <-ctx.Done():
+		b.queued.Add(-1)
 		return nil, ctx.Err()
 	case <-b.ctx.Done():
+		b.queued.Add(-1)
 		return nil, storagefirst.ErrClosed
 	}
 	select {
@@ -60,10 +79,12 @@ func (b *batcher[T, R]) do(ctx context.Context, items []T) ([]R, error) {
 
 func (b *batcher[T, R]) wait() { <-b.done }
 
-// loop gathers calls and runs one batch at a time. The next batch forms while the
-// current one runs, which is what makes batches grow under load.
+// loop gathers calls into batches and runs up to cap(slots) batches at once. While
+// every slot is busy the next batch keeps forming, which is what makes batches grow
+// under load.
 func (b *batcher[T, R]) loop() {
-	defer close(b.done)
+	var running sync.WaitGroup
+	defer func() { running.Wait(); close(b.done) }()
 	var pending *batchCall[T, R] // a call that did not fit the last batch
 	for {
 		var calls []*batchCall[T, R]
@@ -80,6 +101,7 @@ func (b *batcher[T, R]) loop() {
 		}
 		if b.ctx.Err() != nil {
 			for _, c := range calls {
+				b.queued.Add(-1)
 				c.err = storagefirst.ErrClosed
 				close(c.done)
 			}
@@ -118,12 +140,27 @@ func (b *batcher[T, R]) loop() {
 		if timer != nil {
 			timer.Stop()
 		}
-		b.run(calls, n)
+		select {
+		case b.slots <- struct{}{}:
+		case <-b.ctx.Done():
+			for _, c := range calls {
+				b.queued.Add(-1)
+				c.err = storagefirst.ErrClosed
+				close(c.done)
+			}
+			return
+		}
+		running.Add(1)
+		go func() {
+			defer func() { <-b.slots; running.Done() }()
+			b.run(calls, n)
+		}()
 	}
 }
 
 // run executes one batch, leaving out callers who gave up before it started.
 func (b *batcher[T, R]) run(calls []*batchCall[T, R], n int) {
+	b.queued.Add(-int64(len(calls)))
 	live := calls[:0]
 	items := make([]T, 0, n)
 	for _, c := range calls {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
@@ -109,8 +110,17 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 // storagefirst.ClaimFromContext; the middleware's own Complete then finds the record
 // completed under the same token and succeeds. Returns an error wrapping
 // storagefirst.ErrLeaseLost when another worker has taken the key: roll back.
+//
+// When c is the claim in ctx, CompleteTx also tells the middleware (with
+// storagefirst.MarkOutcomeRecorded) that it need not complete the record again.
 func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagefirst.Claim, outcome storagefirst.Outcome, ttl time.Duration) error {
-	return i.complete(ctx, tx, c, outcome, ttl)
+	if err := i.complete(ctx, tx, c, outcome, ttl); err != nil {
+		return err
+	}
+	if held, ok := storagefirst.ClaimFromContext(ctx); ok && held == c {
+		storagefirst.MarkOutcomeRecorded(ctx)
+	}
+	return nil
 }
 
 // CompleteFromContext is CompleteTx with the claim the Idempotent middleware put in
@@ -118,7 +128,7 @@ func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagef
 func (i *IdempotencyStore) CompleteFromContext(ctx context.Context, tx pgx.Tx) error {
 	c, ok := storagefirst.ClaimFromContext(ctx)
 	if !ok {
-		return errors.New("pgstore: CompleteFromContext: no idempotency claim in the context (is the handler behind storagefirst.Idempotent?)")
+		return errNoClaim
 	}
 	return i.CompleteTx(ctx, tx, c, storagefirst.Outcome{}, storagefirst.IdempotencyTTLDefault)
 }
@@ -133,18 +143,59 @@ var (
 )
 
 func (i *IdempotencyStore) complete(ctx context.Context, db queryRower, c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duration) error {
+	var discard any
+	err := db.QueryRow(ctx, i.s.q.idemComplete, completeArgs(c, o, ttl)...).Scan(&discard)
+	return completeErr(c, err, "idempotency complete")
+}
+
+// leaseLostCode is the SQLSTATE idempotency_complete raises when a claim is lost.
+const leaseLostCode = "SF001"
+
+func completeArgs(c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duration) []any {
 	if ttl <= 0 {
 		ttl = storagefirst.IdempotencyTTLDefault
 	}
-	var ok bool
-	if err := db.QueryRow(ctx, i.s.q.idemComplete, c.Scope, c.Key, c.Token, o.Error, []byte(o.Result), ttl).Scan(&ok); err != nil {
-		return fmt.Errorf("pgstore: idempotency complete: %w", err)
-	}
-	if !ok {
+	return []any{c.Scope, c.Key, c.Token, o.Error, []byte(o.Result), ttl}
+}
+
+func completeErr(c storagefirst.Claim, err error, op string) error {
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pgErr) && pgErr.Code == leaseLostCode:
 		return fmt.Errorf("%w: scope %q key %q token %d", storagefirst.ErrLeaseLost, c.Scope, c.Key, c.Token)
 	}
+	return fmt.Errorf("pgstore: %s: %w", op, err)
+}
+
+// BatchSender sends a pgx.Batch: a *pgxpool.Pool, a *pgx.Conn or a pgx.Tx.
+type BatchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// CompleteBatch applies an effect and records it done in one round trip: it appends
+// the completion of the claim in ctx (from the storagefirst.Idempotent middleware)
+// to b, which holds the effect's statements, and sends it. Sent on a pool or a
+// connection outside a transaction, the batch runs as one implicit transaction, and
+// a lost claim fails all of it (ErrLeaseLost): "effect applied" and "recorded as
+// done" still cannot disagree. Results of b's own queued statements are read as
+// usual through their callbacks. On success the middleware is told the outcome is
+// recorded (storagefirst.MarkOutcomeRecorded).
+func (i *IdempotencyStore) CompleteBatch(ctx context.Context, db BatchSender, b *pgx.Batch, outcome storagefirst.Outcome) error {
+	c, ok := storagefirst.ClaimFromContext(ctx)
+	if !ok {
+		return errNoClaim
+	}
+	b.Queue(i.s.q.idemComplete, completeArgs(c, outcome, 0)...)
+	if err := completeErr(c, db.SendBatch(ctx, b).Close(), "complete batch"); err != nil {
+		return err
+	}
+	storagefirst.MarkOutcomeRecorded(ctx)
 	return nil
 }
+
+var errNoClaim = errors.New("pgstore: no idempotency claim in the context (is the handler behind storagefirst.Idempotent?)")
 
 // Release gives up claim after a retryable failure.
 func (i *IdempotencyStore) Release(ctx context.Context, c storagefirst.Claim) error {

@@ -185,3 +185,43 @@ func TestPooledModeWithIAMTokens(t *testing.T) {
 	require.Contains(t, tok, "db.example:5432?Action=connect")
 	require.Contains(t, tok, "DBUser=app")
 }
+
+func TestCompleteBatchIsOneTransaction(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	idem := b.store.Idempotency()
+	ctx := testCtx(t)
+	_, err := b.pool.Exec(ctx, "CREATE TABLE "+b.schema+".orders (id text primary key)")
+	require.NoError(t, err)
+	insert := "INSERT INTO " + b.schema + ".orders VALUES ($1)"
+
+	_, err = idem.Begin(ctx, "s", "k", "", time.Minute)
+	require.NoError(t, err)
+	require.ErrorContains(t, idem.CompleteBatch(ctx, b.pool, &pgx.Batch{}, storagefirst.Outcome{}), "no idempotency claim")
+
+	// A claim that was taken over: the effect is rolled back with the completion.
+	stale := storagefirst.Claim{Scope: "s", Key: "k", Token: 1 << 40}
+	var batch pgx.Batch
+	batch.Queue(insert, "o1")
+	err = idem.CompleteBatch(storagefirst.WithClaim(ctx, stale), b.pool, &batch, storagefirst.Outcome{})
+	require.ErrorIs(t, err, storagefirst.ErrLeaseLost)
+	var n int
+	require.NoError(t, b.pool.QueryRow(ctx, "SELECT count(*) FROM "+b.schema+".orders").Scan(&n))
+	require.Zero(t, n, "the effect went with the failed completion")
+
+	// Through the middleware: applied and recorded together, Complete skipped.
+	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem, Scope: "orders"})(
+		storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
+			var batch pgx.Batch
+			batch.Queue(insert, env.ID)
+			return idem.CompleteBatch(ctx, b.pool, &batch, storagefirst.Outcome{})
+		}))
+	env := newEnvs(t, 1)[0]
+	require.NoError(t, h.Handle(ctx, env))
+	require.NoError(t, h.Handle(ctx, env))
+	require.NoError(t, b.pool.QueryRow(ctx, "SELECT count(*) FROM "+b.schema+".orders").Scan(&n))
+	require.Equal(t, 1, n)
+	r, err := idem.Get(ctx, "orders", env.ID)
+	require.NoError(t, err)
+	require.Equal(t, storagefirst.IdempotencyCompleted, r.State)
+}

@@ -4,21 +4,44 @@ import "strings"
 
 // queries holds the store's SQL with the schema filled in, built once per Store.
 type queries struct {
-	insert, claim, retry, release, deadLetter, extend, ack  string
-	listDead, requeue, deleteDead, stats                    string
-	idemBegin, idemGet, idemComplete, idemRelease, idemReap string
+	insert, insertOne, claim, retry, release, deadLetter, extend, ack string
+	listDead, requeue, deleteDead, stats                              string
+	idemBegin, idemGet, idemComplete, idemRelease, idemReap           string
 }
 
-func newQueries(schema string) queries {
-	r := strings.NewReplacer("{{schema}}", schema)
+// newQueries builds the SQL. Unless synchronous is set, the bookkeeping statements
+// of consumers (claim, ack, retry, release, dead-letter, extend, idempotency begin
+// and release) commit with synchronous_commit off, through {{bk}}, a one-row FROM
+// item that sets it for the statement's own transaction. Losing the last of them
+// in a database crash only redelivers envelopes or frees idempotency keys early,
+// which at-least-once delivery and idempotency absorb; what is acknowledged to
+// clients (Put) and recorded as done (Complete) always commits durably.
+func newQueries(schema string, synchronous bool) queries {
+	bk := "(SELECT set_config('synchronous_commit', 'off', true)) AS bk"
+	if synchronous {
+		bk = "(SELECT NULL) AS bk"
+	}
+	r := strings.NewReplacer("{{schema}}", schema, "{{bk}}", bk)
 	return queries{
 		// Columns as arrays, one row per element: one statement per batch.
-		insert: r.Replace(`INSERT INTO {{schema}}.envelopes
-			(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-				$6::text[], $7::text[], $8::jsonb[], $9::json[])
-			ON CONFLICT (queue, id) DO NOTHING
-			RETURNING queue, id`),
+		// The NOTIFY rides in the same statement ($10: whether to send it; Postgres
+		// folds identical notifications of one transaction into one).
+		insert: r.Replace(`WITH ins AS (
+				INSERT INTO {{schema}}.envelopes
+				(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
+				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+					$6::text[], $7::text[], $8::jsonb[], $9::text[])
+				ON CONFLICT (queue, id) DO NOTHING
+				RETURNING queue, id)
+			SELECT queue, id, CASE WHEN $10::bool THEN pg_notify($11, queue) END FROM ins`),
+		// The same for one row: a lone caller's batch skips the arrays.
+		insertOne: r.Replace(`WITH ins AS (
+				INSERT INTO {{schema}}.envelopes
+				(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+				ON CONFLICT (queue, id) DO NOTHING
+				RETURNING queue, id)
+			SELECT queue, id, CASE WHEN $10::bool THEN pg_notify($11, queue) END FROM ins`),
 		// A leased row's available_at is its lease's end, so an expired lease is
 		// simply due again: no separate rescuer is needed.
 		claim: r.Replace(`WITH due AS (
@@ -30,25 +53,29 @@ func newQueries(schema string) queries {
 			UPDATE {{schema}}.envelopes e
 			SET state = 1, attempt = e.attempt + 1, lease_token = nextval('{{schema}}.tokens'),
 				available_at = now() + $3::interval
-			FROM due WHERE e.queue = due.queue AND e.id = due.id
+			FROM due, {{bk}} WHERE e.queue = due.queue AND e.id = due.id
 			RETURNING e.id, e.type, e.source, e.accepted_at, e.idempotency_key, e.correlation_id,
 				e.metadata, e.payload, e.attempt, e.lease_token, e.available_at, e.failures, due.available_at`),
 		ack: r.Replace(`DELETE FROM {{schema}}.envelopes e
-			USING unnest($1::text[], $2::text[], $3::bigint[]) AS a(queue, id, token)
+			USING unnest($1::text[], $2::text[], $3::bigint[]) AS a(queue, id, token), {{bk}}
 			WHERE e.queue = a.queue AND e.id = a.id AND e.lease_token = a.token AND e.state = 1
 			RETURNING e.queue, e.id`),
 		retry: r.Replace(`UPDATE {{schema}}.envelopes
 			SET state = 0, lease_token = NULL, available_at = now() + $4::interval,
 				failures = {{schema}}.append_failure(failures, $5, $6)
+			FROM {{bk}}
 			WHERE queue = $1 AND id = $2 AND lease_token = $3 AND state = 1`),
 		release: r.Replace(`UPDATE {{schema}}.envelopes
 			SET state = 0, lease_token = NULL, available_at = now(), attempt = greatest(attempt - 1, 0)
+			FROM {{bk}}
 			WHERE queue = $1 AND id = $2 AND lease_token = $3 AND state = 1`),
 		deadLetter: r.Replace(`UPDATE {{schema}}.envelopes
 			SET state = 2, lease_token = NULL, dead_at = now(),
 				failures = {{schema}}.append_failure(failures, $4, $5)
+			FROM {{bk}}
 			WHERE queue = $1 AND id = $2 AND lease_token = $3 AND state = 1`),
 		extend: r.Replace(`UPDATE {{schema}}.envelopes SET available_at = now() + $4::interval
+			FROM {{bk}}
 			WHERE queue = $1 AND id = $2 AND lease_token = $3 AND state = 1
 			RETURNING available_at`),
 		listDead: r.Replace(`SELECT id, type, source, accepted_at, idempotency_key, correlation_id,
@@ -71,7 +98,7 @@ func newQueries(schema string) queries {
 		// The upsert claims the key when it is free; otherwise it changes nothing
 		// and the caller reads the record.
 		idemBegin: r.Replace(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, lease_until)
-			VALUES ($1, $2, $3, 'in_progress', nextval('{{schema}}.tokens'), now() + $4::interval)
+			SELECT $1, $2, $3, 'in_progress', nextval('{{schema}}.tokens'), now() + $4::interval FROM {{bk}}
 			ON CONFLICT (scope, key) DO UPDATE
 			SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', token = EXCLUDED.token,
 				lease_until = EXCLUDED.lease_until, outcome_error = '', outcome_result = NULL,
@@ -83,18 +110,11 @@ func newQueries(schema string) queries {
 		idemGet: r.Replace(`SELECT fingerprint, state, token, lease_until, outcome_error, outcome_result, expires_at,
 				(state = 'completed' AND expires_at > now()) OR (state = 'in_progress' AND lease_until > now())
 			FROM {{schema}}.idempotency WHERE scope = $1 AND key = $2`),
-		idemComplete: r.Replace(`WITH done AS (
-				UPDATE {{schema}}.idempotency
-				SET state = 'completed', outcome_error = $4, outcome_result = $5,
-					expires_at = now() + $6::interval, lease_until = NULL, updated_at = now()
-				WHERE scope = $1 AND key = $2 AND token = $3 AND state = 'in_progress'
-				RETURNING 1)
-			SELECT EXISTS (SELECT 1 FROM done)
-				OR EXISTS (SELECT 1 FROM {{schema}}.idempotency
-					WHERE scope = $1 AND key = $2 AND token = $3 AND state = 'completed')`),
+		idemComplete: r.Replace(`SELECT {{schema}}.idempotency_complete($1, $2, $3, $4, $5, $6::interval)`),
 		idemRelease: r.Replace(`UPDATE {{schema}}.idempotency
 			SET state = 'released', fingerprint = '', lease_until = NULL,
 				expires_at = now() + $4::interval, updated_at = now()
+			FROM {{bk}}
 			WHERE scope = $1 AND key = $2 AND token = $3 AND state = 'in_progress'`),
 		idemReap: r.Replace(`DELETE FROM {{schema}}.idempotency WHERE ctid = ANY (ARRAY(
 				SELECT ctid FROM {{schema}}.idempotency

@@ -136,22 +136,22 @@ func splitInserted(items []putItem, inserted []bool) PutResult {
 	return r
 }
 
-// execPut is the group commit of Put: one transaction for the whole batch.
+// execPut is the group commit of Put: one statement, one transaction, one round
+// trip for the whole batch.
 func (s *Store) execPut(ctx context.Context, items []putItem) ([]bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
-	var inserted []bool
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		inserted, err = s.insert(ctx, tx, items)
-		return err
-	})
-	return inserted, err
+	return s.insert(ctx, s.pool, items)
 }
 
-// insert inserts items in one statement and wakes their queues' listeners (on
-// commit). It reports, per item, whether it was new.
-func (s *Store) insert(ctx context.Context, tx pgx.Tx, items []putItem) ([]bool, error) {
+// querier is a pool, a connection or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// insert inserts items in one statement that also sends the NOTIFY waking their
+// queues' listeners (delivered on commit). It reports, per item, whether it was new.
+func (s *Store) insert(ctx context.Context, db querier, items []putItem) ([]bool, error) {
 	n := len(items)
 	var (
 		queues, ids, types, sources, keys, corrs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -175,28 +175,22 @@ func (s *Store) insert(ctx context.Context, tx pgx.Tx, items []putItem) ([]bool,
 			payloads[i] = &p
 		}
 	}
-	rows, err := tx.Query(ctx, s.q.insert, queues, ids, types, sources, accepted, keys, corrs, metas, payloads)
-	if err != nil {
-		return nil, err
-	}
 	type key struct{ queue, id string }
 	got := make(map[key]bool, n)
-	woken := map[string]bool{}
-	var k key
-	_, err = pgx.ForEachRow(rows, []any{&k.queue, &k.id}, func() error {
-		got[k] = true
-		woken[k.queue] = true
-		return nil
-	})
+	notify, channel := !s.cfg.Pooled, s.channel()
+	var rows pgx.Rows
+	var err error
+	if n == 1 {
+		rows, err = db.Query(ctx, s.q.insertOne, queues[0], ids[0], types[0], sources[0], accepted[0], keys[0], corrs[0], metas[0], payloads[0], notify, channel)
+	} else {
+		rows, err = db.Query(ctx, s.q.insert, queues, ids, types, sources, accepted, keys, corrs, metas, payloads, notify, channel)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if !s.cfg.Pooled {
-		for queue := range woken {
-			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel(), queue); err != nil {
-				return nil, err
-			}
-		}
+	var k key
+	if _, err := pgx.ForEachRow(rows, []any{&k.queue, &k.id, nil}, func() error { got[k] = true; return nil }); err != nil {
+		return nil, err
 	}
 	out := make([]bool, n)
 	seen := make(map[key]bool, n)

@@ -24,6 +24,9 @@ const (
 	// a lone caller never waits; batches form from the callers that arrive while the
 	// previous batch commits.
 	MaxBatchWaitDefault = 0
+	// MaxConcurrentBatchesDefault is how many group commits of one kind (puts, or
+	// acknowledgements) may run at once.
+	MaxConcurrentBatchesDefault = 2
 	// WriteTimeoutDefault bounds each group-commit transaction.
 	WriteTimeoutDefault = 30 * time.Second
 )
@@ -46,11 +49,21 @@ type Config struct {
 	// MaxBatchWait is how long a group commit may wait for more callers once it has
 	// one. Default MaxBatchWaitDefault (none).
 	MaxBatchWait time.Duration
+	// MaxConcurrentBatches bounds the group commits of one kind running at once.
+	// Default MaxConcurrentBatchesDefault.
+	MaxConcurrentBatches int
 	// WriteTimeout bounds each group-commit transaction. Default WriteTimeoutDefault.
 	WriteTimeout time.Duration
 	// Pooled says the pool goes through a transaction pooler (RDS Proxy, PgBouncer):
 	// no LISTEN/NOTIFY (consumers poll instead). Use ConfigurePool for the pool.
 	Pooled bool
+	// SynchronousBookkeeping makes consumers' bookkeeping (claims, acknowledgements,
+	// retries, dead letters, lease extensions, idempotency claims and releases)
+	// commit with synchronous_commit on. By default it commits asynchronously: a
+	// database crash can then forget the last fraction of a second of it, which only
+	// redelivers envelopes (at-least-once) or frees idempotency keys early; what Put
+	// acknowledges and what Complete records is always durable.
+	SynchronousBookkeeping bool
 	// Logger logs background errors (the listener). Default slog.Default().
 	Logger *slog.Logger
 }
@@ -88,14 +101,17 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if !identRE.MatchString(cfg.Schema) {
 		errs = append(errs, fmt.Errorf("%w: %q", ErrInvalidSchema, cfg.Schema))
 	}
-	if cfg.MaxBatch < 0 || cfg.MaxBatchWait < 0 || cfg.WriteTimeout < 0 {
-		errs = append(errs, errors.New("pgstore: MaxBatch, MaxBatchWait and WriteTimeout must not be negative"))
+	if cfg.MaxBatch < 0 || cfg.MaxBatchWait < 0 || cfg.WriteTimeout < 0 || cfg.MaxConcurrentBatches < 0 {
+		errs = append(errs, errors.New("pgstore: MaxBatch, MaxConcurrentBatches, MaxBatchWait and WriteTimeout must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = MaxBatchDefault
+	}
+	if cfg.MaxConcurrentBatches == 0 {
+		cfg.MaxConcurrentBatches = MaxConcurrentBatchesDefault
 	}
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = WriteTimeoutDefault
@@ -104,10 +120,10 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Store{pool: pool, cfg: cfg, schema: pgx.Identifier{cfg.Schema}.Sanitize()}
-	s.q = newQueries(s.schema)
+	s.q = newQueries(s.schema, cfg.SynchronousBookkeeping)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.puts = newBatcher(s.ctx, cfg.MaxBatch, cfg.MaxBatchWait, s.execPut)
-	s.acks = newBatcher(s.ctx, cfg.MaxBatch, cfg.MaxBatchWait, s.execAck)
+	s.puts = newBatcher(s.ctx, cfg.MaxBatch, cfg.MaxConcurrentBatches, cfg.MaxBatchWait, s.execPut)
+	s.acks = newBatcher(s.ctx, cfg.MaxBatch, cfg.MaxConcurrentBatches, cfg.MaxBatchWait, s.execAck)
 	return s, nil
 }
 

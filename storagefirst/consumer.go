@@ -156,14 +156,29 @@ func (c *Consumer) Run(ctx context.Context) error {
 	slots := make(chan struct{}, cfg.Workers)
 	var wg sync.WaitGroup
 	failures := 0
+	backlog := false // the last claim filled its batch: there is more waiting
 	for ctx.Err() == nil {
-		// Take one free slot (waiting for it), then any more that are free.
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
+		// Take one free slot (waiting for it), then any more that are free. With a
+		// backlog, wait for half a batch of free slots, so that claims stay batched
+		// instead of following every finished handler one by one.
+		want := 1
+		if backlog {
+			want = max(cfg.BatchSize/2, 1)
+		}
+		n := 0
+		for n < want && ctx.Err() == nil {
+			select {
+			case slots <- struct{}{}:
+				n++
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
+			for range n {
+				<-slots
+			}
 			continue
 		}
-		n := 1
 		for n < cfg.BatchSize {
 			select {
 			case slots <- struct{}{}:
@@ -177,6 +192,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		for range n - len(ds) {
 			<-slots
 		}
+		backlog = err == nil && len(ds) == n
 		if err != nil && ctx.Err() == nil {
 			failures++
 			cfg.Logger.ErrorContext(ctx, "storagefirst: claim failed", "error", err, "failures", failures)

@@ -3,6 +3,7 @@ package storagefirst
 import (
 	"context"
 	"encoding/json"
+	"sync/atomic"
 	"time"
 )
 
@@ -102,15 +103,40 @@ type IdempotencyStore interface {
 
 type claimContextKey struct{}
 
+// claimHolder is what the Idempotent middleware puts in the handler's context.
+type claimHolder struct {
+	claim    Claim
+	recorded atomic.Bool
+}
+
 // WithClaim returns ctx carrying claim; the Idempotent middleware calls it so that a
 // handler can complete the record in its own transaction (pgstore's CompleteTx).
 func WithClaim(ctx context.Context, claim Claim) context.Context {
-	return context.WithValue(ctx, claimContextKey{}, claim)
+	return context.WithValue(ctx, claimContextKey{}, &claimHolder{claim: claim})
 }
 
 // ClaimFromContext returns the idempotency claim the Idempotent middleware holds for
 // the envelope being handled.
 func ClaimFromContext(ctx context.Context) (Claim, bool) {
-	c, ok := ctx.Value(claimContextKey{}).(Claim)
-	return c, ok
+	h, ok := ctx.Value(claimContextKey{}).(*claimHolder)
+	if !ok {
+		return Claim{}, false
+	}
+	return h.claim, true
+}
+
+// MarkOutcomeRecorded tells the Idempotent middleware that the handler recorded the
+// outcome itself, in the transaction that applied the effect (pgstore's CompleteTx
+// calls it). When the handler then returns nil, the middleware does not complete
+// the record a second time, saving a round trip. A handler that returns nil must
+// have committed that transaction.
+func MarkOutcomeRecorded(ctx context.Context) {
+	if h, ok := ctx.Value(claimContextKey{}).(*claimHolder); ok {
+		h.recorded.Store(true)
+	}
+}
+
+func outcomeRecorded(ctx context.Context) bool {
+	h, ok := ctx.Value(claimContextKey{}).(*claimHolder)
+	return ok && h.recorded.Load()
 }

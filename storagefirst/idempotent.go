@@ -141,11 +141,14 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 		return nil
 	}
 
-	herr := next.Handle(WithClaim(ctx, res.Claim), env)
+	hctx := WithClaim(ctx, res.Claim)
+	herr := next.Handle(hctx, env)
 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), idempotencyRecordTimeout)
 	defer cancel()
 	switch {
+	case herr == nil && outcomeRecorded(hctx):
+		return nil // completed in the handler's own transaction
 	case herr == nil:
 		if err := cfg.Store.Complete(rctx, res.Claim, Outcome{}, cfg.TTL); err != nil {
 			return Retryable(fmt.Errorf("storagefirst: idempotency complete %q: %w", key, err))

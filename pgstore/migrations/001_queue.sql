@@ -12,18 +12,17 @@ CREATE TABLE {{schema}}.envelopes (
     idempotency_key text        NOT NULL DEFAULT '',
     correlation_id  text        NOT NULL DEFAULT '',
     metadata        jsonb,
-    payload         json,
+    payload         text, -- JSON, kept byte for byte (validated before insert)
     state           smallint    NOT NULL DEFAULT 0,
     attempt         integer     NOT NULL DEFAULT 0,
     available_at    timestamptz NOT NULL DEFAULT now(),
-    enqueued_at     timestamptz NOT NULL DEFAULT now(),
     lease_token     bigint,
     failures        jsonb,
     dead_at         timestamptz,
     PRIMARY KEY (queue, id)
 );
 
-CREATE INDEX envelopes_due ON {{schema}}.envelopes (queue, available_at, id) WHERE state < 2;
+CREATE INDEX envelopes_due ON {{schema}}.envelopes (queue, available_at) WHERE state < 2;
 
 -- append_failure appends f to the history h, keeping the first failure and the most
 -- recent ones, max in all.
