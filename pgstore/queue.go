@@ -75,7 +75,7 @@ func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (Put
 	items, failed := q.prepare(envs)
 	var res PutResult
 	if len(items) > 0 {
-		inserted, err := q.s.puts.do(ctx, items)
+		inserted, err := q.s.puts.Do(ctx, items)
 		if err != nil {
 			return PutResult{}, fmt.Errorf("pgstore: put: %w", err)
 		}
@@ -276,7 +276,7 @@ type ackItem struct {
 
 // Ack removes the envelope. Concurrent acknowledgements are group-committed.
 func (q *Queue) Ack(ctx context.Context, l storagefirst.Lease) error {
-	res, err := q.s.acks.do(ctx, []ackItem{{queue: q.name, id: l.ID, token: l.Token}})
+	res, err := q.s.acks.Do(ctx, []ackItem{{queue: q.name, id: l.ID, token: l.Token}})
 	if err != nil {
 		return fmt.Errorf("pgstore: ack: %w", err)
 	}

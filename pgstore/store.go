@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/storagefirst/storagefirst-go/internal/batch"
 )
 
 // Defaults of Config.
@@ -81,8 +83,8 @@ type Store struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	puts *batcher[putItem, bool]
-	acks *batcher[ackItem, bool]
+	puts *batch.Batcher[putItem, bool]
+	acks *batch.Batcher[ackItem, bool]
 
 	mu       sync.Mutex
 	listener *listener
@@ -122,8 +124,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	s := &Store{pool: pool, cfg: cfg, schema: pgx.Identifier{cfg.Schema}.Sanitize()}
 	s.q = newQueries(s.schema, cfg.SynchronousBookkeeping)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.puts = newBatcher(s.ctx, cfg.MaxBatch, cfg.MaxConcurrentBatches, cfg.MaxBatchWait, s.execPut)
-	s.acks = newBatcher(s.ctx, cfg.MaxBatch, cfg.MaxConcurrentBatches, cfg.MaxBatchWait, s.execAck)
+	bc := batch.Config{MaxBatch: cfg.MaxBatch, Concurrency: cfg.MaxConcurrentBatches, MaxWait: cfg.MaxBatchWait}
+	s.puts = batch.New(s.ctx, bc, s.execPut)
+	s.acks = batch.New(s.ctx, bc, s.execAck)
 	return s, nil
 }
 
@@ -137,8 +140,8 @@ func (s *Store) Schema() string { return s.cfg.Schema }
 // storagefirst.ErrClosed and the listener stops. It does not close the pool.
 func (s *Store) Close() {
 	s.cancel()
-	s.puts.wait()
-	s.acks.wait()
+	s.puts.Wait()
+	s.acks.Wait()
 	s.mu.Lock()
 	l := s.listener
 	s.mu.Unlock()
@@ -163,6 +166,8 @@ type BatchStats struct {
 // BatchStats returns the store's group-commit counters: PutEnvelopes/PutBatches is
 // the average batch size.
 func (s *Store) BatchStats() BatchStats {
-	return BatchStats{PutBatches: s.puts.batches.Load(), PutEnvelopes: s.puts.items.Load(),
-		AckBatches: s.acks.batches.Load(), Acks: s.acks.items.Load()}
+	var st BatchStats
+	st.PutBatches, st.PutEnvelopes = s.puts.Stats()
+	st.AckBatches, st.Acks = s.acks.Stats()
+	return st
 }

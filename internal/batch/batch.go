@@ -1,4 +1,9 @@
-package pgstore
+// Package batch is group commit for any writer: calls from concurrent callers are
+// gathered into one execution, and each caller is answered with its own items'
+// results once that execution has finished. pgstore batches inserts and
+// acknowledgements with it, the AWS sinks their PutEvents, SendMessageBatch and
+// PutRecords calls.
+package batch
 
 import (
 	"context"
@@ -9,11 +14,10 @@ import (
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
-// batcher is group commit: calls from concurrent callers are gathered into one
-// execution, and each caller is answered with its own items' results once that
-// execution has finished. A lone caller does not wait for company: a batch is what
-// has queued up by the time the previous one is done (plus up to maxWait, if set).
-type batcher[T, R any] struct {
+// Batcher is group commit. A lone caller does not wait for company: with nothing
+// queued and a slot free it runs at once in its own goroutine; otherwise a batch is
+// what has queued up by the time a slot frees (plus up to MaxWait, if set).
+type Batcher[T, R any] struct {
 	in       chan *batchCall[T, R]
 	slots    chan struct{} // bounds the batches executing at once
 	maxBatch int
@@ -22,7 +26,7 @@ type batcher[T, R any] struct {
 	ctx      context.Context
 	done     chan struct{}
 
-	batches, items atomic.Int64 // executed, for BatchStats
+	batches, items atomic.Int64 // executed, for Stats
 	queued         atomic.Int64 // calls handed to loop and not yet executing
 }
 
@@ -34,17 +38,32 @@ type batchCall[T, R any] struct {
 	done  chan struct{}
 }
 
-func newBatcher[T, R any](ctx context.Context, maxBatch, concurrency int, maxWait time.Duration,
-	exec func(context.Context, []T) ([]R, error)) *batcher[T, R] {
-	b := &batcher[T, R]{in: make(chan *batchCall[T, R]), slots: make(chan struct{}, concurrency),
+// Config bounds a Batcher.
+type Config struct {
+	// MaxBatch bounds the items of one execution (a single call larger than that
+	// runs alone).
+	MaxBatch int
+	// Concurrency bounds the executions running at once.
+	Concurrency int
+	// MaxWait is how long a forming batch may wait for more calls; zero means it
+	// takes only what has queued already.
+	MaxWait time.Duration
+}
+
+// New starts a Batcher whose executions run exec. It stops when ctx ends: calls
+// not yet executing then fail with storagefirst.ErrClosed. exec must return one
+// result per item, in order, or an error that fails every call of the batch.
+func New[T, R any](ctx context.Context, cfg Config, exec func(context.Context, []T) ([]R, error)) *Batcher[T, R] {
+	maxBatch, concurrency, maxWait := max(cfg.MaxBatch, 1), max(cfg.Concurrency, 1), max(cfg.MaxWait, 0)
+	b := &Batcher[T, R]{in: make(chan *batchCall[T, R]), slots: make(chan struct{}, concurrency),
 		maxBatch: maxBatch, maxWait: maxWait, exec: exec, ctx: ctx, done: make(chan struct{})}
 	go b.loop()
 	return b
 }
 
-// do runs items in a batch and returns their results, in order. When ctx ends first
-// it returns ctx.Err(): the items may or may not have been committed.
-func (b *batcher[T, R]) do(ctx context.Context, items []T) ([]R, error) {
+// Do runs items in a batch and returns their results, in order. When ctx ends first
+// it returns ctx.Err(): the items may or may not have been executed.
+func (b *Batcher[T, R]) Do(ctx context.Context, items []T) ([]R, error) {
 	// Fast path: with nothing queued and a slot free, there is no one to batch
 	// with; run in the caller's goroutine and skip the hand-offs.
 	if b.queued.Load() == 0 && b.ctx.Err() == nil {
@@ -77,12 +96,19 @@ func (b *batcher[T, R]) do(ctx context.Context, items []T) ([]R, error) {
 	}
 }
 
-func (b *batcher[T, R]) wait() { <-b.done }
+// Wait blocks until the Batcher has stopped (its ctx ended) and every execution
+// has finished.
+func (b *Batcher[T, R]) Wait() { <-b.done }
+
+// Stats returns how many executions ran and how many items they held.
+func (b *Batcher[T, R]) Stats() (executions, items int64) {
+	return b.batches.Load(), b.items.Load()
+}
 
 // loop gathers calls into batches and runs up to cap(slots) batches at once. While
 // every slot is busy the next batch keeps forming, which is what makes batches grow
 // under load.
-func (b *batcher[T, R]) loop() {
+func (b *Batcher[T, R]) loop() {
 	var running sync.WaitGroup
 	defer func() { running.Wait(); close(b.done) }()
 	var pending *batchCall[T, R] // a call that did not fit the last batch
@@ -159,7 +185,7 @@ func (b *batcher[T, R]) loop() {
 }
 
 // run executes one batch, leaving out callers who gave up before it started.
-func (b *batcher[T, R]) run(calls []*batchCall[T, R], n int) {
+func (b *Batcher[T, R]) run(calls []*batchCall[T, R], n int) {
 	b.queued.Add(-int64(len(calls)))
 	live := calls[:0]
 	items := make([]T, 0, n)
