@@ -23,6 +23,7 @@ func TestEveryCallerGetsItsOwnResults(t *testing.T) {
 			defer running.Add(-1)
 			for p := peak.Load(); r > p && !peak.CompareAndSwap(p, r); p = peak.Load() {
 			}
+			time.Sleep(2 * time.Millisecond) // stands for the I/O a batch saves
 			out := make([]int, len(items))
 			for i, v := range items {
 				out[i] = v * 10
@@ -30,15 +31,18 @@ func TestEveryCallerGetsItsOwnResults(t *testing.T) {
 			return out, nil
 		})
 	var wg sync.WaitGroup
+	start := make(chan struct{})
 	for i := range 100 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start
 			res, err := b.Do(context.Background(), []int{i, i + 1})
 			require.NoError(t, err)
 			require.Equal(t, []int{i * 10, (i + 1) * 10}, res)
 		}()
 	}
+	close(start)
 	wg.Wait()
 	execs, items := b.Stats()
 	require.Equal(t, int64(200), items)
