@@ -3,6 +3,7 @@ module github.com/storagefirst/storagefirst-go
 go 1.25.0
 
 require (
+	github.com/aws/aws-lambda-go v1.54.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/feature/rds/auth v1.7.12
 	github.com/cenkalti/backoff/v4 v4.3.0

@@ -1,0 +1,130 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// Errors of decoding. Each decoding error wraps one of them and
+// storagefirst.ErrInvalidEnvelope, except a payload over the limit, which wraps
+// storagefirst.ErrTooLarge.
+var (
+	// ErrMalformed: the bytes are not one JSON value of the expected shape.
+	ErrMalformed = errors.New("ingest: malformed JSON")
+	// ErrUnknownField: the JSON has a field the type does not know.
+	ErrUnknownField = errors.New("ingest: unknown field")
+	// ErrValidation: the value's Validate method rejected it.
+	ErrValidation = errors.New("ingest: validation failed")
+)
+
+// Validator is implemented by payload types that check themselves after decoding.
+type Validator interface {
+	Validate() error
+}
+
+// Event is a typed view of an envelope: the envelope and its payload decoded.
+type Event[T any] struct {
+	storagefirst.Envelope
+	Data T
+}
+
+// DecodeConfig bounds decoding. The zero value means the defaults.
+type DecodeConfig struct {
+	// MaxBytes bounds the payload; zero means storagefirst.DefaultMaxEnvelopeSize.
+	MaxBytes int
+	// AllowUnknownFields accepts fields T does not declare (they are dropped).
+	AllowUnknownFields bool
+}
+
+// Decode decodes data, one JSON value, into a T and validates it: it fails with
+// storagefirst.ErrTooLarge beyond the limit, ErrMalformed for bad JSON, a wrong
+// shape or trailing data, ErrUnknownField for a field T does not declare (unless
+// allowed), and ErrValidation when T (or *T) implements Validator and rejects it.
+// Decode never panics, whatever the bytes.
+func Decode[T any](data []byte, cfg DecodeConfig) (T, error) {
+	var v T
+	limit := cfg.MaxBytes
+	if limit <= 0 {
+		limit = storagefirst.DefaultMaxEnvelopeSize
+	}
+	if len(data) > limit {
+		return v, fmt.Errorf("%w: payload is %d bytes, limit %d", storagefirst.ErrTooLarge, len(data), limit)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if !cfg.AllowUnknownFields {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(&v); err != nil {
+		var zero T
+		return zero, decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var zero T
+		return zero, fmt.Errorf("%w: %w: data after the JSON value", storagefirst.ErrInvalidEnvelope, ErrMalformed)
+	}
+	if err := validate(v); err != nil {
+		var zero T
+		return zero, fmt.Errorf("%w: %w: %w", storagefirst.ErrInvalidEnvelope, ErrValidation, err)
+	}
+	return v, nil
+}
+
+func decodeError(err error) error {
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	// encoding/json says "json: unknown field" for DisallowUnknownFields.
+	if bytes.HasPrefix([]byte(msg), []byte("json: unknown field ")) {
+		return fmt.Errorf("%w: %w: %s", storagefirst.ErrInvalidEnvelope, ErrUnknownField, msg[len("json: "):])
+	}
+	if errors.Is(err, io.EOF) {
+		msg = "empty body"
+	}
+	return fmt.Errorf("%w: %w: %s", storagefirst.ErrInvalidEnvelope, ErrMalformed, msg)
+}
+
+// validate calls Validate on v or &v, whichever has it; a Validate that panics
+// (on a nil pointer, say) is a validation failure, not a crash.
+func validate[T any](v T) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("Validate panicked: %v", r)
+		}
+	}()
+	if val, ok := any(&v).(Validator); ok {
+		return val.Validate()
+	}
+	if val, ok := any(v).(Validator); ok {
+		return val.Validate()
+	}
+	return nil
+}
+
+// DecodeEvent decodes env's payload into an Event[T] with Decode.
+func DecodeEvent[T any](env storagefirst.Envelope, cfg DecodeConfig) (Event[T], error) {
+	data, err := Decode[T](env.Payload, cfg)
+	if err != nil {
+		return Event[T]{}, fmt.Errorf("envelope %s (%s): %w", env.ID, env.Type, err)
+	}
+	return Event[T]{Envelope: env, Data: data}, nil
+}
+
+// HandlerFor turns a typed function into a storagefirst.Handler. A payload that
+// cannot be decoded or validated is a permanent error: it goes to the dead letters
+// at once instead of being retried forever. Errors of fn keep their own class.
+func HandlerFor[T any](cfg DecodeConfig, fn func(ctx context.Context, ev Event[T]) error) storagefirst.Handler {
+	return storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
+		ev, err := DecodeEvent[T](env, cfg)
+		if err != nil {
+			return storagefirst.Permanent(err)
+		}
+		return fn(ctx, ev)
+	})
+}
