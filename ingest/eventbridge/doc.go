@@ -1,0 +1,10 @@
+// Package eventbridge connects storagefirst-go to Amazon EventBridge: [Sink]
+// persists envelopes with PutEvents, and [NewTarget] runs a storagefirst.Handler
+// chain as the Lambda target of a rule.
+//
+// The sink writes each envelope as an event whose Source is the envelope's source,
+// DetailType its type, Time its accepted-at, and Detail the envelope's JSON (or,
+// with RawDetail, just its payload). The target reads both that and raw events
+// whose detail is a request body, as an API Gateway direct integration produces
+// them, keeping the event's id as the envelope ID.
+package eventbridge

@@ -1,0 +1,49 @@
+package eventbridge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/storagefirst/storagefirst-go/ingest"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// EnvelopeFromEvent returns the envelope an event carries: the envelope written by
+// Sink when the detail is one, otherwise a new envelope around the raw detail with
+// the event's id as its ID (so a redelivery keeps its identity), its detail-type
+// as type, source as source and time as accepted-at. A detail that is not JSON is
+// an error wrapping storagefirst.ErrInvalidEnvelope.
+func EnvelopeFromEvent(ev events.EventBridgeEvent) (storagefirst.Envelope, error) {
+	if env, ok := ingest.ParseEnvelope(ev.Detail); ok {
+		return env, nil
+	}
+	if ev.ID == "" || !json.Valid(ev.Detail) {
+		return storagefirst.Envelope{}, fmt.Errorf("%w: event %q has no id or a detail that is not JSON", storagefirst.ErrInvalidEnvelope, ev.ID)
+	}
+	env := storagefirst.Envelope{ID: ev.ID, Type: ev.DetailType, Source: ev.Source, AcceptedAt: ev.Time, Payload: ev.Detail}
+	if env.Type == "" {
+		env.Type = "eventbridge.event"
+	}
+	if err := env.Normalize(); err != nil {
+		return storagefirst.Envelope{}, err
+	}
+	return env, env.Validate()
+}
+
+// NewTarget returns a Lambda handler for an EventBridge rule target that runs h on
+// the event's envelope. Its error goes back to Lambda, whose asynchronous
+// invocation retries (up to 2 times by default) and then hands the event to the
+// on-failure destination: put the dlq middleware in h's chain to dead-letter
+// permanent failures at once. An event that holds no envelope is a permanent error.
+func NewTarget(h storagefirst.Handler) func(ctx context.Context, ev events.EventBridgeEvent) error {
+	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+		env, err := EnvelopeFromEvent(ev)
+		if err != nil {
+			return storagefirst.Permanent(err)
+		}
+		return h.Handle(ctx, env)
+	}
+}

@@ -1,0 +1,69 @@
+package eventbridge_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/ingest/eventbridge"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+func TestTargetDecodesSinkEnvelopesAndRawEvents(t *testing.T) {
+	t.Parallel()
+	var got []storagefirst.Envelope
+	target := eventbridge.NewTarget(storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
+		got = append(got, env)
+		return nil
+	}))
+	ctx := context.Background()
+
+	// Written by the sink: the envelope comes back whole.
+	env := envs(t, 1)[0]
+	env.IdempotencyKey, env.CorrelationID, env.Metadata = "k", "c", map[string]string{"a": "b"}
+	detail, err := json.Marshal(env)
+	require.NoError(t, err)
+	require.NoError(t, target(ctx, events.EventBridgeEvent{ID: "ev-1", DetailType: "CreateOrder", Source: "s", Detail: detail}))
+	require.Equal(t, env, got[0])
+
+	// What an API Gateway direct integration puts (the reference system's create
+	// order): the event id becomes the envelope ID.
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	raw := `{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"CreateOrder","source":"com.lee.pizza",` +
+		`"account":"111122223333","time":"2026-11-30T12:00:00Z","region":"us-east-1","resources":[],"detail":{"username":"lee"}}`
+	var ev events.EventBridgeEvent
+	require.NoError(t, json.Unmarshal([]byte(raw), &ev))
+	require.NoError(t, target(ctx, ev))
+	require.Equal(t, "6a7e8feb-b491-4cf7-a9f1-bf3703467718", got[1].ID)
+	require.Equal(t, "CreateOrder", got[1].Type)
+	require.Equal(t, "com.lee.pizza", got[1].Source)
+	require.Equal(t, at, got[1].AcceptedAt)
+	require.JSONEq(t, `{"username":"lee"}`, string(got[1].Payload))
+
+	err = target(ctx, events.EventBridgeEvent{ID: "x", Detail: json.RawMessage(`{not json`)})
+	require.True(t, storagefirst.IsPermanent(err))
+	require.ErrorIs(t, err, storagefirst.ErrInvalidEnvelope)
+}
+
+func FuzzEnvelopeFromEvent(f *testing.F) {
+	f.Add([]byte(`{"version":"0","id":"e1","detail-type":"CreateOrder","source":"com.lee.pizza","time":"2026-11-30T12:00:00Z","detail":{"username":"lee"}}`))
+	f.Add([]byte(`{"id":"e2","detail":{"id":"0192","type":"t","accepted_at":"2026-11-30T12:00:00Z","payload":{}}}`))
+	f.Add([]byte(`{"id":"e3","detail":null}`))
+	f.Add([]byte(`{"detail":"\u0000"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var ev events.EventBridgeEvent
+		if json.Unmarshal(data, &ev) != nil {
+			return
+		}
+		env, err := eventbridge.EnvelopeFromEvent(ev)
+		if err != nil {
+			require.ErrorIs(t, err, storagefirst.ErrInvalidEnvelope)
+			return
+		}
+		require.NoError(t, env.Validate())
+	})
+}

@@ -1,0 +1,184 @@
+// Package awsput is the engine of the AWS sinks: it gathers envelopes from
+// concurrent callers into shared requests (internal/batch), splits them by the
+// service's entry and byte limits, and resends only the entries that failed with a
+// retryable code, under a storagefirst.RetryPolicy, reporting the rest.
+package awsput
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/storagefirst/storagefirst-go/internal/batch"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// EntryError is the failure of one entry of a request.
+type EntryError struct {
+	Code      string
+	Message   string
+	Retryable bool
+}
+
+func (e *EntryError) Error() string { return e.Code + ": " + e.Message }
+
+// SendFunc sends one request holding entries and returns, in order, nil for each
+// accepted entry and an *EntryError for each failed one; or an error for the whole
+// request.
+type SendFunc[E any] func(ctx context.Context, entries []E) ([]*EntryError, error)
+
+// Item is one entry on its way, with the envelope ID it stands for and its size as
+// the service counts it.
+type Item[E any] struct {
+	ID    string
+	Entry E
+	Size  int
+}
+
+// Config bounds a Sender.
+type Config struct {
+	// MaxEntries and MaxRequestBytes are the service's per-request limits.
+	MaxEntries      int
+	MaxRequestBytes int
+	// Concurrency bounds the requests in flight; MaxWait is how long a forming batch
+	// waits for more callers.
+	Concurrency int
+	MaxWait     time.Duration
+	// RequestTimeout bounds each request (retries of failed entries included).
+	RequestTimeout time.Duration
+	// Retry resends entries that failed with a retryable code.
+	Retry storagefirst.RetryPolicy
+	// Clock measures the waits between retries.
+	Clock storagefirst.Clock
+}
+
+// Sender sends items in shared, bounded requests.
+type Sender[E any] struct {
+	cfg      Config
+	send     SendFunc[E]
+	b        *batch.Batcher[Item[E], error]
+	requests atomic.Int64
+	cancel   context.CancelFunc
+}
+
+// New starts a Sender; Close stops it.
+func New[E any](cfg Config, send SendFunc[E]) *Sender[E] {
+	if cfg.Clock == nil {
+		cfg.Clock = storagefirst.SystemClock{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Sender[E]{cfg: cfg, send: send, cancel: cancel}
+	// A batch is at most one request's entries (exec still splits by bytes).
+	s.b = batch.New(ctx, batch.Config{MaxBatch: cfg.MaxEntries, Concurrency: cfg.Concurrency, MaxWait: cfg.MaxWait}, s.exec)
+	return s
+}
+
+// Close stops the Sender; puts not yet sent fail with storagefirst.ErrClosed.
+func (s *Sender[E]) Close() {
+	s.cancel()
+	s.b.Wait()
+}
+
+// Requests returns how many requests were sent, retries included.
+func (s *Sender[E]) Requests() int64 { return s.requests.Load() }
+
+// Put sends items and returns nil once every one was accepted, or a
+// *storagefirst.PutError naming the ones that were not (retryable or permanent,
+// by their codes). total is the number of envelopes the caller's Put was given;
+// rejected lists envelopes refused before sending (too large, invalid).
+func (s *Sender[E]) Put(ctx context.Context, total int, items []Item[E], rejected []storagefirst.FailedEnvelope) error {
+	failed := rejected
+	if len(items) > 0 {
+		res, err := s.b.Do(ctx, items)
+		if err != nil {
+			for _, it := range items {
+				failed = append(failed, storagefirst.FailedEnvelope{ID: it.ID, Err: storagefirst.Retryable(err)})
+			}
+		}
+		for i, e := range res {
+			if e != nil {
+				failed = append(failed, storagefirst.FailedEnvelope{ID: items[i].ID, Err: e})
+			}
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &storagefirst.PutError{Total: total, Failed: failed}
+}
+
+// exec splits a batch into requests within the limits and sends each.
+func (s *Sender[E]) exec(ctx context.Context, items []Item[E]) ([]error, error) {
+	out := make([]error, len(items))
+	start, bytes := 0, 0
+	for i := 0; i <= len(items); i++ {
+		full := i == len(items) || i-start == s.cfg.MaxEntries ||
+			(s.cfg.MaxRequestBytes > 0 && bytes+items[i].Size > s.cfg.MaxRequestBytes && i > start)
+		if !full {
+			bytes += items[i].Size
+			continue
+		}
+		if i > start {
+			s.sendChunk(ctx, items[start:i], out[start:i])
+		}
+		start, bytes = i, 0
+		if i < len(items) {
+			bytes = items[i].Size
+		}
+	}
+	return out, nil
+}
+
+// sendChunk sends one request and resends its retryable failures.
+func (s *Sender[E]) sendChunk(ctx context.Context, items []Item[E], out []error) {
+	if s.cfg.RequestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		defer cancel()
+	}
+	pending := make([]int, len(items))
+	for i := range pending {
+		pending[i] = i
+	}
+	for retry := 0; ; retry++ {
+		entries := make([]E, len(pending))
+		for j, i := range pending {
+			entries[j] = items[i].Entry
+		}
+		s.requests.Add(1)
+		results, err := s.send(ctx, entries)
+		if err == nil && len(results) != len(entries) {
+			err = fmt.Errorf("awsput: %d results for %d entries", len(results), len(entries))
+		}
+		if err != nil {
+			// The SDK has retried the request already; the entries fail, retryable.
+			for _, i := range pending {
+				out[i] = storagefirst.Retryable(err)
+			}
+			return
+		}
+		var again []int
+		var lastErr *EntryError
+		for j, i := range pending {
+			switch e := results[j]; {
+			case e == nil:
+				out[i] = nil
+			case e.Retryable:
+				out[i] = storagefirst.Retryable(e)
+				again, lastErr = append(again, i), e
+			default:
+				out[i] = storagefirst.Permanent(e)
+			}
+		}
+		if len(again) == 0 || !s.cfg.Retry.ShouldRetry(storagefirst.Retryable(lastErr), retry) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.cfg.Clock.After(s.cfg.Retry.Delay(retry+1, nil)):
+		}
+		pending = again
+	}
+}
