@@ -186,4 +186,3 @@ func TestSinkSharesRequestsUnderLoad(t *testing.T) {
 	require.Less(t, perEnvelope, 0.5, "concurrent puts share requests")
 	require.Equal(t, int64(fake.Calls(awsfake.OpPutEvents)), s.Requests())
 }
-
