@@ -1,0 +1,214 @@
+package sqs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/storagefirst/storagefirst-go/internal/awsput"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// Limits and defaults of SendMessageBatch and SinkConfig.
+const (
+	// MaxEntries is the most messages one SendMessageBatch takes.
+	MaxEntries = 10
+	// MaxMessageSizeDefault is the historical message (and batch) limit, 256 KiB.
+	MaxMessageSizeDefault = 256 << 10
+	// MaxMessageSizeLimit is the current largest message (and batch) size, 1 MiB.
+	MaxMessageSizeLimit = 1 << 20
+	// ConcurrencyDefault, MaxWaitDefault, RequestTimeoutDefault: as for EventBridge.
+	ConcurrencyDefault    = 4
+	MaxWaitDefault        = 2 * time.Millisecond
+	RequestTimeoutDefault = 10 * time.Second
+	// MetadataGroupID, in an envelope's metadata, sets its FIFO message group.
+	MetadataGroupID = "message-group-id"
+)
+
+// Message attributes the sink sets.
+const (
+	AttributeID            = "storagefirst-id"
+	AttributeType          = "storagefirst-type"
+	AttributeCorrelationID = "storagefirst-correlation-id"
+)
+
+// EntryRetryDefault resends messages that failed through no fault of the sender: 3
+// times, from 50 ms, with full jitter.
+var EntryRetryDefault = storagefirst.RetryPolicy{Interval: 50 * time.Millisecond, MaxAttempts: 3, Jitter: storagefirst.JitterFull}
+
+// SendMessageBatchAPI is the part of the SQS client the sink uses.
+type SendMessageBatchAPI interface {
+	SendMessageBatch(ctx context.Context, in *awssqs.SendMessageBatchInput, optFns ...func(*awssqs.Options)) (*awssqs.SendMessageBatchOutput, error)
+}
+
+// SinkConfig configures a Sink. QueueURL is required; every other zero field means
+// its default.
+type SinkConfig struct {
+	QueueURL string
+	// MessageGroupID picks a FIFO message group: default the envelope's
+	// MetadataGroupID entry, else its idempotency key (Envelope.Key).
+	MessageGroupID func(storagefirst.Envelope) string
+	// MaxMessageSize is the limit in force: MaxMessageSizeDefault, up to
+	// MaxMessageSizeLimit where the queue allows it.
+	MaxMessageSize int
+	Retry          *storagefirst.RetryPolicy
+	Concurrency    int
+	MaxWait        time.Duration
+	RequestTimeout time.Duration
+	Clock          storagefirst.Clock
+}
+
+// Sink is a storagefirst.Sink on SQS SendMessageBatch; it behaves as the
+// EventBridge sink does: nil only when every message was accepted, failed entries
+// that were not the sender's fault resent, a *storagefirst.PutError for the rest,
+// and concurrent Puts sharing calls. Close it when done.
+type Sink struct {
+	cfg    SinkConfig
+	fifo   bool
+	sender *awsput.Sender[types.SendMessageBatchRequestEntry]
+}
+
+var _ storagefirst.Sink = (*Sink)(nil)
+
+// NewSink returns a Sink on client. A queue URL ending in ".fifo" is a FIFO queue.
+func NewSink(client SendMessageBatchAPI, cfg SinkConfig) (*Sink, error) {
+	var errs []error
+	if client == nil {
+		errs = append(errs, errors.New("sqs: NewSink needs a client"))
+	}
+	if cfg.QueueURL == "" {
+		errs = append(errs, errors.New("sqs: SinkConfig.QueueURL is required"))
+	}
+	if cfg.MaxMessageSize < 0 || cfg.MaxMessageSize > MaxMessageSizeLimit {
+		errs = append(errs, fmt.Errorf("sqs: MaxMessageSize %d is outside 0..%d", cfg.MaxMessageSize, MaxMessageSizeLimit))
+	}
+	if cfg.Retry != nil {
+		errs = append(errs, cfg.Retry.Validate())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.MaxMessageSize == 0 {
+		cfg.MaxMessageSize = MaxMessageSizeDefault
+	}
+	if cfg.MessageGroupID == nil {
+		cfg.MessageGroupID = func(e storagefirst.Envelope) string {
+			if g := e.Metadata[MetadataGroupID]; g != "" {
+				return g
+			}
+			return e.Key()
+		}
+	}
+	retry := EntryRetryDefault
+	if cfg.Retry != nil {
+		retry = *cfg.Retry
+	}
+	s := &Sink{cfg: cfg, fifo: strings.HasSuffix(cfg.QueueURL, ".fifo")}
+	s.sender = awsput.New(awsput.Config{
+		MaxEntries: MaxEntries, MaxRequestBytes: cfg.MaxMessageSize,
+		Concurrency: or(cfg.Concurrency, ConcurrencyDefault), MaxWait: or(cfg.MaxWait, MaxWaitDefault),
+		RequestTimeout: or(cfg.RequestTimeout, RequestTimeoutDefault), Retry: retry, Clock: cfg.Clock,
+	}, func(ctx context.Context, entries []types.SendMessageBatchRequestEntry) ([]*awsput.EntryError, error) {
+		// Entry IDs need only be unique within a request.
+		for i := range entries {
+			entries[i].Id = aws.String("m" + strconv.Itoa(i))
+		}
+		out, err := client.SendMessageBatch(ctx, &awssqs.SendMessageBatchInput{QueueUrl: aws.String(cfg.QueueURL), Entries: entries})
+		if err != nil {
+			return nil, err
+		}
+		res := make([]*awsput.EntryError, len(entries))
+		answered := make([]bool, len(entries))
+		for _, ok := range out.Successful {
+			if i, err := strconv.Atoi(strings.TrimPrefix(aws.ToString(ok.Id), "m")); err == nil && i < len(entries) {
+				answered[i] = true
+			}
+		}
+		for _, f := range out.Failed {
+			i, err := strconv.Atoi(strings.TrimPrefix(aws.ToString(f.Id), "m"))
+			if err != nil || i >= len(entries) {
+				continue
+			}
+			answered[i] = true
+			res[i] = &awsput.EntryError{Code: aws.ToString(f.Code), Message: aws.ToString(f.Message), Retryable: !f.SenderFault}
+		}
+		for i, a := range answered {
+			if !a { // neither successful nor failed: not stored as far as we know
+				res[i] = &awsput.EntryError{Code: "NoAnswer", Message: "SQS did not report this entry", Retryable: true}
+			}
+		}
+		return res, nil
+	})
+	return s, nil
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Close stops the sink's background batching.
+func (s *Sink) Close() { s.sender.Close() }
+
+// Requests returns the SendMessageBatch calls made so far.
+func (s *Sink) Requests() int64 { return s.sender.Requests() }
+
+// Put persists envs as messages; see Sink.
+func (s *Sink) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
+	items := make([]awsput.Item[types.SendMessageBatchRequestEntry], 0, len(envs))
+	var rejected []storagefirst.FailedEnvelope
+	for _, env := range envs {
+		entry, size, err := s.entry(env)
+		if err != nil {
+			rejected = append(rejected, storagefirst.FailedEnvelope{ID: env.ID, Err: storagefirst.Permanent(err)})
+			continue
+		}
+		items = append(items, awsput.Item[types.SendMessageBatchRequestEntry]{ID: env.ID, Entry: entry, Size: size})
+	}
+	return s.sender.Put(ctx, len(envs), items, rejected)
+}
+
+func (s *Sink) entry(env storagefirst.Envelope) (types.SendMessageBatchRequestEntry, int, error) {
+	if err := env.Normalize(); err != nil {
+		return types.SendMessageBatchRequestEntry{}, 0, err
+	}
+	if err := env.Validate(); err != nil {
+		return types.SendMessageBatchRequestEntry{}, 0, err
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		return types.SendMessageBatchRequestEntry{}, 0, err
+	}
+	attrs := map[string]types.MessageAttributeValue{}
+	size := len(body)
+	for name, v := range map[string]string{AttributeID: env.ID, AttributeType: env.Type, AttributeCorrelationID: env.CorrelationID} {
+		if v != "" {
+			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+			size += len(name) + len("String") + len(v)
+		}
+	}
+	if size > s.cfg.MaxMessageSize {
+		return types.SendMessageBatchRequestEntry{}, 0, fmt.Errorf("%w: envelope %s is a %d-byte message, limit %d", storagefirst.ErrTooLarge, env.ID, size, s.cfg.MaxMessageSize)
+	}
+	entry := types.SendMessageBatchRequestEntry{MessageBody: aws.String(string(body)), MessageAttributes: attrs}
+	if s.fifo {
+		group := s.cfg.MessageGroupID(env)
+		if group == "" || len(group) > 128 || len(env.ID) > 128 {
+			return types.SendMessageBatchRequestEntry{}, 0, fmt.Errorf("%w: envelope %s: FIFO group and deduplication IDs must be 1 to 128 characters", storagefirst.ErrInvalidEnvelope, env.ID)
+		}
+		entry.MessageGroupId = aws.String(group)
+		entry.MessageDeduplicationId = aws.String(env.ID)
+	}
+	return entry, size, nil
+}

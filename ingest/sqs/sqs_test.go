@@ -1,0 +1,252 @@
+package sqs_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/ingest/sqs"
+	"github.com/storagefirst/storagefirst-go/internal/goawstest"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sftest/awsfake"
+)
+
+func envs(t *testing.T, n int) []storagefirst.Envelope {
+	out := make([]storagefirst.Envelope, n)
+	for i := range out {
+		e, err := storagefirst.NewEnvelope("CreateOrder", fmt.Appendf(nil, `{"username":"user-%d"}`, i))
+		require.NoError(t, err)
+		e.CorrelationID = fmt.Sprintf("corr-%d", i)
+		out[i] = e
+	}
+	return out
+}
+
+// toEvent turns received messages into the event Lambda's SQS event source builds.
+func toEvent(queueARN string, msgs []types.Message) events.SQSEvent {
+	var ev events.SQSEvent
+	for _, m := range msgs {
+		rec := events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+			Body: aws.ToString(m.Body), Attributes: m.Attributes, EventSourceARN: queueARN,
+			MessageAttributes: map[string]events.SQSMessageAttribute{}}
+		for k, v := range m.MessageAttributes {
+			rec.MessageAttributes[k] = events.SQSMessageAttribute{DataType: aws.ToString(v.DataType), StringValue: v.StringValue}
+		}
+		ev.Records = append(ev.Records, rec)
+	}
+	return ev
+}
+
+// TestRoundTripThroughGoaws: the sink sends, a real SQS client receives, the batch
+// handler processes with partial failures, and only the failures stay.
+func TestRoundTripThroughGoaws(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client := goawstest.Client(t)
+	url := goawstest.NewQueue(t, client, "", nil)
+	sink, err := sqs.NewSink(client, sqs.SinkConfig{QueueURL: url})
+	require.NoError(t, err)
+	defer sink.Close()
+
+	in := envs(t, 15)
+	require.NoError(t, sink.Put(ctx, in...))
+	var received []types.Message
+	for len(received) < len(in) {
+		out, err := client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
+			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"}})
+		require.NoError(t, err)
+		require.NotEmpty(t, out.Messages, "messages stopped arriving")
+		received = append(received, out.Messages...)
+	}
+	require.Len(t, received, 15)
+
+	seen := map[string]storagefirst.Envelope{}
+	failID := in[4].ID
+	h := sqs.NewBatchHandler(storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
+		seen[env.ID] = env
+		if env.ID == failID {
+			return errors.New("database is down")
+		}
+		return nil
+	}), sqs.BatchConfig{})
+	ev := toEvent("arn:aws:sqs:us-east-1:100010001000:q", received)
+	resp, err := h(ctx, ev)
+	require.NoError(t, err)
+	require.Len(t, seen, 15)
+	for _, e := range in {
+		got := seen[e.ID]
+		require.Equal(t, e.CorrelationID, got.CorrelationID)
+		require.JSONEq(t, string(e.Payload), string(got.Payload))
+		require.True(t, e.AcceptedAt.Equal(got.AcceptedAt))
+	}
+	require.Len(t, resp.BatchItemFailures, 1)
+	for _, m := range received {
+		var env storagefirst.Envelope
+		require.NoError(t, json.Unmarshal([]byte(aws.ToString(m.Body)), &env))
+		// (goaws 0.4.5 drops the attributes of batched messages; the awsfake tests
+		// check them.)
+		if env.ID == failID {
+			require.Equal(t, aws.ToString(m.MessageId), resp.BatchItemFailures[0].ItemIdentifier)
+		}
+	}
+}
+
+func newFakeSink(t *testing.T, cfg sqs.SinkConfig) (*sqs.Sink, *awsfake.Server) {
+	fake := awsfake.New()
+	t.Cleanup(fake.Close)
+	client := awssqs.NewFromConfig(fake.Config(), func(o *awssqs.Options) { o.BaseEndpoint = aws.String(fake.URL()) })
+	s, err := sqs.NewSink(client, cfg)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s, fake
+}
+
+func TestSinkPartialFailures(t *testing.T) {
+	t.Parallel()
+	s, fake := newFakeSink(t, sqs.SinkConfig{QueueURL: "https://sqs.us-east-1.amazonaws.com/1/orders"})
+	in := envs(t, 12)
+	bad := in[7].ID
+	fake.FailEntries(awsfake.OpSendMessageBatch, func(e awsfake.Entry) (string, string, bool) {
+		switch {
+		case strings.Contains(e.Key, bad):
+			return "InvalidParameterValue", "no", true // the sender's fault: permanent
+		case e.Seen == 0 && strings.Contains(e.Key, "user-1"):
+			return "InternalError", "try again", false
+		}
+		return "", "", false
+	})
+	err := s.Put(context.Background(), in...)
+	var pe *storagefirst.PutError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, []string{bad}, pe.FailedIDs())
+	require.True(t, storagefirst.IsPermanent(pe.Failed[0].Err))
+	require.Len(t, fake.Messages(), 11)
+}
+
+func TestSinkFIFOAndSizes(t *testing.T) {
+	t.Parallel()
+	s, fake := newFakeSink(t, sqs.SinkConfig{QueueURL: "https://sqs.us-east-1.amazonaws.com/1/orders.fifo"})
+	in := envs(t, 2)
+	in[0].Metadata = map[string]string{sqs.MetadataGroupID: "lee"}
+	in[1].IdempotencyKey = "key-1"
+	require.NoError(t, s.Put(context.Background(), in...))
+	msgs := fake.Messages()
+	require.Equal(t, "lee", msgs[0].GroupID)
+	require.Equal(t, in[0].ID, msgs[0].DedupID)
+	require.Equal(t, "key-1", msgs[1].GroupID)
+	require.Equal(t, "CreateOrder", msgs[1].Attributes[sqs.AttributeType])
+
+	big, err := storagefirst.NewEnvelope("x", []byte(`"`+strings.Repeat("a", 300<<10)+`"`))
+	require.NoError(t, err)
+	require.ErrorIs(t, s.Put(context.Background(), big), storagefirst.ErrTooLarge)
+	s2, _ := newFakeSink(t, sqs.SinkConfig{QueueURL: "u", MaxMessageSize: sqs.MaxMessageSizeLimit})
+	require.NoError(t, s2.Put(context.Background(), big))
+}
+
+func msg(id, body, arn, group string) events.SQSMessage {
+	return events.SQSMessage{MessageId: id, Body: body, EventSourceARN: arn,
+		Attributes: map[string]string{"MessageGroupId": group, "ApproximateReceiveCount": "2", "SentTimestamp": "1764504000000"}}
+}
+
+func TestBatchHandlerFIFOStopsAtFirstFailure(t *testing.T) {
+	t.Parallel()
+	arn := "arn:aws:sqs:us-east-1:1:orders.fifo"
+	var handled []string
+	h := storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
+		handled = append(handled, env.ID)
+		if env.ID == "m2" {
+			return errors.New("boom")
+		}
+		return nil
+	})
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		msg("m1", `{}`, arn, "a"), msg("m2", `{}`, arn, "a"), msg("m3", `{}`, arn, "b"), msg("m4", `{}`, arn, "a")}}
+	resp, err := sqs.NewBatchHandler(h, sqs.BatchConfig{})(context.Background(), ev)
+	require.NoError(t, err)
+	require.Equal(t, []string{"m1", "m2"}, handled)
+	require.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m2"}, {ItemIdentifier: "m3"}, {ItemIdentifier: "m4"}}, resp.BatchItemFailures)
+
+	handled = nil
+	resp, err = sqs.NewBatchHandler(h, sqs.BatchConfig{SkipGroupOnError: true})(context.Background(), ev)
+	require.NoError(t, err)
+	require.Equal(t, []string{"m1", "m2", "m3"}, handled, "group b goes on")
+	require.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m2"}, {ItemIdentifier: "m4"}}, resp.BatchItemFailures)
+}
+
+func TestBatchHandlerAllFailedAndUndecodable(t *testing.T) {
+	t.Parallel()
+	arn := "arn:aws:sqs:us-east-1:1:orders"
+	fail := storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { return errors.New("down") })
+	ev := events.SQSEvent{Records: []events.SQSMessage{msg("m1", `{}`, arn, ""), msg("m2", `not json`, arn, "")}}
+	resp, err := sqs.NewBatchHandler(fail, sqs.BatchConfig{})(context.Background(), ev)
+	var all *sqs.AllFailedError
+	require.ErrorAs(t, err, &all)
+	require.Equal(t, 2, all.Records)
+	require.Len(t, resp.BatchItemFailures, 2)
+	resp, err = sqs.NewBatchHandler(fail, sqs.BatchConfig{AllowAllFailed: true})(context.Background(), ev)
+	require.NoError(t, err)
+	require.Len(t, resp.BatchItemFailures, 2)
+
+	ok := storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { return nil })
+	resp, err = sqs.NewBatchHandler(ok, sqs.BatchConfig{})(context.Background(), ev)
+	require.NoError(t, err)
+	require.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "m2"}}, resp.BatchItemFailures, "a body that is not JSON fails alone")
+	_, err = sqs.NewBatchHandler(ok, sqs.BatchConfig{})(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{Body: "{}"}}})
+	require.Error(t, err, "an unreportable record fails the whole batch")
+	resp, err = sqs.NewBatchHandler(ok, sqs.BatchConfig{})(context.Background(), events.SQSEvent{})
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+}
+
+func TestEnvelopeFromMessageUnwrapsSNS(t *testing.T) {
+	t.Parallel()
+	body := `{"Type":"Notification","MessageId":"sns-1","TopicArn":"arn:aws:sns:us-east-1:1:orders","Subject":"CreateOrder",` +
+		`"Message":"{\"username\":\"lee\"}","Timestamp":"2026-11-30T12:00:00.000Z"}`
+	env, err := sqs.EnvelopeFromMessage(msg("sqs-1", body, "arn:aws:sqs:us-east-1:1:q", ""))
+	require.NoError(t, err)
+	require.Equal(t, "sns-1", env.ID)
+	require.Equal(t, "CreateOrder", env.Type)
+	require.Equal(t, "arn:aws:sns:us-east-1:1:orders", env.Source)
+	require.JSONEq(t, `{"username":"lee"}`, string(env.Payload))
+	require.Equal(t, 2, env.Attempt)
+
+	// An envelope inside the SNS message comes back whole.
+	inner := envs(t, 1)[0]
+	b, _ := json.Marshal(inner)
+	wrapped, _ := json.Marshal(map[string]string{"Type": "Notification", "MessageId": "sns-2", "Message": string(b)})
+	env, err = sqs.EnvelopeFromMessage(msg("sqs-2", string(wrapped), "", ""))
+	require.NoError(t, err)
+	require.Equal(t, inner.ID, env.ID)
+
+	// A raw message: its ID and sent time.
+	env, err = sqs.EnvelopeFromMessage(msg("sqs-3", `{"username":"bob"}`, "arn:aws:sqs:us-east-1:1:q", ""))
+	require.NoError(t, err)
+	require.Equal(t, "sqs-3", env.ID)
+	require.Equal(t, sqs.TypeDefault, env.Type)
+	require.Equal(t, int64(1764504000000), env.AcceptedAt.UnixMilli())
+}
+
+func FuzzEnvelopeFromMessage(f *testing.F) {
+	f.Add("m1", `{"username":"lee"}`)
+	f.Add("m2", `{"Type":"Notification","MessageId":"s","Message":"{}"}`)
+	f.Add("m3", `{"Type":"Notification","MessageId":"s","Message":"{\"id\":\"x\",\"type\":\"t\",\"accepted_at\":\"2026-01-01T00:00:00Z\"}"}`)
+	f.Add("m4", `{"id":"x","type":"t","accepted_at":"2026-01-01T00:00:00Z","payload":[1]}`)
+	f.Add("", "\x00")
+	f.Fuzz(func(t *testing.T, id, body string) {
+		env, err := sqs.EnvelopeFromMessage(events.SQSMessage{MessageId: id, Body: body})
+		if err != nil {
+			require.ErrorIs(t, err, storagefirst.ErrInvalidEnvelope)
+			return
+		}
+		require.NoError(t, env.Validate())
+	})
+}
