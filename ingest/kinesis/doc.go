@@ -1,0 +1,9 @@
+// Package kinesis connects storagefirst-go to Amazon Kinesis Data Streams: [Sink]
+// persists envelopes with PutRecords, and [NewBatchHandler] runs a
+// storagefirst.Handler chain over the records of a Lambda Kinesis event source with
+// partial batch responses.
+//
+// The sink writes each envelope's JSON as the record's data, partitioned by the
+// envelope's idempotency key (Envelope.Key) unless told otherwise, so the records
+// of one key stay in order on one shard.
+package kinesis

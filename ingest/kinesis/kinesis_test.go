@@ -1,0 +1,166 @@
+package kinesis_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/ingest/kinesis"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sftest/awsfake"
+)
+
+func envs(t *testing.T, n int) []storagefirst.Envelope {
+	out := make([]storagefirst.Envelope, n)
+	for i := range out {
+		e, err := storagefirst.NewEnvelope("CreateOrder", fmt.Appendf(nil, `{"username":"user-%d"}`, i))
+		require.NoError(t, err)
+		out[i] = e
+	}
+	return out
+}
+
+func newSink(t *testing.T, cfg kinesis.SinkConfig) (*kinesis.Sink, *awsfake.Server) {
+	fake := awsfake.New()
+	t.Cleanup(fake.Close)
+	client := awskinesis.NewFromConfig(fake.Config(), func(o *awskinesis.Options) { o.BaseEndpoint = aws.String(fake.URL()) })
+	if cfg.StreamName == "" {
+		cfg.StreamName = "orders"
+	}
+	s, err := kinesis.NewSink(client, cfg)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s, fake
+}
+
+func TestSinkPutsRecordsAndResendsThrottled(t *testing.T) {
+	t.Parallel()
+	in := envs(t, 600)
+	s, fake := newSink(t, kinesis.SinkConfig{PartitionKey: func(e storagefirst.Envelope) string {
+		if e.ID == in[0].ID {
+			return strings.Repeat("k", 300)
+		}
+		return e.Key()
+	}})
+	fake.FailEntries(awsfake.OpPutRecords, func(e awsfake.Entry) (string, string, bool) {
+		if e.Seen == 0 && strings.Contains(e.Key, "user-7") {
+			return "ProvisionedThroughputExceededException", "slow down", false
+		}
+		return "", "", false
+	})
+	require.NoError(t, s.Put(context.Background(), in...))
+	recs := fake.Records()
+	require.Len(t, recs, 600)
+	byID := map[string]awsfake.Record{}
+	for _, r := range recs {
+		var env storagefirst.Envelope
+		require.NoError(t, json.Unmarshal(r.Data, &env))
+		byID[env.ID] = r
+		require.Equal(t, "orders", r.Stream)
+	}
+	require.Len(t, byID[in[0].ID].PartitionKey, 64, "long keys are hashed")
+	require.Equal(t, in[1].ID, byID[in[1].ID].PartitionKey)
+	require.GreaterOrEqual(t, fake.Calls(awsfake.OpPutRecords), 3, "500 records a call, plus resends")
+}
+
+func TestSinkReportsPermanentFailuresAndSizes(t *testing.T) {
+	t.Parallel()
+	s, fake := newSink(t, kinesis.SinkConfig{MaxRecordSize: 1000})
+	in := envs(t, 3)
+	fake.FailEntries(awsfake.OpPutRecords, func(e awsfake.Entry) (string, string, bool) {
+		if strings.Contains(e.Key, "user-2") {
+			return "AccessDeniedException", "no", false
+		}
+		return "", "", false
+	})
+	big, err := storagefirst.NewEnvelope("x", []byte(`"`+strings.Repeat("a", 2000)+`"`))
+	require.NoError(t, err)
+	err = s.Put(context.Background(), append(in, big)...)
+	var pe *storagefirst.PutError
+	require.ErrorAs(t, err, &pe)
+	require.ElementsMatch(t, []string{big.ID, in[2].ID}, pe.FailedIDs())
+	require.ErrorIs(t, err, storagefirst.ErrTooLarge)
+	require.Len(t, fake.Records(), 2)
+	_, err = kinesis.NewSink(nil, kinesis.SinkConfig{})
+	require.ErrorContains(t, err, "StreamName or StreamARN")
+}
+
+func TestSinkSharesRequestsUnderLoad(t *testing.T) {
+	t.Parallel()
+	s, _ := newSink(t, kinesis.SinkConfig{})
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				require.NoError(t, s.Put(context.Background(), envs(t, 1)...))
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("Kinesis: 640 envelopes from 64 concurrent callers in %d PutRecords calls: %.3f requests per envelope",
+		s.Requests(), float64(s.Requests())/640)
+	require.Less(t, s.Requests(), int64(320))
+}
+
+func rec(seq, data string) events.KinesisEventRecord {
+	var r events.KinesisEventRecord
+	r.EventID = "shardId-000000000000:" + seq
+	r.Kinesis.SequenceNumber = seq
+	r.Kinesis.Data = []byte(data)
+	return r
+}
+
+func TestBatchHandlerStopsAtTheFirstFailure(t *testing.T) {
+	t.Parallel()
+	var handled []string
+	h := kinesis.NewBatchHandler(storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
+		handled = append(handled, env.ID)
+		if strings.HasSuffix(env.ID, ":2") {
+			return errors.New("boom")
+		}
+		return nil
+	}))
+	resp, err := h(context.Background(), events.KinesisEvent{Records: []events.KinesisEventRecord{
+		rec("1", `{}`), rec("2", `{}`), rec("3", `{}`)}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"shardId-000000000000:1", "shardId-000000000000:2"}, handled)
+	require.Equal(t, []events.KinesisBatchItemFailure{{ItemIdentifier: "2"}}, resp.BatchItemFailures)
+
+	resp, err = h(context.Background(), events.KinesisEvent{Records: []events.KinesisEventRecord{rec("9", `not json`)}})
+	require.NoError(t, err)
+	require.Equal(t, []events.KinesisBatchItemFailure{{ItemIdentifier: "9"}}, resp.BatchItemFailures)
+
+	// An envelope written by the sink comes back whole.
+	env := envs(t, 1)[0]
+	b, _ := json.Marshal(env)
+	got, err := kinesis.EnvelopeFromRecord(rec("5", string(b)))
+	require.NoError(t, err)
+	require.Equal(t, env, got)
+}
+
+func FuzzEnvelopeFromRecord(f *testing.F) {
+	f.Add("1", []byte(`{"username":"lee"}`))
+	f.Add("2", []byte(`{"id":"x","type":"t","accepted_at":"2026-01-01T00:00:00Z"}`))
+	f.Add("", []byte{0xff})
+	f.Fuzz(func(t *testing.T, seq string, data []byte) {
+		r := rec(seq, "")
+		r.Kinesis.Data = data
+		env, err := kinesis.EnvelopeFromRecord(r)
+		if err != nil {
+			require.ErrorIs(t, err, storagefirst.ErrInvalidEnvelope)
+			return
+		}
+		require.NoError(t, env.Validate())
+	})
+}
