@@ -310,3 +310,30 @@ func TestAPIGatewayFrontDoors(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, down.StatusCode)
 	require.Equal(t, "1", down.Headers["Retry-After"])
 }
+
+// FuzzFrontDoor: whatever the body and headers, the front door answers one of its
+// documented statuses, persists exactly when it answers 202, and never panics.
+func FuzzFrontDoor(f *testing.F) {
+	f.Add([]byte(`{"username":"lee"}`), "application/json", "k1")
+	f.Add([]byte(`{"username":""}`), "application/json", "")
+	f.Add([]byte(`{"username":"lee"}`), "text/plain", "")
+	f.Add([]byte("\xff"), "application/problem+json; charset=utf-8", "\x00")
+	f.Fuzz(func(t *testing.T, body []byte, contentType, key string) {
+		q := sftest.NewMemoryQueue(nil)
+		fd, err := ingest.NewFrontDoor[order](ingest.FrontDoorConfig{Sink: q, Type: "t", MaxBodyBytes: 4096,
+			Idempotency: sftest.NewMemoryIdempotencyStore(nil)})
+		require.NoError(t, err)
+		headers := map[string]string{"Content-Type": contentType, "Idempotency-Key": key}
+		resp := fd.Accept(context.Background(), ingest.Request{Method: "POST", Path: "/orders",
+			Header: func(n string) string { return headers[n] }, Body: body})
+		switch resp.Status {
+		case http.StatusAccepted:
+			require.Len(t, q.Envelopes(), 1)
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+			require.Empty(t, q.Envelopes())
+			require.True(t, json.Valid(resp.Body))
+		default:
+			t.Fatalf("unexpected status %d: %s", resp.Status, resp.Body)
+		}
+	})
+}
