@@ -5,7 +5,7 @@ import "strings"
 // queries holds the store's SQL with the schema filled in, built once per Store.
 type queries struct {
 	insert, insertOne, claim, retry, release, deadLetter, extend, ack string
-	listDead, requeue, deleteDead, stats                              string
+	listDead, sendDead, requeue, deleteDead, stats                    string
 	idemBegin, idemGet, idemComplete, idemRelease, idemReap           string
 }
 
@@ -31,7 +31,9 @@ func newQueries(schema string, synchronous bool) queries {
 				(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
 				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
 					$6::text[], $7::text[], $8::jsonb[], $9::text[])
-				ON CONFLICT (queue, id) DO NOTHING
+				ON CONFLICT (queue, id) DO UPDATE
+				SET state = 0, attempt = 0, available_at = now(), dead_at = NULL
+				WHERE {{schema}}.envelopes.state = 2
 				RETURNING queue, id)
 			SELECT queue, id, CASE WHEN $10::bool THEN pg_notify($11, queue) END FROM ins`),
 		// The same for one row: a lone caller's batch skips the arrays.
@@ -39,7 +41,9 @@ func newQueries(schema string, synchronous bool) queries {
 				INSERT INTO {{schema}}.envelopes
 				(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-				ON CONFLICT (queue, id) DO NOTHING
+				ON CONFLICT (queue, id) DO UPDATE
+				SET state = 0, attempt = 0, available_at = now(), dead_at = NULL
+				WHERE {{schema}}.envelopes.state = 2
 				RETURNING queue, id)
 			SELECT queue, id, CASE WHEN $10::bool THEN pg_notify($11, queue) END FROM ins`),
 		// A leased row's available_at is its lease's end, so an expired lease is
@@ -83,6 +87,15 @@ func newQueries(schema string, synchronous bool) queries {
 			FROM {{schema}}.envelopes
 			WHERE queue = $1 AND state = 2 AND id > $2 AND ($3 = '' OR type = $3)
 			ORDER BY id LIMIT $4`),
+		// A dead letter sent here from elsewhere (dlq.Destination) replaces any live
+		// row of the same ID: the envelope failed for good.
+		sendDead: r.Replace(`INSERT INTO {{schema}}.envelopes
+				(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload,
+				 state, attempt, failures, dead_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 2, $10, $11, coalesce($12, now()))
+			ON CONFLICT (queue, id) DO UPDATE
+			SET state = 2, lease_token = NULL, attempt = EXCLUDED.attempt, failures = EXCLUDED.failures,
+				dead_at = EXCLUDED.dead_at`),
 		requeue: r.Replace(`UPDATE {{schema}}.envelopes
 			SET state = 0, attempt = 0, available_at = now(), dead_at = NULL
 			WHERE queue = $1 AND id = $2 AND state = 2`),

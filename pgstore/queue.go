@@ -62,6 +62,8 @@ func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 }
 
 // Enqueue stores envs durably and says which were new and which were duplicates.
+// An envelope whose ID is a dead letter of the queue is revived (a replay) and
+// counts as inserted.
 //
 // Concurrent calls are group-committed: gathered into one transaction (one
 // multi-row INSERT) and each answered when that transaction has committed, so the
@@ -152,7 +154,19 @@ type querier interface {
 // insert inserts items in one statement that also sends the NOTIFY waking their
 // queues' listeners (delivered on commit). It reports, per item, whether it was new.
 func (s *Store) insert(ctx context.Context, db querier, items []putItem) ([]bool, error) {
-	n := len(items)
+	type key struct{ queue, id string }
+	// One row per key: ON CONFLICT DO UPDATE may not touch a row twice, and a repeat
+	// within the batch is a duplicate anyway.
+	first := make(map[key]int, len(items))
+	uniq := make([]putItem, 0, len(items))
+	for _, it := range items {
+		k := key{it.queue, it.env.ID}
+		if _, dup := first[k]; !dup {
+			first[k] = len(uniq)
+			uniq = append(uniq, it)
+		}
+	}
+	n := len(uniq)
 	var (
 		queues, ids, types, sources, keys, corrs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		accepted                                 = make([]time.Time, n)
@@ -161,7 +175,7 @@ func (s *Store) insert(ctx context.Context, db querier, items []putItem) ([]bool
 		metas    = make([]*string, n)
 		payloads = make([]*string, n)
 	)
-	for i, it := range items {
+	for i, it := range uniq {
 		e := it.env
 		queues[i], ids[i], types[i], sources[i], keys[i], corrs[i] = it.queue, e.ID, e.Type, e.Source, e.IdempotencyKey, e.CorrelationID
 		accepted[i] = e.AcceptedAt
@@ -175,7 +189,6 @@ func (s *Store) insert(ctx context.Context, db querier, items []putItem) ([]bool
 			payloads[i] = &p
 		}
 	}
-	type key struct{ queue, id string }
 	got := make(map[key]bool, n)
 	notify, channel := !s.cfg.Pooled, s.channel()
 	var rows pgx.Rows
@@ -192,7 +205,7 @@ func (s *Store) insert(ctx context.Context, db querier, items []putItem) ([]bool
 	if _, err := pgx.ForEachRow(rows, []any{&k.queue, &k.id, nil}, func() error { got[k] = true; return nil }); err != nil {
 		return nil, err
 	}
-	out := make([]bool, n)
+	out := make([]bool, len(items))
 	seen := make(map[key]bool, n)
 	for i, it := range items {
 		kk := key{it.queue, it.env.ID}
@@ -438,3 +451,40 @@ func (q *Queue) Stats(ctx context.Context) (storagefirst.QueueStats, error) {
 
 // Store returns the store the queue belongs to.
 func (q *Queue) Store() *Store { return q.s }
+
+// SendDeadLetter stores dl as a dead letter of the queue: it makes the queue a
+// dlq.Destination, so dead letters from any consumer (a Lambda, an SQS batch) can be
+// kept, inspected and replayed in Postgres. An envelope with the same ID in the
+// queue becomes that dead letter.
+func (q *Queue) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error {
+	env := dl.Envelope
+	if err := env.Normalize(); err != nil {
+		return err
+	}
+	if err := env.Validate(); err != nil {
+		return err
+	}
+	var metas, payload *string
+	if len(env.Metadata) > 0 {
+		m, _ := json.Marshal(env.Metadata)
+		ms := string(m)
+		metas = &ms
+	}
+	if len(env.Payload) > 0 {
+		p := string(env.Payload)
+		payload = &p
+	}
+	fails, err := json.Marshal(dl.Failures)
+	if err != nil {
+		return err
+	}
+	var deadAt *time.Time
+	if !dl.DeadAt.IsZero() {
+		deadAt = &dl.DeadAt
+	}
+	if _, err := q.s.pool.Exec(ctx, q.s.q.sendDead, q.name, env.ID, env.Type, env.Source, env.AcceptedAt,
+		env.IdempotencyKey, env.CorrelationID, metas, payload, env.Attempt, string(fails), deadAt); err != nil {
+		return fmt.Errorf("pgstore: send dead letter: %w", err)
+	}
+	return nil
+}

@@ -13,8 +13,15 @@ const MaxFailureHistory = 20
 type Failure struct {
 	Attempt int       `json:"attempt"`
 	At      time.Time `json:"at"`
-	Class   string    `json:"class"`
-	Error   string    `json:"error"`
+	// Class is "retryable", "permanent" or "canceled" (Class.String).
+	Class string `json:"class"`
+	Error string `json:"error"`
+	// Code is an error code where the failure has one, such as EventBridge's
+	// ERROR_CODE (THROTTLING, ...) or a Step Functions error name.
+	Code string `json:"code,omitempty"`
+	// Origin says where it failed: a consumer, a function or rule ARN, a state
+	// machine.
+	Origin string `json:"origin,omitempty"`
 }
 
 // NewFailure describes a failed attempt: err's message and Classify(err).
@@ -124,7 +131,8 @@ type DeadLetterFilter struct {
 }
 
 // DeadLetters is implemented by queues that keep their dead letters, to inspect and
-// replay them.
+// replay them. A Put of an envelope whose ID is a dead letter of the queue revives
+// it, as Requeue does: re-putting a dead letter is a replay.
 //
 // ListDead returns dead letters in envelope-ID order. Requeue moves a dead letter
 // back to the queue, due now with Attempt reset to 0 and its failure history kept,

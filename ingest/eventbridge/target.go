@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/storagefirst/storagefirst-go/ingest"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -17,7 +16,7 @@ import (
 // as type, source as source and time as accepted-at. A detail that is not JSON is
 // an error wrapping storagefirst.ErrInvalidEnvelope.
 func EnvelopeFromEvent(ev events.EventBridgeEvent) (storagefirst.Envelope, error) {
-	if env, ok := ingest.ParseEnvelope(ev.Detail); ok {
+	if env, ok := storagefirst.ParseEnvelope(ev.Detail); ok {
 		return env, nil
 	}
 	if ev.ID == "" || !json.Valid(ev.Detail) {

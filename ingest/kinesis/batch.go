@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/storagefirst/storagefirst-go/ingest"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -19,7 +18,7 @@ const TypeDefault = "kinesis.record"
 // envelope ID. Data that is not JSON is an error wrapping
 // storagefirst.ErrInvalidEnvelope.
 func EnvelopeFromRecord(r events.KinesisEventRecord) (storagefirst.Envelope, error) {
-	if env, ok := ingest.ParseEnvelope(r.Kinesis.Data); ok {
+	if env, ok := storagefirst.ParseEnvelope(r.Kinesis.Data); ok {
 		return env, nil
 	}
 	id := r.EventID

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/storagefirst/storagefirst-go/ingest"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -40,14 +39,14 @@ type snsNotification struct {
 func EnvelopeFromMessage(m events.SQSMessage) (storagefirst.Envelope, error) {
 	attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
 	body := []byte(m.Body)
-	if env, ok := ingest.ParseEnvelope(body); ok {
+	if env, ok := storagefirst.ParseEnvelope(body); ok {
 		env.Attempt = attempt
 		return env, nil
 	}
 	var env storagefirst.Envelope
 	var sns snsNotification
 	if json.Unmarshal(body, &sns) == nil && sns.Type == "Notification" && sns.MessageId != "" {
-		if inner, ok := ingest.ParseEnvelope([]byte(sns.Message)); ok {
+		if inner, ok := storagefirst.ParseEnvelope([]byte(sns.Message)); ok {
 			inner.Attempt = attempt
 			return inner, nil
 		}

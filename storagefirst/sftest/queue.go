@@ -80,6 +80,10 @@ func (q *MemoryQueue) Put(ctx context.Context, envs ...storagefirst.Envelope) er
 	q.mu.Lock()
 	now := q.clock.Now()
 	for _, e := range envs {
+		if it := q.items[e.ID]; it != nil && it.state == memDead && !skip[e.ID] {
+			it.state, it.availableAt, it.env.Attempt = memReady, now, 0 // a re-put dead letter is a replay
+			continue
+		}
 		if skip[e.ID] || q.items[e.ID] != nil {
 			continue
 		}
@@ -333,4 +337,24 @@ func (q *MemoryQueue) Envelopes() []storagefirst.Envelope {
 	}
 	slices.SortFunc(out, func(a, b storagefirst.Envelope) int { return cmp.Compare(a.ID, b.ID) })
 	return out
+}
+
+// SendDeadLetter stores dl as a dead letter of the queue (a dlq.Destination),
+// replacing any envelope with its ID.
+func (q *MemoryQueue) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error {
+	env := dl.Envelope.Clone()
+	if err := env.Normalize(); err != nil {
+		return err
+	}
+	if err := env.Validate(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	deadAt := dl.DeadAt
+	if deadAt.IsZero() {
+		deadAt = q.clock.Now()
+	}
+	q.items[env.ID] = &memItem{env: env, state: memDead, deadAt: deadAt, failures: slices.Clone(dl.Failures)}
+	return nil
 }

@@ -52,6 +52,7 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		{"DeadLetterKeepsHistory", testDeadLetter},
 		{"FailureHistoryIsBounded", testHistoryBounded},
 		{"StaleLeaseIsFenced", testStaleLease},
+		{"PutRevivesADeadLetter", testPutRevives},
 		{"Stats", testStats},
 		{"Wake", testWake},
 	}
@@ -412,4 +413,21 @@ func testReopen(t *testing.T, q QueueBackend, reopen func(*testing.T, QueueBacke
 	require.NoError(t, err)
 	require.Len(t, dead, 1)
 	requireSameEnvelope(t, in[0], dead[0].Envelope)
+}
+
+func testPutRevives(t *testing.T, q QueueBackend) {
+	ctx := suiteCtx(t)
+	in := envs(t, 1)
+	require.NoError(t, q.Put(ctx, in...))
+	d := claimOne(t, ctx, q, time.Minute)
+	require.NoError(t, q.DeadLetter(ctx, d.Lease, storagefirst.NewFailure(1, time.Now(), errors.New("boom"))))
+	requireNone(t, ctx, q)
+	require.NoError(t, q.Put(ctx, in...)) // a replay
+	back := claimOne(t, ctx, q, time.Minute)
+	require.Equal(t, in[0].ID, back.Envelope.ID)
+	require.Equal(t, 1, back.Envelope.Attempt)
+	require.Len(t, back.Failures, 1, "the history stays")
+	dead, err := q.ListDead(ctx, storagefirst.DeadLetterFilter{})
+	require.NoError(t, err)
+	require.Empty(t, dead)
 }
