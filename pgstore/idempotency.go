@@ -209,6 +209,14 @@ func (i *IdempotencyStore) Release(ctx context.Context, c storagefirst.Claim) er
 	return nil
 }
 
+// Delete removes the record of (scope, key), whatever its state.
+func (i *IdempotencyStore) Delete(ctx context.Context, scope, key string) error {
+	if _, err := i.s.pool.Exec(ctx, i.s.q.idemDelete, scope, key); err != nil {
+		return fmt.Errorf("pgstore: idempotency delete: %w", err)
+	}
+	return nil
+}
+
 // ReapLimitDefault bounds the records one Reap call deletes.
 const ReapLimitDefault = 10000
 

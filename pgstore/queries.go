@@ -1,12 +1,18 @@
 package pgstore
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+const storagefirstReplayedAt = storagefirst.MetadataReplayedAt
 
 // queries holds the store's SQL with the schema filled in, built once per Store.
 type queries struct {
-	insert, insertOne, claim, retry, release, deadLetter, extend, ack string
-	listDead, sendDead, requeue, deleteDead, stats                    string
-	idemBegin, idemGet, idemComplete, idemRelease, idemReap           string
+	insert, insertOne, claim, retry, release, deadLetter, extend, ack   string
+	listDead, sendDead, requeue, deleteDead, stats                      string
+	idemBegin, idemGet, idemComplete, idemRelease, idemReap, idemDelete string
 }
 
 // newQueries builds the SQL. Unless synchronous is set, the bookkeeping statements
@@ -32,7 +38,7 @@ func newQueries(schema string, synchronous bool) queries {
 				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
 					$6::text[], $7::text[], $8::jsonb[], $9::text[])
 				ON CONFLICT (queue, id) DO UPDATE
-				SET state = 0, attempt = 0, available_at = now(), dead_at = NULL
+				SET state = 0, attempt = 0, available_at = now(), dead_at = NULL, metadata = EXCLUDED.metadata
 				WHERE {{schema}}.envelopes.state = 2
 				RETURNING queue, id)
 			SELECT queue, id, CASE WHEN $10::bool THEN pg_notify($11, queue) END FROM ins`),
@@ -42,7 +48,7 @@ func newQueries(schema string, synchronous bool) queries {
 				(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 				ON CONFLICT (queue, id) DO UPDATE
-				SET state = 0, attempt = 0, available_at = now(), dead_at = NULL
+				SET state = 0, attempt = 0, available_at = now(), dead_at = NULL, metadata = EXCLUDED.metadata
 				WHERE {{schema}}.envelopes.state = 2
 				RETURNING queue, id)
 			SELECT queue, id, CASE WHEN $10::bool THEN pg_notify($11, queue) END FROM ins`),
@@ -97,7 +103,9 @@ func newQueries(schema string, synchronous bool) queries {
 			SET state = 2, lease_token = NULL, attempt = EXCLUDED.attempt, failures = EXCLUDED.failures,
 				dead_at = EXCLUDED.dead_at`),
 		requeue: r.Replace(`UPDATE {{schema}}.envelopes
-			SET state = 0, attempt = 0, available_at = now(), dead_at = NULL
+			SET state = 0, attempt = 0, available_at = now(), dead_at = NULL,
+				metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('` + storagefirstReplayedAt + `',
+					to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
 			WHERE queue = $1 AND id = $2 AND state = 2`),
 		deleteDead: r.Replace(`DELETE FROM {{schema}}.envelopes WHERE queue = $1 AND id = $2 AND state = 2`),
 		stats: r.Replace(`SELECT
@@ -129,6 +137,7 @@ func newQueries(schema string, synchronous bool) queries {
 				expires_at = now() + $4::interval, updated_at = now()
 			FROM {{bk}}
 			WHERE scope = $1 AND key = $2 AND token = $3 AND state = 'in_progress'`),
+		idemDelete: r.Replace(`DELETE FROM {{schema}}.idempotency WHERE scope = $1 AND key = $2`),
 		idemReap: r.Replace(`DELETE FROM {{schema}}.idempotency WHERE ctid = ANY (ARRAY(
 				SELECT ctid FROM {{schema}}.idempotency
 				WHERE (state <> 'in_progress' AND expires_at <= now())

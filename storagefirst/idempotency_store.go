@@ -99,6 +99,10 @@ type IdempotencyStore interface {
 	Release(ctx context.Context, claim Claim) error
 	// Get returns the record of (scope, key), or an error wrapping ErrNotFound.
 	Get(ctx context.Context, scope, key string) (IdempotencyRecord, error)
+	// Delete removes the record of (scope, key) whatever its state (nil when there
+	// is none): an operator's decision, used when a dead letter whose stored
+	// outcome is a permanent failure is replayed.
+	Delete(ctx context.Context, scope, key string) error
 }
 
 type claimContextKey struct{}

@@ -73,7 +73,8 @@ func PayloadFingerprint(env Envelope) string {
 //     handler runs with the Claim in its context (ClaimFromContext).
 //   - Success stores an empty outcome; a repeat returns nil without running.
 //   - A permanent failure is stored too; a repeat returns it again as a permanent
-//     *StoredFailureError without running.
+//     *StoredFailureError without running, unless the envelope is a replay
+//     (MetadataReplayedAt): then the stored failure is deleted and it runs again.
 //   - A retryable or canceled failure releases the key and is returned as it was.
 //   - A key held by another worker returns an error wrapping ErrInProgress, marked
 //     RetryAfter the holder's lease, so the delivery is retried later, not lost.
@@ -124,6 +125,14 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 		lease = max(min(lease, time.Until(dl)), idempotencyMinLease)
 	}
 	res, err := cfg.Store.Begin(ctx, cfg.Scope, key, cfg.Fingerprint(env), lease)
+	if err == nil && !res.Acquired && res.Record.Outcome.Failed() && env.Metadata[MetadataReplayedAt] != "" {
+		// An operator replays a dead letter whose key failed for good: forget the
+		// stored failure and run again. A stored success still wins.
+		if err := cfg.Store.Delete(ctx, cfg.Scope, key); err != nil {
+			return Retryable(fmt.Errorf("storagefirst: idempotency delete %q for a replay: %w", key, err))
+		}
+		res, err = cfg.Store.Begin(ctx, cfg.Scope, key, cfg.Fingerprint(env), lease)
+	}
 	switch {
 	case errors.Is(err, ErrInProgress):
 		return RetryAfter(err, max(time.Until(res.Record.LeaseUntil), 0))

@@ -122,3 +122,28 @@ func TestIdempotentLeaseFollowsTheDeadline(t *testing.T) {
 	defer cancel()
 	require.NoError(t, h.Handle(ctx, newEnv(t, `{}`)))
 }
+
+func TestIdempotentLetsAReplayRunAfterAStoredFailure(t *testing.T) {
+	t.Parallel()
+	store := sftest.NewMemoryIdempotencyStore(nil)
+	ctx := context.Background()
+	fixed := false
+	calls := 0
+	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store})(
+		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
+			calls++
+			if !fixed {
+				return storagefirst.Permanentf("bug")
+			}
+			return nil
+		}))
+	env := newEnv(t, `{}`)
+	require.Error(t, h.Handle(ctx, env))
+	fixed = true
+	require.Error(t, h.Handle(ctx, env), "a plain redelivery gets the stored failure")
+	require.Equal(t, 1, calls)
+	replay := storagefirst.MarkReplayed(env, time.Now())
+	require.NoError(t, h.Handle(ctx, replay), "a replay runs again")
+	require.NoError(t, h.Handle(ctx, replay), "and is then done")
+	require.Equal(t, 2, calls)
+}

@@ -121,6 +121,22 @@ func at(fs []Failure, i int) Failure {
 	return fs[i]
 }
 
+// MetadataReplayedAt marks a replayed envelope (RFC 3339 time of the replay). The
+// Idempotent middleware lets a replayed envelope run again when its key's stored
+// outcome is a permanent failure; dlq.Replay and DeadLetters.Requeue set it.
+const MetadataReplayedAt = "storagefirst-replayed-at"
+
+// MarkReplayed returns env with MetadataReplayedAt set to at (and its own copy of
+// the metadata).
+func MarkReplayed(env Envelope, at time.Time) Envelope {
+	env = env.Clone()
+	if env.Metadata == nil {
+		env.Metadata = map[string]string{}
+	}
+	env.Metadata[MetadataReplayedAt] = at.UTC().Format(time.RFC3339Nano)
+	return env
+}
+
 // DeadLetterFilter selects dead letters. Zero fields select everything.
 type DeadLetterFilter struct {
 	// AfterID continues a listing after the dead letter with that envelope ID.
@@ -135,9 +151,9 @@ type DeadLetterFilter struct {
 // it, as Requeue does: re-putting a dead letter is a replay.
 //
 // ListDead returns dead letters in envelope-ID order. Requeue moves a dead letter
-// back to the queue, due now with Attempt reset to 0 and its failure history kept,
-// keeping the envelope's ID and idempotency key so that a completed effect is not
-// repeated. DeleteDead removes one for good. Both fail with ErrNotFound for an
+// back to the queue, due now with Attempt reset to 0, its failure history kept and
+// MetadataReplayedAt set, keeping the envelope's ID and idempotency key so that a
+// completed effect is not repeated. DeleteDead removes one for good. Both fail with ErrNotFound for an
 // unknown ID.
 type DeadLetters interface {
 	ListDead(ctx context.Context, filter DeadLetterFilter) ([]DeadLetter, error)

@@ -116,3 +116,11 @@ func cloneRecord(r *storagefirst.IdempotencyRecord) storagefirst.IdempotencyReco
 	c.Outcome.Result = bytes.Clone(r.Outcome.Result)
 	return c
 }
+
+// Delete removes the record of (scope, key).
+func (s *MemoryIdempotencyStore) Delete(ctx context.Context, scope, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.records, [2]string{scope, key})
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -82,6 +83,7 @@ func (q *MemoryQueue) Put(ctx context.Context, envs ...storagefirst.Envelope) er
 	for _, e := range envs {
 		if it := q.items[e.ID]; it != nil && it.state == memDead && !skip[e.ID] {
 			it.state, it.availableAt, it.env.Attempt = memReady, now, 0 // a re-put dead letter is a replay
+			it.env.Metadata = maps.Clone(e.Metadata)
 			continue
 		}
 		if skip[e.ID] || q.items[e.ID] != nil {
@@ -288,6 +290,7 @@ func (q *MemoryQueue) Requeue(ctx context.Context, id string) error {
 		return fmt.Errorf("%w: dead letter %s", storagefirst.ErrNotFound, id)
 	}
 	it.state, it.availableAt, it.env.Attempt = memReady, q.clock.Now(), 0
+	it.env = storagefirst.MarkReplayed(it.env, q.clock.Now())
 	q.notifyLocked()
 	return nil
 }

@@ -30,6 +30,7 @@ func RunIdempotencySuite(t *testing.T, newStore func(t *testing.T) storagefirst.
 		{"ConcurrentDuplicatesClaimOnce", testIdemConcurrent},
 		{"ScopesAreSeparate", testIdemScopes},
 		{"StoredFailureOutcome", testIdemStoredFailure},
+		{"Delete", testIdemDelete},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,4 +215,17 @@ func testIdemStoredFailure(t *testing.T, s storagefirst.IdempotencyStore) {
 	require.False(t, res.Acquired)
 	require.True(t, res.Record.Outcome.Failed())
 	require.Equal(t, "card declined", res.Record.Outcome.Error)
+}
+
+func testIdemDelete(t *testing.T, s storagefirst.IdempotencyStore) {
+	ctx := suiteCtx(t)
+	require.NoError(t, s.Delete(ctx, "scope", "none"), "deleting nothing is fine")
+	c := begin(t, ctx, s, "k", "fp", time.Minute)
+	require.NoError(t, s.Complete(ctx, c, storagefirst.Outcome{Error: "declined"}, time.Hour))
+	require.NoError(t, s.Delete(ctx, "scope", "k"))
+	_, err := s.Get(ctx, "scope", "k")
+	require.ErrorIs(t, err, storagefirst.ErrNotFound)
+	c2 := begin(t, ctx, s, "k", "other", time.Minute)
+	require.Greater(t, c2.Token, c.Token, "tokens never repeat, even after a delete")
+	require.ErrorIs(t, s.Complete(ctx, c, storagefirst.Outcome{}, time.Hour), storagefirst.ErrLeaseLost)
 }

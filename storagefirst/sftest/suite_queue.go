@@ -317,6 +317,8 @@ func testDeadLetter(t *testing.T, q QueueBackend) {
 	require.Equal(t, in[0].ID, back.Envelope.ID)
 	require.Equal(t, 1, back.Envelope.Attempt)
 	require.Len(t, back.Failures, 2)
+	require.NotEmpty(t, back.Envelope.Metadata[storagefirst.MetadataReplayedAt], "a requeue marks the replay")
+	require.Equal(t, in[0].Metadata["i"], back.Envelope.Metadata["i"])
 	require.NoError(t, q.DeadLetter(ctx, back.Lease, storagefirst.NewFailure(1, time.Now(), errors.New("again"))))
 	require.NoError(t, q.DeleteDead(ctx, in[0].ID))
 	require.ErrorIs(t, q.DeleteDead(ctx, in[0].ID), storagefirst.ErrNotFound)
@@ -422,8 +424,10 @@ func testPutRevives(t *testing.T, q QueueBackend) {
 	d := claimOne(t, ctx, q, time.Minute)
 	require.NoError(t, q.DeadLetter(ctx, d.Lease, storagefirst.NewFailure(1, time.Now(), errors.New("boom"))))
 	requireNone(t, ctx, q)
-	require.NoError(t, q.Put(ctx, in...)) // a replay
+	replayed := storagefirst.MarkReplayed(in[0], time.Now())
+	require.NoError(t, q.Put(ctx, replayed)) // a replay
 	back := claimOne(t, ctx, q, time.Minute)
+	require.Equal(t, replayed.Metadata, back.Envelope.Metadata, "the replay's metadata wins")
 	require.Equal(t, in[0].ID, back.Envelope.ID)
 	require.Equal(t, 1, back.Envelope.Attempt)
 	require.Len(t, back.Failures, 1, "the history stays")

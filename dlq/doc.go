@@ -1,0 +1,26 @@
+// Package dlq makes sure that nothing that fails vanishes: it sends what failed for
+// good to a dead-letter destination with what is needed to understand and replay
+// it, turns every failure record AWS writes back into the original envelope, and
+// inspects and replays dead letters without ever applying an effect twice.
+//
+//   - [Destination] receives dead letters: pgstore's Queue (the Postgres
+//     dead-letter state), [SQSDestination], or sftest.MemoryQueue in tests.
+//     [Middleware] sends a failure there once it is final (permanent, or retries
+//     used up) and reports success to the event source only once that write
+//     succeeded.
+//   - [Decode] reads an SQS dead-letter message of any origin: our own
+//     destination's, a Lambda asynchronous on-failure record, an EventBridge target
+//     DLQ message, a Step Functions Catch output, a message moved by an SQS redrive
+//     policy; anything else is kept verbatim as [KindUnknown], never dropped.
+//   - [Source] reads dead letters back (pgstore or MemoryQueue through
+//     [FromDeadLetters], or [SQSSource]); [List] and [Count] inspect them and
+//     [Replay] re-puts them into a storagefirst.Sink with their envelope ID and
+//     idempotency key, deleting each only after its re-put is durable, so an
+//     interrupted replay can be run again safely. [MoveBack] is the fast path for
+//     an SQS dead-letter queue whose source is an SQS queue.
+//
+// # Where it sits
+//
+// dlq imports storagefirst only. The cmd/storagefirst CLI drives it: dlq list,
+// show, replay and purge, against Postgres or SQS.
+package dlq
