@@ -4,7 +4,8 @@
 //
 //   - EventBridge PutEvents (JSON 1.1, AWSEvents.PutEvents),
 //   - Kinesis PutRecords (JSON 1.1, Kinesis_20131202.PutRecords),
-//   - SQS SendMessageBatch (JSON 1.0, AmazonSQS.SendMessageBatch),
+//   - SQS SendMessageBatch, ReceiveMessage (of what was sent or added, without
+//     visibility timeouts) and StartMessageMoveTask (recorded) (JSON 1.0),
 //   - Step Functions StartSyncExecution (JSON 1.0, AWSStepFunctions.StartSyncExecution),
 //     answered by a function the test sets.
 //
@@ -39,6 +40,8 @@ const (
 	OpPutRecords         = "Kinesis_20131202.PutRecords"
 	OpSendMessageBatch   = "AmazonSQS.SendMessageBatch"
 	OpStartSyncExecution = "AWSStepFunctions.StartSyncExecution"
+	OpReceiveMessage     = "AmazonSQS.ReceiveMessage"
+	OpStartMessageMove   = "AmazonSQS.StartMessageMoveTask"
 )
 
 // Entry is one entry of a batch call, offered to an EntryFault.
@@ -99,6 +102,84 @@ type Server struct {
 	messages  []Message
 	nextID    int
 	sync      func(input StartSyncInput) StartSyncOutput
+	moves     []MoveTask
+}
+
+// MoveTask is a recorded StartMessageMoveTask call.
+type MoveTask struct {
+	SourceArn, DestinationArn string
+	MaxPerSecond              int
+	TaskHandle                string
+}
+
+// AddMessage puts a message on a queue, as if something else had sent it (for
+// example a dead letter written by AWS, with its attributes).
+func (s *Server) AddMessage(m Message) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	if m.MessageID == "" {
+		m.MessageID = fmt.Sprintf("msg-%08d", s.nextID)
+	}
+	s.messages = append(s.messages, m)
+}
+
+// MoveTasks returns the recorded StartMessageMoveTask calls.
+func (s *Server) MoveTasks() []MoveTask {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]MoveTask(nil), s.moves...)
+}
+
+func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
+	var in struct {
+		QueueUrl            string
+		MaxNumberOfMessages int
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, http.StatusBadRequest, "SerializationException", err.Error())
+		return
+	}
+	type attr struct{ DataType, StringValue string }
+	type msg struct {
+		MessageId, ReceiptHandle, Body, MD5OfBody string
+		MessageAttributes                        map[string]attr `json:",omitempty"`
+	}
+	out := struct{ Messages []msg }{Messages: []msg{}}
+	s.mu.Lock()
+	for _, m := range s.messages {
+		if m.QueueURL != in.QueueUrl || len(out.Messages) >= max(in.MaxNumberOfMessages, 1) {
+			continue
+		}
+		sum := md5.Sum([]byte(m.Body))
+		rm := msg{MessageId: m.MessageID, ReceiptHandle: "rh-" + m.MessageID, Body: m.Body, MD5OfBody: hex.EncodeToString(sum[:])}
+		if len(m.Attributes) > 0 {
+			rm.MessageAttributes = map[string]attr{}
+			for k, v := range m.Attributes {
+				rm.MessageAttributes[k] = attr{DataType: "String", StringValue: v}
+			}
+		}
+		out.Messages = append(out.Messages, rm)
+	}
+	s.mu.Unlock()
+	writeJSON(w, "application/x-amz-json-1.0", out)
+}
+
+func (s *Server) startMessageMove(w http.ResponseWriter, body []byte) {
+	var in struct {
+		SourceArn, DestinationArn    string
+		MaxNumberOfMessagesPerSecond int
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.SourceArn == "" {
+		writeError(w, http.StatusBadRequest, "InvalidParameterValue", "SourceArn is required")
+		return
+	}
+	t := MoveTask{SourceArn: in.SourceArn, DestinationArn: in.DestinationArn, MaxPerSecond: in.MaxNumberOfMessagesPerSecond,
+		TaskHandle: s.id("task")}
+	s.mu.Lock()
+	s.moves = append(s.moves, t)
+	s.mu.Unlock()
+	writeJSON(w, "application/x-amz-json-1.0", map[string]string{"TaskHandle": t.TaskHandle})
 }
 
 type wholeFault struct {
@@ -208,6 +289,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.sendMessageBatch(w, body)
 	case OpStartSyncExecution:
 		s.startSyncExecution(w, body)
+	case OpReceiveMessage:
+		s.receiveMessage(w, body)
+	case OpStartMessageMove:
+		s.startMessageMove(w, body)
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "awsfake does not speak "+op)
 	}

@@ -1,0 +1,40 @@
+package dlq_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/dlq"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sftest/awsfake"
+)
+
+func TestMoveBackOnlyForRedriveQueues(t *testing.T) {
+	t.Parallel()
+	fake := awsfake.New()
+	defer fake.Close()
+	client := awssqs.NewFromConfig(fake.Config(), func(o *awssqs.Options) { o.BaseEndpoint = aws.String(fake.URL()) })
+	ctx := context.Background()
+	const redriveURL, redriveARN = "https://sqs.us-east-1.amazonaws.com/1/orders-dlq", "arn:aws:sqs:us-east-1:1:orders-dlq"
+	const ebURL, ebARN = "https://sqs.us-east-1.amazonaws.com/1/rule-dlq", "arn:aws:sqs:us-east-1:1:rule-dlq"
+
+	_, err := dlq.MoveBack(ctx, client, redriveURL, redriveARN, dlq.MoveOptions{})
+	require.ErrorIs(t, err, dlq.ErrEmpty)
+
+	fake.AddMessage(awsfake.Message{QueueURL: redriveURL, Body: `{"username":"lee"}`,
+		Attributes: map[string]string{"DeadLetterQueueSourceArn": "arn:aws:sqs:us-east-1:1:orders"}})
+	handle, err := dlq.MoveBack(ctx, client, redriveURL, redriveARN, dlq.MoveOptions{MaxPerSecond: 50})
+	require.NoError(t, err)
+	require.NotEmpty(t, handle)
+	require.Equal(t, []awsfake.MoveTask{{SourceArn: redriveARN, MaxPerSecond: 50, TaskHandle: handle}}, fake.MoveTasks())
+
+	fake.AddMessage(awsfake.Message{QueueURL: ebURL, Body: createOrderEvent,
+		Attributes: map[string]string{"ERROR_CODE": "THROTTLING", "RULE_ARN": "arn:aws:events:us-east-1:1:rule/x"}})
+	_, err = dlq.MoveBack(ctx, client, ebURL, ebARN, dlq.MoveOptions{})
+	require.ErrorIs(t, err, dlq.ErrMoveNotApplicable)
+	require.ErrorContains(t, err, "eventbridge-target")
+	require.Len(t, fake.MoveTasks(), 1)
+}

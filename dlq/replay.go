@@ -1,0 +1,161 @@
+package dlq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// Errors of Replay and MoveBack.
+var (
+	// ErrNoSink: Replay was given no Sink and the Source cannot requeue in place.
+	ErrNoSink = errors.New("dlq: no sink to replay into, and the source cannot requeue in place")
+	// ErrMoveNotApplicable: StartMessageMoveTask moves only messages that an SQS
+	// redrive policy moved; dead letters written by EventBridge, a Lambda
+	// destination or a Destination must be replayed by reading and re-sending.
+	ErrMoveNotApplicable = errors.New("dlq: StartMessageMoveTask is not applicable")
+	// ErrEmpty: the dead-letter queue holds nothing.
+	ErrEmpty = errors.New("dlq: the dead-letter queue is empty")
+)
+
+// ReplayOptions configures Replay. The zero value replays everything, as fast as
+// it can, going on after failures.
+type ReplayOptions struct {
+	Filter Filter
+	// DryRun reads and filters but re-puts and deletes nothing.
+	DryRun bool
+	// RatePerSecond, if positive, bounds the replays per second.
+	RatePerSecond float64
+	// StopOnError stops at the first entry that cannot be replayed.
+	StopOnError bool
+	// Limit, if positive, bounds the entries replayed.
+	Limit int
+	// Progress, if set, is called after each entry with the summary so far.
+	Progress func(Summary)
+	// Clock paces the rate limit. Default storagefirst.SystemClock.
+	Clock storagefirst.Clock
+}
+
+// Summary is the outcome of a Replay.
+type Summary struct {
+	// Replayed were re-put durably and deleted (with DryRun: would have been).
+	Replayed int `json:"replayed"`
+	// Skipped did not match the filter or are of unknown shape.
+	Skipped int `json:"skipped"`
+	// Failed could not be re-put, or were re-put but not deleted (a re-run replays
+	// them again, harmlessly).
+	Failed int `json:"failed"`
+	// Errors holds the first few failures.
+	Errors []string `json:"errors,omitempty"`
+	DryRun bool     `json:"dry_run,omitempty"`
+}
+
+const maxSummaryErrors = 10
+
+func (s *Summary) fail(e Entry, err error) {
+	s.Failed++
+	if len(s.Errors) < maxSummaryErrors {
+		s.Errors = append(s.Errors, fmt.Sprintf("%s: %v", e.Envelope.ID, err))
+	}
+}
+
+// Replay reads src once and puts its entries back: into sink when one is given
+// (keeping each envelope's ID and idempotency key, so that work that did complete
+// is skipped by an idempotent consumer, and marking it replayed), or in place when
+// sink is nil and src is a Requeuer. Each entry is deleted from src only after its
+// re-put is durable, so an interrupted replay can be run again: what was re-put but
+// not deleted is re-put again, which stores and idempotent consumers absorb.
+// Entries of unknown shape are skipped (they are kept; inspect them with List).
+//
+// Replay returns the summary and, when it stopped early, why (StopOnError, or
+// ctx's error).
+func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts ReplayOptions) (Summary, error) {
+	sum := Summary{DryRun: opts.DryRun}
+	requeuer, canRequeue := src.(Requeuer)
+	if sink == nil && !canRequeue {
+		return sum, ErrNoSink
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = storagefirst.SystemClock{}
+	}
+	var interval time.Duration
+	if opts.RatePerSecond > 0 {
+		interval = time.Duration(float64(time.Second) / opts.RatePerSecond)
+	}
+	var next time.Time
+	report := func() {
+		if opts.Progress != nil {
+			opts.Progress(sum)
+		}
+	}
+	for opts.Limit <= 0 || sum.Replayed < opts.Limit {
+		es, err := src.Read(ctx, passBatch)
+		if err != nil {
+			return sum, fmt.Errorf("dlq: read: %w", err)
+		}
+		if len(es) == 0 {
+			return sum, nil
+		}
+		for _, e := range es {
+			if opts.Limit > 0 && sum.Replayed >= opts.Limit {
+				return sum, nil
+			}
+			if !opts.Filter.Match(e) || !e.Replayable() {
+				sum.Skipped++
+				report()
+				continue
+			}
+			if opts.DryRun {
+				sum.Replayed++
+				report()
+				continue
+			}
+			if interval > 0 {
+				if wait := next.Sub(clock.Now()); wait > 0 {
+					select {
+					case <-ctx.Done():
+						return sum, ctx.Err()
+					case <-clock.After(wait):
+					}
+				}
+				next = clock.Now().Add(interval)
+			}
+			if err := ctx.Err(); err != nil {
+				return sum, err
+			}
+			if err := replayOne(ctx, src, requeuer, sink, e, clock); err != nil {
+				sum.fail(e, err)
+				report()
+				if opts.StopOnError {
+					return sum, err
+				}
+				continue
+			}
+			sum.Replayed++
+			report()
+		}
+	}
+	return sum, nil
+}
+
+func replayOne(ctx context.Context, src Source, requeuer Requeuer, sink storagefirst.Sink, e Entry, clock storagefirst.Clock) error {
+	if sink == nil {
+		if err := requeuer.Requeue(ctx, e); err != nil && !errors.Is(err, storagefirst.ErrNotFound) {
+			return fmt.Errorf("requeue: %w", err)
+		}
+		return nil
+	}
+	env := storagefirst.MarkReplayed(e.Envelope, clock.Now())
+	env.Attempt = 0
+	if err := sink.Put(ctx, env); err != nil {
+		return fmt.Errorf("re-put: %w", err)
+	}
+	if err := src.Delete(ctx, e); err != nil {
+		return fmt.Errorf("re-put, but not deleted from the dead letters (a re-run replays it again): %w", err)
+	}
+	return nil
+}
