@@ -216,4 +216,3 @@ func MoveBack(ctx context.Context, client MoveAPI, dlqURL, dlqARN string, opts M
 	}
 	return aws.ToString(res.TaskHandle), nil
 }
-

@@ -143,7 +143,7 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 	type attr struct{ DataType, StringValue string }
 	type msg struct {
 		MessageId, ReceiptHandle, Body, MD5OfBody string
-		MessageAttributes                        map[string]attr `json:",omitempty"`
+		MessageAttributes                         map[string]attr `json:",omitempty"`
 	}
 	out := struct{ Messages []msg }{Messages: []msg{}}
 	s.mu.Lock()
