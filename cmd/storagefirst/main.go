@@ -1,12 +1,19 @@
 // Command storagefirst operates storagefirst-go stores by hand: it applies pgstore's
-// migrations and reports queue statistics (the dlq subcommands join it with the dlq
-// package).
+// migrations, reports queue statistics, and inspects, replays and purges dead
+// letters in Postgres or in SQS.
 //
-//	storagefirst migrate -database-url postgres://... [-schema storagefirst]
+//	storagefirst migrate     -database-url postgres://... [-schema storagefirst]
 //	storagefirst queue stats -database-url postgres://... -queue orders [-json]
+//	storagefirst dlq list    (-database-url URL -queue NAME | -sqs-url URL) [filters] [-json]
+//	storagefirst dlq show    ... -id ENVELOPE_ID
+//	storagefirst dlq replay  ... [filters] [-dry-run] [-rate N] [-limit N] [-stop-on-error]
+//	storagefirst dlq purge   ... -yes
 //
-// The database URL may also come from STORAGEFIRST_DATABASE_URL. Exit codes: 0 on
-// success, 1 when the operation failed, 2 for a usage error.
+// Install it with go install github.com/storagefirst/storagefirst-go/cmd/storagefirst@latest.
+// The database URL may also come from STORAGEFIRST_DATABASE_URL; SQS uses the
+// standard AWS configuration (environment, shared files), with -endpoint-url for
+// local emulators. Every command takes -h. Exit codes: 0 on success, 1 when the
+// operation failed (a replay with failed entries included), 2 for a usage error.
 package main
 
 import (
@@ -31,6 +38,14 @@ const usage = `storagefirst: operate storagefirst-go stores.
 Usage:
   storagefirst migrate     -database-url URL [-schema NAME]
   storagefirst queue stats -database-url URL [-schema NAME] -queue NAME [-json]
+  storagefirst dlq list    SOURCE [FILTERS] [-limit N] [-json]
+  storagefirst dlq show    SOURCE -id ENVELOPE_ID [-json]
+  storagefirst dlq replay  SOURCE [FILTERS] [TARGET] [-dry-run] [-rate N] [-limit N] [-stop-on-error] [-json]
+  storagefirst dlq purge   SOURCE -yes
+
+SOURCE is -database-url URL [-schema NAME] -queue NAME (Postgres dead letters),
+or -sqs-url URL [-endpoint-url URL] [-region R] (an SQS dead-letter queue).
+FILTERS are -type, -source, -code, -kind, -since and -until.
 
 Run "storagefirst COMMAND -h" for a command's flags.
 `
@@ -69,6 +84,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 		return queueStats(ctx, args[2:], stdout, stderr)
+	case "dlq":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return dlqCommand(ctx, args[1], args[2:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
