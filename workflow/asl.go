@@ -1,0 +1,305 @@
+package workflow
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// ASL is an Amazon States Language state machine, as exported and parsed here.
+type ASL struct {
+	Comment        string              `json:"Comment,omitempty"`
+	StartAt        string              `json:"StartAt"`
+	TimeoutSeconds int                 `json:"TimeoutSeconds,omitempty"`
+	States         map[string]ASLState `json:"States"`
+}
+
+// ASLState is one state of an ASL document (the fields this package uses).
+type ASLState struct {
+	Type           string          `json:"Type"`
+	Comment        string          `json:"Comment,omitempty"`
+	Resource       string          `json:"Resource,omitempty"`
+	Parameters     map[string]any  `json:"Parameters,omitempty"`
+	OutputPath     string          `json:"OutputPath,omitempty"`
+	ResultPath     json.RawMessage `json:"ResultPath,omitempty"`
+	Result         json.RawMessage `json:"Result,omitempty"`
+	TimeoutSeconds int             `json:"TimeoutSeconds,omitempty"`
+	Retry          []ASLRetrier    `json:"Retry,omitempty"`
+	Catch          []ASLCatcher    `json:"Catch,omitempty"`
+	Choices        []ASLChoice     `json:"Choices,omitempty"`
+	Default        string          `json:"Default,omitempty"`
+	Error          string          `json:"Error,omitempty"`
+	Cause          string          `json:"Cause,omitempty"`
+	Next           string          `json:"Next,omitempty"`
+	End            bool            `json:"End,omitempty"`
+}
+
+// ASLRetrier is a Retry entry; every field is written out explicitly.
+type ASLRetrier struct {
+	ErrorEquals     []string `json:"ErrorEquals"`
+	IntervalSeconds int      `json:"IntervalSeconds"`
+	MaxAttempts     int      `json:"MaxAttempts"`
+	BackoffRate     float64  `json:"BackoffRate"`
+	MaxDelaySeconds int      `json:"MaxDelaySeconds,omitempty"`
+	JitterStrategy  string   `json:"JitterStrategy,omitempty"`
+}
+
+// ASLCatcher is a Catch entry.
+type ASLCatcher struct {
+	ErrorEquals []string `json:"ErrorEquals"`
+	Next        string   `json:"Next"`
+	ResultPath  string   `json:"ResultPath,omitempty"`
+}
+
+// ASLChoice is a Choice rule.
+type ASLChoice struct {
+	Variable           string   `json:"Variable"`
+	StringEquals       *string  `json:"StringEquals,omitempty"`
+	NumericEquals      *float64 `json:"NumericEquals,omitempty"`
+	NumericGreaterThan *float64 `json:"NumericGreaterThan,omitempty"`
+	NumericLessThan    *float64 `json:"NumericLessThan,omitempty"`
+	BooleanEquals      *bool    `json:"BooleanEquals,omitempty"`
+	IsPresent          *bool    `json:"IsPresent,omitempty"`
+	Next               string   `json:"Next"`
+}
+
+// Resource is what a Task becomes on Step Functions.
+type Resource struct {
+	// ARN is the Resource field, e.g. "arn:aws:states:::lambda:invoke".
+	ARN        string
+	Parameters map[string]any
+	OutputPath string
+}
+
+// LambdaInvoke is the optimized Lambda integration for a task run by the function
+// (functionARN may be a CloudFormation token): the state's input is the payload and
+// the function's result the state's result.
+func LambdaInvoke(functionARN string) Resource {
+	return Resource{ARN: "arn:aws:states:::lambda:invoke",
+		Parameters: map[string]any{"FunctionName": functionARN, "Payload.$": "$"}, OutputPath: "$.Payload"}
+}
+
+// SQSSendMessage is the SQS integration for a dead-letter state: the state's input
+// (the caught {Error, Cause} with the execution's input, per the Catch's
+// ResultPath) becomes the message body. It is DeadLetterTask's counterpart.
+func SQSSendMessage(queueURL string) Resource {
+	return Resource{ARN: "arn:aws:states:::sqs:sendMessage",
+		Parameters: map[string]any{"QueueUrl": queueURL, "MessageBody.$": "$"}}
+}
+
+func resultPathJSON(p string, discard bool) json.RawMessage {
+	if discard {
+		return json.RawMessage("null")
+	}
+	if p == "" || p == "$" {
+		return nil
+	}
+	b, _ := json.Marshal(p)
+	return b
+}
+
+// ASL exports the workflow as Amazon States Language, given for every Task the
+// Resource it becomes, keyed by the Task's Resource name (default: its state
+// name). The output is indented JSON with sorted keys, stable enough for golden
+// files.
+func (wf *Workflow) ASL(resources map[string]Resource) ([]byte, error) {
+	doc := ASL{Comment: wf.Def.Comment, StartAt: wf.Def.StartAt, States: map[string]ASLState{},
+		TimeoutSeconds: int(math.Ceil(wf.Def.Timeout.Seconds()))}
+	var errs []error
+	for name, st := range wf.Def.States {
+		switch s := st.(type) {
+		case Task:
+			key := s.Resource
+			if key == "" {
+				key = name
+			}
+			r, ok := resources[key]
+			if !ok {
+				errs = append(errs, fmt.Errorf("workflow: no resource for task %q (key %q)", name, key))
+				continue
+			}
+			as := ASLState{Type: "Task", Resource: r.ARN, Parameters: r.Parameters, OutputPath: r.OutputPath,
+				ResultPath: resultPathJSON(s.ResultPath, s.DiscardResult), Next: s.Next, End: s.End,
+				TimeoutSeconds: int(math.Ceil(s.Timeout.Seconds()))}
+			for _, rt := range s.Retry {
+				p := rt.policy()
+				ar := ASLRetrier{ErrorEquals: rt.ErrorEquals, IntervalSeconds: int(p.BaseDelay(1) / time.Second),
+					MaxAttempts: p.Retries(), BackoffRate: orFloat(rt.BackoffRate, storagefirst.RetryBackoffRateDefault),
+					MaxDelaySeconds: rt.MaxDelaySeconds}
+				if rt.JitterStrategy == storagefirst.JitterFull {
+					ar.JitterStrategy = string(storagefirst.JitterFull)
+				}
+				as.Retry = append(as.Retry, ar)
+			}
+			for _, c := range s.Catch {
+				rp := c.ResultPath
+				if rp == "$" {
+					rp = ""
+				}
+				as.Catch = append(as.Catch, ASLCatcher{ErrorEquals: c.ErrorEquals, Next: c.Next, ResultPath: rp})
+			}
+			doc.States[name] = as
+		case Pass:
+			doc.States[name] = ASLState{Type: "Pass", Result: s.Result, ResultPath: resultPathJSON(s.ResultPath, s.DiscardResult),
+				Next: s.Next, End: s.End}
+		case Choice:
+			as := ASLState{Type: "Choice", Default: s.Default}
+			for _, c := range s.Choices {
+				as.Choices = append(as.Choices, ASLChoice{Variable: c.Variable, StringEquals: c.StringEquals,
+					NumericEquals: c.NumericEquals, NumericGreaterThan: c.NumericGreaterThan, NumericLessThan: c.NumericLessThan,
+					BooleanEquals: c.BooleanEquals, IsPresent: c.IsPresent, Next: c.Next})
+			}
+			doc.States[name] = as
+		case Succeed:
+			doc.States[name] = ASLState{Type: "Succeed"}
+		case Fail:
+			doc.States[name] = ASLState{Type: "Fail", Error: s.Error, Cause: s.Cause}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return marshalSorted(doc)
+}
+
+func orFloat(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// marshalSorted encodes v with map keys sorted (encoding/json sorts map keys) and
+// two-space indentation.
+func marshalSorted(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}
+
+// ParseASL reads an ASL document and checks it: known state types (Task, Pass,
+// Choice, Succeed, Fail), StartAt and every Next, Default and Catch target
+// present, Next or End on every state that needs one, and States.ALL alone and
+// last.
+func ParseASL(data []byte) (*ASL, error) {
+	var doc ASL
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidDefinition, err)
+	}
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidDefinition}, args...)...))
+	}
+	if _, ok := doc.States[doc.StartAt]; !ok {
+		bad("StartAt %q is not a state", doc.StartAt)
+	}
+	names := make([]string, 0, len(doc.States))
+	for n := range doc.States {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	target := func(from, to string) {
+		if _, ok := doc.States[to]; !ok {
+			bad("state %q: %q is not a state", from, to)
+		}
+	}
+	for _, n := range names {
+		s := doc.States[n]
+		switch s.Type {
+		case "Task", "Pass":
+			if s.Type == "Task" && s.Resource == "" {
+				bad("task %q has no Resource", n)
+			}
+			if s.End == (s.Next != "") {
+				bad("state %q needs exactly one of Next and End", n)
+			}
+			if s.Next != "" {
+				target(n, s.Next)
+			}
+			for i, r := range s.Retry {
+				checkErrorEquals(bad, n, "Retry", i, len(s.Retry), r.ErrorEquals)
+			}
+			for i, c := range s.Catch {
+				checkErrorEquals(bad, n, "Catch", i, len(s.Catch), c.ErrorEquals)
+				target(n, c.Next)
+			}
+		case "Choice":
+			for _, c := range s.Choices {
+				target(n, c.Next)
+			}
+			if s.Default != "" {
+				target(n, s.Default)
+			}
+		case "Succeed", "Fail":
+		default:
+			bad("state %q: type %q is not supported", n, s.Type)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &doc, nil
+}
+
+// Definition turns a parsed document back into a Definition whose tasks run the
+// given functions, keyed by state name. Exporting the result with the same
+// resources gives the document back.
+func (doc *ASL) Definition(tasks map[string]TaskFunc, resourceKeys map[string]string) (Definition, error) {
+	def := Definition{Comment: doc.Comment, StartAt: doc.StartAt, States: map[string]State{},
+		Timeout: time.Duration(doc.TimeoutSeconds) * time.Second}
+	for name, s := range doc.States {
+		rp, discard := "", false
+		if len(s.ResultPath) > 0 {
+			if string(s.ResultPath) == "null" {
+				discard = true
+			} else if err := json.Unmarshal(s.ResultPath, &rp); err != nil {
+				return def, fmt.Errorf("%w: state %q ResultPath: %v", ErrInvalidDefinition, name, err)
+			}
+		}
+		switch s.Type {
+		case "Task":
+			t := Task{Run: tasks[name], Resource: resourceKeys[name], Timeout: time.Duration(s.TimeoutSeconds) * time.Second,
+				ResultPath: rp, DiscardResult: discard, Next: s.Next, End: s.End}
+			for _, r := range s.Retry {
+				ma := r.MaxAttempts
+				if ma == 0 {
+					ma = storagefirst.RetryNever
+				}
+				t.Retry = append(t.Retry, Retrier{ErrorEquals: r.ErrorEquals, IntervalSeconds: r.IntervalSeconds, MaxAttempts: ma,
+					BackoffRate: r.BackoffRate, MaxDelaySeconds: r.MaxDelaySeconds, JitterStrategy: storagefirst.JitterStrategy(r.JitterStrategy)})
+			}
+			for _, c := range s.Catch {
+				t.Catch = append(t.Catch, Catcher{ErrorEquals: c.ErrorEquals, Next: c.Next, ResultPath: c.ResultPath})
+			}
+			def.States[name] = t
+		case "Pass":
+			def.States[name] = Pass{Result: s.Result, ResultPath: rp, DiscardResult: discard, Next: s.Next, End: s.End}
+		case "Choice":
+			c := Choice{Default: s.Default}
+			for _, r := range s.Choices {
+				c.Choices = append(c.Choices, ChoiceRule{Variable: r.Variable, StringEquals: r.StringEquals, NumericEquals: r.NumericEquals,
+					NumericGreaterThan: r.NumericGreaterThan, NumericLessThan: r.NumericLessThan, BooleanEquals: r.BooleanEquals,
+					IsPresent: r.IsPresent, Next: r.Next})
+			}
+			def.States[name] = c
+		case "Succeed":
+			def.States[name] = Succeed{}
+		case "Fail":
+			def.States[name] = Fail{Error: s.Error, Cause: s.Cause}
+		}
+	}
+	return def, nil
+}

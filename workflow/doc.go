@@ -1,0 +1,30 @@
+// Package workflow runs synchronous, Step-Functions-Express-like workflows: the
+// cancel path of the reference system, where a request is persisted as workflow
+// state, a task runs with retries, a caught failure goes to a dead-letter queue, and
+// the caller gets the real outcome inside API Gateway's 29 seconds.
+//
+//   - [Definition] describes a workflow in Go with Amazon States Language
+//     semantics: [Task] (a Go function), [Pass], [Choice], [Succeed] and [Fail]
+//     states; per-task Retry and Catch (ErrorEquals, IntervalSeconds, MaxAttempts,
+//     BackoffRate, MaxDelaySeconds, JitterStrategy; Catch Next and ResultPath);
+//     timeouts per task and per execution. [New] validates it.
+//   - [Engine] runs it locally. StartSync persists the execution (input, current
+//     state, attempts, history) before the first state runs, records each step,
+//     and returns a [Result] whose status is SUCCEEDED, FAILED or TIMED_OUT; a
+//     FAILED or TIMED_OUT execution is also returned as an error, never as a
+//     success. Executions live in a [Store] (memory here, Postgres in pgstore).
+//     [Engine.Sweep] finds executions interrupted by a crash; see [Recovery] for
+//     what happens to them and the guarantee that follows.
+//   - [Workflow.ASL] exports the same definition as Amazon States Language for Step
+//     Functions, and [ParseASL] reads it back; [StepFunctions] starts it with
+//     StartSyncExecution and returns the same Result; [LambdaTask] turns the Go task
+//     function into the Lambda handler behind a lambda:invoke Task.
+//   - [HTTPHandler] is the front door: 200 with the output on success, a mapped
+//     4xx/5xx problem+json on failure, 504 on timeout.
+//
+// # Where it sits
+//
+// workflow imports storagefirst only. A dead-letter state sends to any
+// dlq-style destination (pgstore.Queue, dlq.SQSDestination) through the small
+// [DeadLetterDestination] interface declared here.
+package workflow

@@ -1,0 +1,381 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// Recovery says what Sweep does with an execution a crash interrupted.
+type Recovery int
+
+const (
+	// RecoverDeadLetter (the default) fails the execution with
+	// Workflow.Interrupted and sends it, with its history, to the engine's dead
+	// letters. Nothing runs again by itself: an interrupted task may or may not
+	// have had its effect, and the caller has long had its answer (an error), so an
+	// operator decides, by replaying. Each task runs at most once per execution
+	// unless a Retry says otherwise: the at-most-once of a synchronous Express
+	// workflow, with the difference that nothing is lost: it is in the DLQ.
+	RecoverDeadLetter Recovery = iota
+	// RecoverResume runs the execution again from the state that was running, with
+	// that state's persisted input, under a fresh deadline. Tasks are then
+	// at-least-once and must be idempotent (storagefirst.Idempotent).
+	RecoverResume
+)
+
+// DeadLetterDestination receives dead letters (dlq.SQSDestination, pgstore.Queue
+// and sftest.MemoryQueue implement it).
+type DeadLetterDestination interface {
+	SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error
+}
+
+// EngineConfig configures an Engine. Store is required.
+type EngineConfig struct {
+	Store Store
+	// DeadLetters receives interrupted executions (RecoverDeadLetter).
+	DeadLetters DeadLetterDestination
+	Recovery    Recovery
+	// SweepGrace is how long past its deadline a running execution counts as
+	// interrupted. Default 30 s.
+	SweepGrace time.Duration
+	// Clock times retry waits. Default storagefirst.SystemClock.
+	Clock  storagefirst.Clock
+	Logger *slog.Logger
+}
+
+// Engine runs workflows locally. It is safe for concurrent use.
+type Engine struct {
+	cfg       EngineConfig
+	workflows map[string]*Workflow
+}
+
+// NewEngine returns an Engine that can run (and recover) the given workflows.
+func NewEngine(cfg EngineConfig, workflows ...*Workflow) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("workflow: EngineConfig.Store is required")
+	}
+	if cfg.Recovery == RecoverDeadLetter && cfg.DeadLetters == nil {
+		return nil, errors.New("workflow: RecoverDeadLetter needs EngineConfig.DeadLetters")
+	}
+	if cfg.SweepGrace == 0 {
+		cfg.SweepGrace = 30 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = storagefirst.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	e := &Engine{cfg: cfg, workflows: map[string]*Workflow{}}
+	for _, wf := range workflows {
+		e.workflows[wf.Name] = wf
+	}
+	return e, nil
+}
+
+// Result is the outcome of a synchronous execution, locally or on Step Functions.
+type Result struct {
+	ExecutionID string          `json:"execution_id"`
+	Status      Status          `json:"status"`
+	Output      json.RawMessage `json:"output,omitempty"`
+	Error       string          `json:"error,omitempty"`
+	Cause       string          `json:"cause,omitempty"`
+	StartDate   time.Time       `json:"start_date"`
+	StopDate    time.Time       `json:"stop_date"`
+}
+
+// Err returns nil for a SUCCEEDED result and a *FailedError otherwise.
+func (r Result) Err() error {
+	if r.Status == StatusSucceeded {
+		return nil
+	}
+	return &FailedError{ExecutionID: r.ExecutionID, Status: r.Status, Name: r.Error, Cause: r.Cause}
+}
+
+// Starter starts a workflow synchronously: the local engine (Engine.Starter) or
+// Step Functions (StepFunctions).
+type Starter interface {
+	StartSync(ctx context.Context, input json.RawMessage) (Result, error)
+}
+
+// StarterFunc lets a function be a Starter.
+type StarterFunc func(ctx context.Context, input json.RawMessage) (Result, error)
+
+// StartSync calls f.
+func (f StarterFunc) StartSync(ctx context.Context, input json.RawMessage) (Result, error) {
+	return f(ctx, input)
+}
+
+// Starter returns the engine's Starter for wf.
+func (e *Engine) Starter(wf *Workflow) Starter {
+	return StarterFunc(func(ctx context.Context, input json.RawMessage) (Result, error) {
+		return e.StartSync(ctx, wf, input)
+	})
+}
+
+type execKey struct{}
+
+// ExecutionInfo tells a task which execution runs it.
+type ExecutionInfo struct {
+	ID       string
+	Workflow string
+	State    string
+	Input    json.RawMessage
+}
+
+// ExecutionFromContext returns the execution a task runs in.
+func ExecutionFromContext(ctx context.Context) (ExecutionInfo, bool) {
+	i, ok := ctx.Value(execKey{}).(ExecutionInfo)
+	return i, ok
+}
+
+// StartSync runs wf on input to the end and returns its Result. The execution is
+// stored before its first state runs and after every state. The result's error is
+// nil only for SUCCEEDED; FAILED and TIMED_OUT come back as a *FailedError beside
+// the Result. Other errors (the store failing, bad input) leave Result zero.
+//
+// The execution's deadline is the earlier of ctx's and the definition's Timeout.
+// A caller that cancels ctx gets its answer at once, but the execution runs on to
+// its end or deadline, recorded in the store.
+func (e *Engine) StartSync(ctx context.Context, wf *Workflow, input json.RawMessage) (Result, error) {
+	if len(input) == 0 {
+		input = json.RawMessage("{}")
+	}
+	if !json.Valid(input) {
+		return Result{}, fmt.Errorf("workflow: input is not JSON")
+	}
+	now := e.cfg.Clock.Now()
+	deadline := time.Now().Add(wf.Def.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	exec := Execution{ID: storagefirst.NewID(), Workflow: wf.Name, Status: StatusRunning, Input: input,
+		State: wf.Def.StartAt, StateInput: input, StartedAt: now, Deadline: deadline, Version: 1}
+	exec.record(Event{At: now, Type: "ExecutionStarted"})
+	if err := e.cfg.Store.Create(ctx, exec); err != nil {
+		return Result{}, fmt.Errorf("workflow: persist execution: %w", err)
+	}
+	return e.run(ctx, wf, exec)
+}
+
+// run drives exec from its current state to the end.
+func (e *Engine) run(ctx context.Context, wf *Workflow, exec Execution) (Result, error) {
+	// A caller that goes away does not stop the execution half-way: it runs on to
+	// its end or its deadline, whichever comes first.
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), exec.Deadline)
+	defer cancel()
+	for exec.Status == StatusRunning {
+		if err := e.step(ctx, wf, &exec); err != nil {
+			return Result{}, err
+		}
+		exec.Version++
+		// Record progress even when the caller has gone: the store must not be left
+		// with a stale picture.
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := e.cfg.Store.Update(sctx, exec)
+		scancel()
+		if err != nil {
+			return Result{}, fmt.Errorf("workflow: persist execution %s: %w", exec.ID, err)
+		}
+	}
+	res := Result{ExecutionID: exec.ID, Status: exec.Status, Output: exec.Output, Error: exec.Error, Cause: exec.Cause,
+		StartDate: exec.StartedAt, StopDate: exec.StoppedAt}
+	return res, res.Err()
+}
+
+func (e *Engine) finish(exec *Execution, status Status, output json.RawMessage, name, cause string) {
+	now := e.cfg.Clock.Now()
+	exec.Status, exec.Output, exec.Error, exec.Cause, exec.StoppedAt = status, output, name, cause, now
+	typ := map[Status]string{StatusSucceeded: "ExecutionSucceeded", StatusFailed: "ExecutionFailed", StatusTimedOut: "ExecutionTimedOut"}[status]
+	exec.record(Event{At: now, Type: typ, State: exec.State, Error: name, Cause: cause})
+}
+
+// goTo moves exec to the next state, or ends it.
+func (e *Engine) goTo(exec *Execution, next string, end bool, output json.RawMessage) {
+	exec.record(Event{At: e.cfg.Clock.Now(), Type: "StateExited", State: exec.State})
+	if end {
+		e.finish(exec, StatusSucceeded, output, "", "")
+		return
+	}
+	exec.State, exec.StateInput, exec.Retries = next, output, nil
+}
+
+// step runs exec's current state once (a Task with its retries).
+func (e *Engine) step(ctx context.Context, wf *Workflow, exec *Execution) error {
+	if time.Now().After(exec.Deadline) {
+		e.finish(exec, StatusTimedOut, nil, ErrorTimeout, "the execution ran past its deadline")
+		return nil
+	}
+	exec.record(Event{At: e.cfg.Clock.Now(), Type: "StateEntered", State: exec.State})
+	input := exec.StateInput
+	switch s := wf.Def.States[exec.State].(type) {
+	case Succeed:
+		e.finish(exec, StatusSucceeded, input, "", "")
+	case Fail:
+		e.finish(exec, StatusFailed, nil, s.Error, s.Cause)
+	case Pass:
+		result := input
+		if len(s.Result) > 0 {
+			result = s.Result
+		}
+		out, err := applyResult(input, result, s.ResultPath, s.DiscardResult)
+		if err != nil {
+			e.finish(exec, StatusFailed, nil, ErrorName(err), errorCause(err))
+			return nil
+		}
+		e.goTo(exec, s.Next, s.End, out)
+	case Choice:
+		for _, c := range s.Choices {
+			if c.match(input) {
+				e.goTo(exec, c.Next, false, input)
+				return nil
+			}
+		}
+		if s.Default == "" {
+			e.finish(exec, StatusFailed, nil, ErrorNoChoiceMatched, "no choice rule matched and there is no Default")
+			return nil
+		}
+		e.goTo(exec, s.Default, false, input)
+	case Task:
+		e.task(ctx, wf, exec, s)
+	}
+	return nil
+}
+
+// task runs a Task state with its Retry and Catch.
+func (e *Engine) task(ctx context.Context, wf *Workflow, exec *Execution, s Task) {
+	input := exec.StateInput
+	if len(exec.Retries) != len(s.Retry) {
+		exec.Retries = make([]int, len(s.Retry))
+	}
+	for attempt := 1 + sum(exec.Retries); ; attempt++ {
+		out, err := e.attempt(ctx, wf, exec, s, input)
+		if err == nil {
+			exec.record(Event{At: e.cfg.Clock.Now(), Type: "TaskSucceeded", State: exec.State, Attempt: attempt})
+			res, perr := applyResult(input, out, s.ResultPath, s.DiscardResult)
+			if perr != nil {
+				e.finish(exec, StatusFailed, nil, ErrorName(perr), errorCause(perr))
+				return
+			}
+			e.goTo(exec, s.Next, s.End, res)
+			return
+		}
+		if ctx.Err() != nil { // the execution's deadline, not the task's
+			e.finish(exec, StatusTimedOut, nil, ErrorTimeout, "the execution timed out in state "+exec.State)
+			return
+		}
+		name, cause := ErrorName(err), errorCause(err)
+		exec.record(Event{At: e.cfg.Clock.Now(), Type: "TaskFailed", State: exec.State, Attempt: attempt, Error: name, Cause: cause})
+		if i, ok := retrierFor(s.Retry, name); ok && exec.Retries[i] < s.Retry[i].policy().Retries() {
+			exec.Retries[i]++
+			wait := s.Retry[i].policy().Delay(exec.Retries[i], nil)
+			if time.Now().Add(wait).After(exec.Deadline) {
+				e.finish(exec, StatusTimedOut, nil, ErrorTimeout, fmt.Sprintf("the execution would time out waiting %v to retry %s", wait, exec.State))
+				return
+			}
+			exec.record(Event{At: e.cfg.Clock.Now(), Type: "TaskRetryScheduled", State: exec.State, Attempt: attempt, Error: name})
+			select {
+			case <-ctx.Done():
+				e.finish(exec, StatusTimedOut, nil, ErrorTimeout, "the execution timed out waiting to retry "+exec.State)
+				return
+			case <-e.cfg.Clock.After(wait):
+			}
+			continue
+		}
+		for _, c := range s.Catch {
+			if !matches(c.ErrorEquals, name) {
+				continue
+			}
+			errOut, _ := json.Marshal(map[string]string{"Error": name, "Cause": cause})
+			path := c.ResultPath
+			out, perr := applyResult(input, errOut, path, false)
+			if perr != nil {
+				e.finish(exec, StatusFailed, nil, ErrorName(perr), errorCause(perr))
+				return
+			}
+			exec.record(Event{At: e.cfg.Clock.Now(), Type: "TaskCaught", State: exec.State, Error: name})
+			e.goTo(exec, c.Next, false, out)
+			return
+		}
+		e.finish(exec, StatusFailed, nil, name, cause)
+		return
+	}
+}
+
+func sum(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
+func retrierFor(rs []Retrier, name string) (int, bool) {
+	for i, r := range rs {
+		if matches(r.ErrorEquals, name) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// attempt runs the task function once, under the task's timeout.
+func (e *Engine) attempt(ctx context.Context, wf *Workflow, exec *Execution, s Task, input json.RawMessage) (out json.RawMessage, err error) {
+	actx := context.WithValue(ctx, execKey{}, ExecutionInfo{ID: exec.ID, Workflow: wf.Name, State: exec.State, Input: exec.Input})
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(actx, s.Timeout)
+		defer cancel()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, &NamedError{Name: ErrorTaskFailed, Cause: fmt.Sprintf("task panicked: %v", r)}
+		}
+	}()
+	out, err = s.Run(actx, input)
+	if err == nil && actx.Err() != nil {
+		err = actx.Err() // finished, but too late
+	}
+	if err == nil && len(out) > 0 && !json.Valid(out) {
+		err = &NamedError{Name: ErrorRuntime, Cause: "the task's result is not JSON"}
+	}
+	return out, err
+}
+
+// match evaluates a choice rule against the input.
+func (c ChoiceRule) match(input json.RawMessage) bool {
+	v, present := getPath(input, c.Variable)
+	if c.IsPresent != nil {
+		return present == *c.IsPresent
+	}
+	if !present {
+		return false
+	}
+	switch {
+	case c.StringEquals != nil:
+		var s string
+		return json.Unmarshal(v, &s) == nil && s == *c.StringEquals
+	case c.BooleanEquals != nil:
+		var b bool
+		return json.Unmarshal(v, &b) == nil && b == *c.BooleanEquals
+	}
+	var f float64
+	if json.Unmarshal(v, &f) != nil {
+		return false
+	}
+	switch {
+	case c.NumericEquals != nil:
+		return f == *c.NumericEquals
+	case c.NumericGreaterThan != nil:
+		return f > *c.NumericGreaterThan
+	case c.NumericLessThan != nil:
+		return f < *c.NumericLessThan
+	}
+	return false
+}

@@ -1,0 +1,130 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Built-in error names of the Amazon States Language.
+const (
+	ErrorAll               = "States.ALL"
+	ErrorTimeout           = "States.Timeout"
+	ErrorTaskFailed        = "States.TaskFailed"
+	ErrorPermissions       = "States.Permissions"
+	ErrorHeartbeatTimeout  = "States.HeartbeatTimeout"
+	ErrorRuntime           = "States.Runtime"
+	ErrorDataLimitExceeded = "States.DataLimitExceeded"
+	ErrorNoChoiceMatched   = "States.NoChoiceMatched"
+	// ErrorInterrupted names the failure of an execution a crash interrupted
+	// (not a States Language name: Step Functions has no such case).
+	ErrorInterrupted = "Workflow.Interrupted"
+)
+
+// Status is an execution's status.
+type Status string
+
+const (
+	StatusRunning   Status = "RUNNING"
+	StatusSucceeded Status = "SUCCEEDED"
+	StatusFailed    Status = "FAILED"
+	StatusTimedOut  Status = "TIMED_OUT"
+)
+
+// Errors of this package.
+var (
+	// ErrFailed is matched by the error of a FAILED execution.
+	ErrFailed = errors.New("workflow: execution failed")
+	// ErrTimedOut is matched by the error of a TIMED_OUT execution.
+	ErrTimedOut = errors.New("workflow: execution timed out")
+	// ErrInvalidDefinition: New rejected a definition.
+	ErrInvalidDefinition = errors.New("workflow: invalid definition")
+	// ErrNotFound: no execution with that ID.
+	ErrNotFound = errors.New("workflow: execution not found")
+	// ErrConflict: the execution was changed by someone else (a sweeper took it).
+	ErrConflict = errors.New("workflow: execution changed concurrently")
+)
+
+// Named is implemented by errors that carry a States Language error name, which
+// Retry and Catch match with ErrorEquals. Use NamedError to make one.
+type Named interface {
+	error
+	ErrorName() string
+}
+
+// NamedError is an error with a States Language name and a cause.
+type NamedError struct {
+	Name  string
+	Cause string
+}
+
+func (e *NamedError) Error() string     { return e.Name + ": " + e.Cause }
+func (e *NamedError) ErrorName() string { return e.Name }
+
+// Errorf returns a NamedError.
+func Errorf(name, format string, args ...any) error {
+	return &NamedError{Name: name, Cause: fmt.Sprintf(format, args...)}
+}
+
+// ErrorName returns the States Language name of a task's error: its Named name,
+// States.Timeout for a deadline, or States.TaskFailed.
+func ErrorName(err error) string {
+	var n Named
+	if errors.As(err, &n) && n.ErrorName() != "" {
+		return n.ErrorName()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ErrorTimeout
+	}
+	return ErrorTaskFailed
+}
+
+// errorCause returns the cause of a task's error.
+func errorCause(err error) string {
+	var ne *NamedError
+	if errors.As(err, &ne) {
+		return ne.Cause
+	}
+	return err.Error()
+}
+
+// matches reports whether an error named name matches ErrorEquals names, with the
+// wildcards' rules: States.ALL matches every name but the terminal
+// States.DataLimitExceeded and States.Runtime; States.TaskFailed matches every name
+// but those and States.Timeout.
+func matches(names []string, name string) bool {
+	terminal := name == ErrorDataLimitExceeded || name == ErrorRuntime
+	for _, n := range names {
+		switch {
+		case n == name:
+			return true
+		case n == ErrorAll && !terminal:
+			return true
+		case n == ErrorTaskFailed && !terminal && name != ErrorTimeout:
+			return true
+		}
+	}
+	return false
+}
+
+// FailedError is the error of an execution that did not succeed. errors.Is
+// matches it with ErrFailed or ErrTimedOut.
+type FailedError struct {
+	ExecutionID string
+	Status      Status
+	// Name and Cause are the execution's Error and Cause.
+	Name  string
+	Cause string
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("workflow: execution %s %s: %s: %s", e.ExecutionID, e.Status, e.Name, e.Cause)
+}
+
+// ErrorName returns the execution's error name, so HTTP mapping can read it.
+func (e *FailedError) ErrorName() string { return e.Name }
+
+// Is matches ErrFailed or ErrTimedOut by status.
+func (e *FailedError) Is(target error) bool {
+	return target == ErrFailed && e.Status == StatusFailed || target == ErrTimedOut && e.Status == StatusTimedOut
+}

@@ -1,0 +1,203 @@
+package workflow
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Defaults of HTTPConfig.
+const (
+	// HTTPTimeoutDefault bounds the wait for an execution behind a front door.
+	HTTPTimeoutDefault = 25 * time.Second
+	// HTTPMaxBodyDefault bounds the request body.
+	HTTPMaxBodyDefault = 256 << 10
+	// ProblemTypePrefix starts the type URIs of the problem+json answers.
+	ProblemTypePrefix = "https://github.com/storagefirst/storagefirst-go/problems/"
+)
+
+// HTTPConfig configures an HTTPHandler. Starter is required.
+type HTTPConfig struct {
+	Starter Starter
+	// Input builds the execution input from the request and its body (already
+	// checked to be JSON). Default: the body. An error answers 400.
+	Input func(r *http.Request, body []byte) (json.RawMessage, error)
+	// Timeout bounds the wait; an execution still running then answers 504.
+	// Default HTTPTimeoutDefault.
+	Timeout time.Duration
+	// MaxBodyBytes bounds the body. Default HTTPMaxBodyDefault.
+	MaxBodyBytes int
+	// Status maps an execution's error name to the HTTP status of the answer, e.g.
+	// {"OrderNotFound": 404, "OrderNotCancellable": 409}. Unmapped failures answer
+	// 502 Bad Gateway.
+	Status map[string]int
+	Logger *slog.Logger
+}
+
+// HTTPHandler is the front door of a synchronous workflow: it starts it and answers
+// with the real outcome. It is safe for concurrent use.
+type HTTPHandler struct {
+	cfg HTTPConfig
+}
+
+// NewHTTPHandler validates cfg and returns the handler.
+func NewHTTPHandler(cfg HTTPConfig) (*HTTPHandler, error) {
+	if cfg.Starter == nil {
+		return nil, errors.New("workflow: HTTPConfig.Starter is required")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = HTTPTimeoutDefault
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = HTTPMaxBodyDefault
+	}
+	if cfg.Input == nil {
+		cfg.Input = func(_ *http.Request, body []byte) (json.RawMessage, error) { return body, nil }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &HTTPHandler{cfg: cfg}, nil
+}
+
+type problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	// Error is the execution's error name.
+	Error string `json:"error,omitempty"`
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func problemAnswer(status int, typ, detail, instance, errName string) answer {
+	b, _ := json.Marshal(problem{Type: ProblemTypePrefix + typ, Title: http.StatusText(status), Status: status,
+		Detail: detail, Instance: instance, Error: errName})
+	h := http.Header{}
+	h.Set("Content-Type", "application/problem+json")
+	return answer{status, h, b}
+}
+
+// run starts the execution and maps its outcome.
+func (h *HTTPHandler) run(ctx context.Context, r *http.Request, body []byte, contentType string) answer {
+	if mt, _, err := mime.ParseMediaType(contentType); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return problemAnswer(http.StatusUnsupportedMediaType, "unsupported-media-type", "send application/json", "", "")
+	}
+	if !json.Valid(body) {
+		return problemAnswer(http.StatusBadRequest, "invalid-body", "the body is not JSON", "", "")
+	}
+	input, err := h.cfg.Input(r, body)
+	if err != nil {
+		return problemAnswer(http.StatusBadRequest, "invalid-body", err.Error(), "", "")
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	defer cancel()
+	res, err := h.cfg.Starter.StartSync(ctx, input)
+	var fe *FailedError
+	switch {
+	case err == nil:
+		hd := http.Header{}
+		hd.Set("Content-Type", "application/json")
+		hd.Set("X-Execution-Id", res.ExecutionID)
+		out := res.Output
+		if len(out) == 0 {
+			out = json.RawMessage("{}")
+		}
+		return answer{http.StatusOK, hd, out}
+	case errors.As(err, &fe) && fe.Status == StatusTimedOut:
+		return problemAnswer(http.StatusGatewayTimeout, "workflow-timed-out", fe.Cause, fe.ExecutionID, fe.Name)
+	case errors.As(err, &fe):
+		status, ok := h.cfg.Status[fe.Name]
+		if !ok {
+			status = http.StatusBadGateway
+		}
+		return problemAnswer(status, "workflow-failed", fe.Cause, fe.ExecutionID, fe.Name)
+	case errors.Is(err, context.DeadlineExceeded):
+		return problemAnswer(http.StatusGatewayTimeout, "workflow-timed-out", "no answer within "+h.cfg.Timeout.String(), "", "")
+	default:
+		h.cfg.Logger.WarnContext(ctx, "workflow: could not start", "error", err)
+		a := problemAnswer(http.StatusServiceUnavailable, "workflow-not-started", "the workflow could not be started; retry", "", "")
+		a.header.Set("Retry-After", "1")
+		return a
+	}
+}
+
+// ServeHTTP runs the workflow for a JSON request.
+func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.cfg.MaxBodyBytes)))
+	var a answer
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		a = problemAnswer(http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("the body is larger than %d bytes", h.cfg.MaxBodyBytes), "", "")
+	case err != nil:
+		a = problemAnswer(http.StatusBadRequest, "invalid-body", "the body could not be read", "", "")
+	default:
+		a = h.run(r.Context(), r, body, r.Header.Get("Content-Type"))
+	}
+	for k, vs := range a.header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
+}
+
+// APIGatewayV1 runs the workflow as a Lambda handler behind an API Gateway REST API
+// proxy integration. The *http.Request given to HTTPConfig.Input is built from the
+// event (method, path, headers, query).
+func (h *HTTPHandler) APIGatewayV1(ctx context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	r, err := http.NewRequestWithContext(ctx, e.HTTPMethod, e.Path, nil)
+	if err != nil {
+		r, _ = http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
+	}
+	for k, v := range e.Headers {
+		r.Header.Set(k, v)
+	}
+	q := r.URL.Query()
+	for k, v := range e.QueryStringParameters {
+		q.Set(k, v)
+	}
+	r.URL.RawQuery = q.Encode()
+	for k, v := range e.PathParameters {
+		r.SetPathValue(k, v)
+	}
+	var a answer
+	body := e.Body
+	if e.IsBase64Encoded {
+		if b, derr := decodeBase64(body); derr == nil {
+			body = string(b)
+		} else {
+			a = problemAnswer(http.StatusBadRequest, "invalid-body", "the body is not valid base64", "", "")
+		}
+	}
+	if a.status == 0 {
+		if len(body) > h.cfg.MaxBodyBytes {
+			a = problemAnswer(http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("the body is larger than %d bytes", h.cfg.MaxBodyBytes), "", "")
+		} else {
+			a = h.run(ctx, r, []byte(body), r.Header.Get("Content-Type"))
+		}
+	}
+	headers := map[string]string{}
+	for k, vs := range a.header {
+		headers[k] = vs[0]
+	}
+	return events.APIGatewayProxyResponse{StatusCode: a.status, Headers: headers, Body: string(a.body)}, nil
+}
+
+func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }

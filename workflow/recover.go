@@ -1,0 +1,132 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// SweepLimit bounds the executions one Sweep recovers.
+const SweepLimit = 100
+
+// Sweep finds executions that a crash interrupted (still RUNNING SweepGrace past
+// their deadline) and recovers each as the engine's Recovery says. It takes an
+// execution over with a conditional update, so concurrent sweepers (and a slow
+// engine that comes back) never both drive one. It returns how many it recovered.
+func (e *Engine) Sweep(ctx context.Context) (int, error) {
+	execs, err := e.cfg.Store.Interrupted(ctx, e.cfg.Clock.Now().Add(-e.cfg.SweepGrace), SweepLimit)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, exec := range execs {
+		if err := e.recoverOne(ctx, exec); err != nil {
+			if !errors.Is(err, ErrConflict) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+func (e *Engine) recoverOne(ctx context.Context, exec Execution) error {
+	wf, known := e.workflows[exec.Workflow]
+	if e.cfg.Recovery == RecoverResume && known {
+		exec.Deadline = e.cfg.Clock.Now().Add(wf.Def.Timeout)
+		exec.record(Event{At: e.cfg.Clock.Now(), Type: "ExecutionResumed", State: exec.State})
+		exec.Version++
+		if err := e.cfg.Store.Update(ctx, exec); err != nil { // the take-over
+			return err
+		}
+		e.cfg.Logger.WarnContext(ctx, "workflow: resuming an interrupted execution", "execution_id", exec.ID, "state", exec.State)
+		_, err := e.run(ctx, wf, exec)
+		var fe *FailedError
+		if errors.As(err, &fe) {
+			return nil // it ran to an end; the end is recorded
+		}
+		return err
+	}
+	e.finish(&exec, StatusFailed, nil, ErrorInterrupted, "interrupted in state "+exec.State+" and dead-lettered by the sweeper")
+	exec.Version++
+	if err := e.cfg.Store.Update(ctx, exec); err != nil { // the take-over
+		return err
+	}
+	if e.cfg.DeadLetters == nil {
+		return fmt.Errorf("workflow: execution %s interrupted, but there is no dead-letter destination", exec.ID)
+	}
+	return e.cfg.DeadLetters.SendDeadLetter(ctx, deadLetterOf(exec, exec.State, ErrorInterrupted, exec.Cause))
+}
+
+// deadLetterOf makes the dead letter of an execution: its envelope is the
+// execution's input under the execution ID, typed "workflow.<name>", so a replay
+// through Engine.Handler starts it again; the history goes into the failure.
+func deadLetterOf(exec Execution, state, name, cause string) storagefirst.DeadLetter {
+	env := storagefirst.Envelope{ID: exec.ID, Type: "workflow." + exec.Workflow, Source: "workflow:" + exec.Workflow,
+		AcceptedAt: exec.StartedAt, Payload: exec.Input}
+	_ = env.Normalize()
+	history, _ := json.Marshal(exec.History)
+	if len(history) > 16<<10 {
+		history = append(history[:16<<10], "..."...)
+	}
+	attempts := 0
+	for _, ev := range exec.History {
+		if ev.Type == "TaskFailed" {
+			attempts++
+		}
+	}
+	f := storagefirst.Failure{Attempt: max(attempts, 1), At: exec.StoppedAt, Class: storagefirst.ClassRetryable.String(),
+		Code: name, Error: cause + "; history: " + string(history), Origin: "workflow:" + exec.Workflow + "/" + state}
+	if f.At.IsZero() {
+		f.At = exec.StartedAt
+	}
+	return storagefirst.DeadLetter{Envelope: env, Failures: []storagefirst.Failure{f}, DeadAt: f.At}
+}
+
+// DeadLetterTask returns a TaskFunc for the state a Catch sends failures to: it
+// sends the execution (its original input, under the execution ID) with the caught
+// Error and Cause to dest, and passes its input on. Its ASL counterpart is
+// SQSSendMessage.
+func DeadLetterTask(dest DeadLetterDestination) TaskFunc {
+	return func(ctx context.Context, input json.RawMessage) (json.RawMessage, error) {
+		info, ok := ExecutionFromContext(ctx)
+		if !ok {
+			return nil, &NamedError{Name: ErrorRuntime, Cause: "DeadLetterTask runs only inside an execution"}
+		}
+		var caught struct{ Error, Cause string }
+		_ = json.Unmarshal(input, &caught)
+		if caught.Error == "" {
+			if v, ok := getPath(input, "$.error"); ok {
+				_ = json.Unmarshal(v, &caught)
+			}
+		}
+		exec := Execution{ID: info.ID, Workflow: info.Workflow, Input: info.Input, StartedAt: time.Now(),
+			History: []Event{{At: time.Now(), Type: "Caught", State: info.State, Error: caught.Error, Cause: caught.Cause}}}
+		if err := dest.SendDeadLetter(ctx, deadLetterOf(exec, info.State, caught.Error, caught.Cause)); err != nil {
+			return nil, &NamedError{Name: ErrorTaskFailed, Cause: "dead letter not stored: " + err.Error()}
+		}
+		return input, nil
+	}
+}
+
+// Handler returns a storagefirst.Handler that runs wf with each envelope's payload
+// as input: an asynchronous way in (a queue of workflow runs), and how dead
+// letters of wf (type "workflow.<name>") are replayed. A FAILED or TIMED_OUT
+// execution is returned as a retryable error; a permanent one when its error is
+// States.Runtime.
+func (e *Engine) Handler(wf *Workflow) storagefirst.Handler {
+	return storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
+		_, err := e.StartSync(ctx, wf, env.Payload)
+		var fe *FailedError
+		if errors.As(err, &fe) && fe.Name == ErrorRuntime {
+			return storagefirst.Permanent(err)
+		}
+		return err
+	})
+}
