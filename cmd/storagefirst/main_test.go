@@ -49,7 +49,7 @@ func TestMigrateAndQueueStats(t *testing.T) {
 	url, schema := pgtest.NewSchema(t)
 
 	out := runCmd(t, bin, 0, "migrate", "-database-url", url, "-schema", schema)
-	require.Contains(t, out, "applied migrations [1 2]")
+	require.Contains(t, out, "applied migrations [1 2 3]")
 	out = runCmd(t, bin, 0, "migrate", "-database-url", url, "-schema", schema)
 	require.Contains(t, out, "up to date")
 

@@ -1,0 +1,102 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/storagefirst/storagefirst-go/workflow"
+)
+
+// WorkflowStore is the Postgres workflow.Store of a Store: executions are stored,
+// updated conditionally on their version, and found by the sweeper, in Postgres.
+type WorkflowStore struct {
+	s *Store
+}
+
+var _ workflow.Store = (*WorkflowStore)(nil)
+
+// Workflows returns the store's workflow.Store.
+func (s *Store) Workflows() *WorkflowStore { return &WorkflowStore{s: s} }
+
+// Create stores a new execution.
+func (w *WorkflowStore) Create(ctx context.Context, e workflow.Execution) error {
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	_, err = w.s.pool.Exec(ctx, w.s.sql(`INSERT INTO {{schema}}.executions
+		(id, workflow, status, deadline, started_at, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)`),
+		e.ID, e.Workflow, string(e.Status), e.Deadline, e.StartedAt, e.Version, string(doc))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("pgstore: execution %s exists", e.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: create execution: %w", err)
+	}
+	return nil
+}
+
+// Update stores e if the stored version is e.Version-1.
+func (w *WorkflowStore) Update(ctx context.Context, e workflow.Execution) error {
+	doc, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	tag, err := w.s.pool.Exec(ctx, w.s.sql(`UPDATE {{schema}}.executions
+		SET status = $2, deadline = $3, version = $4, doc = $5 WHERE id = $1 AND version = $4 - 1`),
+		e.ID, string(e.Status), e.Deadline, e.Version, string(doc))
+	if err != nil {
+		return fmt.Errorf("pgstore: update execution: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	if _, err := w.Get(ctx, e.ID); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s is not at version %d", workflow.ErrConflict, e.ID, e.Version-1)
+}
+
+// Get returns an execution.
+func (w *WorkflowStore) Get(ctx context.Context, id string) (workflow.Execution, error) {
+	var doc []byte
+	err := w.s.pool.QueryRow(ctx, w.s.sql(`SELECT doc::text FROM {{schema}}.executions WHERE id = $1`), id).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return workflow.Execution{}, fmt.Errorf("%w: %s", workflow.ErrNotFound, id)
+	}
+	if err != nil {
+		return workflow.Execution{}, fmt.Errorf("pgstore: get execution: %w", err)
+	}
+	var e workflow.Execution
+	return e, json.Unmarshal(doc, &e)
+}
+
+// Interrupted returns running executions whose deadline is before the given time.
+func (w *WorkflowStore) Interrupted(ctx context.Context, before time.Time, limit int) ([]workflow.Execution, error) {
+	if limit <= 0 {
+		limit = workflow.SweepLimit
+	}
+	rows, err := w.s.pool.Query(ctx, w.s.sql(`SELECT doc::text FROM {{schema}}.executions
+		WHERE status = 'RUNNING' AND deadline < $1 ORDER BY started_at LIMIT $2`), before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: interrupted executions: %w", err)
+	}
+	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]workflow.Execution, len(docs))
+	for i, d := range docs {
+		if err := json.Unmarshal(d, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
