@@ -20,6 +20,11 @@ const (
 	// IdempotencyTTLDefault is how long a completed record is kept: 24 hours, as
 	// long as EventBridge goes on retrying a target.
 	IdempotencyTTLDefault = 24 * time.Hour
+	// IdempotencyInProgressWaitDefault is how long a duplicate waits for the
+	// worker holding its key to finish before giving up with a retryable error.
+	IdempotencyInProgressWaitDefault = 30 * time.Second
+	// idempotencyPollMax caps the pause between looks at an in-progress key.
+	idempotencyPollMax = time.Second
 	// idempotencyMinLease keeps a lease from being shorter than a store round trip.
 	idempotencyMinLease = time.Second
 	// idempotencyRecordTimeout bounds the store call that records an outcome.
@@ -45,6 +50,14 @@ type IdempotentConfig struct {
 	Lease time.Duration
 	// TTL is how long a completed record is kept. Default IdempotencyTTLDefault.
 	TTL time.Duration
+	// InProgressWait is how long a duplicate waits, polling, for the worker that
+	// holds its key to finish (then it is skipped, or runs if that worker released
+	// the key or died): a duplicate delivery is not a failure and should not spend
+	// retries. Default IdempotencyInProgressWaitDefault, shortened to ctx's deadline;
+	// negative means do not wait.
+	InProgressWait time.Duration
+	// Clock paces the polling. Default SystemClock.
+	Clock Clock
 	// Logger, if set, logs skipped duplicates at Debug level.
 	Logger *slog.Logger
 }
@@ -76,8 +89,10 @@ func PayloadFingerprint(env Envelope) string {
 //     *StoredFailureError without running, unless the envelope is a replay
 //     (MetadataReplayedAt): then the stored failure is deleted and it runs again.
 //   - A retryable or canceled failure releases the key and is returned as it was.
-//   - A key held by another worker returns an error wrapping ErrInProgress, marked
-//     RetryAfter the holder's lease, so the delivery is retried later, not lost.
+//   - A key held by another worker is waited for (InProgressWait): when the holder
+//     completes, the duplicate is skipped; when it releases the key or its lease
+//     runs out, the duplicate runs. Past the wait, an error wrapping ErrInProgress,
+//     marked RetryAfter the holder's lease, so the delivery is retried later.
 //   - A key reused with another payload returns a permanent error wrapping
 //     ErrFingerprintMismatch.
 //   - Failing to read the store is retryable. Failing to record a success is
@@ -108,6 +123,10 @@ func Idempotent(cfg IdempotentConfig) Middleware {
 	if cfg.TTL == 0 {
 		cfg.TTL = IdempotencyTTLDefault
 	}
+	if cfg.InProgressWait == 0 {
+		cfg.InProgressWait = IdempotencyInProgressWaitDefault
+	}
+	cfg.Clock = clockOrSystem(cfg.Clock)
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, env Envelope) error {
 			return cfg.handle(ctx, next, env)
@@ -132,6 +151,9 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 			return Retryable(fmt.Errorf("storagefirst: idempotency delete %q for a replay: %w", key, err))
 		}
 		res, err = cfg.Store.Begin(ctx, cfg.Scope, key, cfg.Fingerprint(env), lease)
+	}
+	if errors.Is(err, ErrInProgress) && cfg.InProgressWait > 0 {
+		res, err = cfg.waitInProgress(ctx, key, cfg.Fingerprint(env), lease)
 	}
 	switch {
 	case errors.Is(err, ErrInProgress):
@@ -174,5 +196,27 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 			return errors.Join(herr, fmt.Errorf("storagefirst: idempotency release %q: %w", key, err))
 		}
 		return herr
+	}
+}
+
+// waitInProgress polls Begin until the key is no longer held by another worker, or
+// the wait (bounded by ctx) is over; it returns the last Begin's answer.
+func (cfg IdempotentConfig) waitInProgress(ctx context.Context, key, fp string, lease time.Duration) (BeginResult, error) {
+	until := cfg.Clock.Now().Add(cfg.InProgressWait)
+	pause := 20 * time.Millisecond
+	for {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < pause {
+			return cfg.Store.Begin(ctx, cfg.Scope, key, fp, lease)
+		}
+		select {
+		case <-ctx.Done():
+			return BeginResult{}, ctx.Err()
+		case <-cfg.Clock.After(pause):
+		}
+		res, err := cfg.Store.Begin(ctx, cfg.Scope, key, fp, lease)
+		if !errors.Is(err, ErrInProgress) || !cfg.Clock.Now().Before(until) {
+			return res, err
+		}
+		pause = min(pause*2, idempotencyPollMax)
 	}
 }

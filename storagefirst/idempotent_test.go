@@ -87,8 +87,10 @@ func TestIdempotentConcurrentDuplicateIsInProgress(t *testing.T) {
 	t.Parallel()
 	store := sftest.NewMemoryIdempotencyStore(nil)
 	entered, release := make(chan struct{}), make(chan struct{})
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Lease: time.Minute})(
+	calls := 0
+	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Lease: time.Minute, InProgressWait: -1})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
+			calls++
 			close(entered)
 			<-release
 			return nil
@@ -98,7 +100,7 @@ func TestIdempotentConcurrentDuplicateIsInProgress(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); require.NoError(t, h.Handle(context.Background(), env)) }()
 	<-entered
-	err := h.Handle(context.Background(), env)
+	err := h.Handle(context.Background(), env) // told not to wait
 	require.ErrorIs(t, err, storagefirst.ErrInProgress)
 	require.True(t, storagefirst.IsRetryable(err))
 	d, ok := storagefirst.RetryAfterOf(err)
@@ -146,4 +148,41 @@ func TestIdempotentLetsAReplayRunAfterAStoredFailure(t *testing.T) {
 	require.NoError(t, h.Handle(ctx, replay), "a replay runs again")
 	require.NoError(t, h.Handle(ctx, replay), "and is then done")
 	require.Equal(t, 2, calls)
+}
+
+func TestIdempotentDuplicateWaitsForTheHolder(t *testing.T) {
+	t.Parallel()
+	store := sftest.NewMemoryIdempotencyStore(nil)
+	clock := sftest.NewFakeClock(time.Now())
+	entered, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Clock: clock})(
+		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
+			if calls.Add(1) == 1 {
+				close(entered)
+				<-release
+			}
+			return nil
+		}))
+	env := newEnv(t, `{}`)
+	first := make(chan error, 1)
+	go func() { first <- h.Handle(context.Background(), env) }()
+	<-entered
+	second := make(chan error, 1)
+	go func() { second <- h.Handle(context.Background(), env) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, clock.WaitForWaiters(ctx, 1)) // the duplicate is polling
+	close(release)
+	require.NoError(t, <-first)
+	for {
+		clock.Advance(time.Second)
+		select {
+		case err := <-second:
+			require.NoError(t, err, "skipped once the holder completed")
+			require.Equal(t, int32(1), calls.Load())
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
 }

@@ -1,0 +1,20 @@
+// Package sqlitestore is the embedded default store of storagefirst-go, on SQLite
+// through modernc.org/sqlite (pure Go, no cgo). It implements the same contracts
+// as pgstore and passes the same conformance suites: a storagefirst.Queue (and
+// Sink, Waker, DeadLetters, StatsReporter, dlq destination), a
+// storagefirst.IdempotencyStore with CompleteTx, and a workflow.Store.
+//
+// It is what the pizza example runs on when no Postgres URL is given: one file,
+// state that survives a restart, and durability to match: WAL mode with
+// synchronous=FULL, so an acknowledged Put survives a crash of the process or the
+// machine. SQLite has one writer at a time; the store writes through one
+// connection, group-commits concurrent Puts and acknowledgements into shared
+// transactions, and reads through a pool of its own.
+//
+// Use it for a single process. For several processes or machines, use pgstore.
+//
+// # Where it sits
+//
+// sqlitestore imports storagefirst, and workflow for the execution store, like
+// pgstore.
+package sqlitestore

@@ -1,0 +1,517 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// Queue is one named queue of a Store: a storagefirst.Sink and storagefirst.Queue,
+// also a storagefirst.Waker, storagefirst.DeadLetters, storagefirst.StatsReporter
+// and a dlq destination. It is safe for concurrent use within one process.
+type Queue struct {
+	s    *Store
+	name string
+}
+
+var (
+	_ storagefirst.Queue         = (*Queue)(nil)
+	_ storagefirst.Waker         = (*Queue)(nil)
+	_ storagefirst.DeadLetters   = (*Queue)(nil)
+	_ storagefirst.StatsReporter = (*Queue)(nil)
+)
+
+// Queue returns the queue called name (1 to 128 bytes).
+func (s *Store) Queue(name string) (*Queue, error) {
+	if name == "" || len(name) > 128 {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidQueueName, name)
+	}
+	return &Queue{s: s, name: name}, nil
+}
+
+// Name returns the queue's name.
+func (q *Queue) Name() string { return q.name }
+
+type putItem struct {
+	queue string
+	env   storagefirst.Envelope
+}
+
+// Put stores envs durably: it returns once their transaction is committed (WAL,
+// synchronous=FULL). Concurrent Puts share transactions. Invalid envelopes are
+// reported in a *storagefirst.PutError; an ID already present is left as it is,
+// and a dead letter's ID is revived (a replay).
+func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
+	items, failed := q.prepare(envs)
+	if len(items) > 0 {
+		if _, err := q.s.puts.Do(ctx, items); err != nil {
+			return fmt.Errorf("sqlitestore: put: %w", err)
+		}
+		q.s.wake(q.name)
+	}
+	if len(failed) > 0 {
+		return &storagefirst.PutError{Total: len(envs), Failed: failed}
+	}
+	return nil
+}
+
+// PutTx stores envs inside tx (from Store.WriteTx): the transactional outbox. The
+// queue's consumers are woken when the call returns; commit promptly.
+func (q *Queue) PutTx(ctx context.Context, tx *sql.Tx, envs ...storagefirst.Envelope) error {
+	items, failed := q.prepare(envs)
+	if len(items) > 0 {
+		if _, err := insert(ctx, tx, items); err != nil {
+			return fmt.Errorf("sqlitestore: put in transaction: %w", err)
+		}
+		defer q.s.wake(q.name)
+	}
+	if len(failed) > 0 {
+		return &storagefirst.PutError{Total: len(envs), Failed: failed}
+	}
+	return nil
+}
+
+func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst.FailedEnvelope) {
+	items := make([]putItem, 0, len(envs))
+	var failed []storagefirst.FailedEnvelope
+	for _, e := range envs {
+		err := e.Normalize()
+		if err == nil {
+			err = e.Validate()
+		}
+		if err != nil {
+			failed = append(failed, storagefirst.FailedEnvelope{ID: e.ID, Err: storagefirst.Permanent(err)})
+			continue
+		}
+		items = append(items, putItem{queue: q.name, env: e})
+	}
+	return items, failed
+}
+
+func (s *Store) execPut(ctx context.Context, items []putItem) ([]bool, error) {
+	var out []bool
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = insert(ctx, tx, items)
+		return err
+	})
+	return out, err
+}
+
+func nullable(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+func insert(ctx context.Context, tx *sql.Tx, items []putItem) ([]bool, error) {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO envelopes
+		(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload, available_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (queue, id) DO UPDATE SET state = 0, attempt = 0, available_at = excluded.available_at,
+			dead_at = NULL, metadata = excluded.metadata
+		WHERE envelopes.state = 2`)
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
+	now := micros(time.Now())
+	out := make([]bool, len(items))
+	for i, it := range items {
+		e := it.env
+		var meta []byte
+		if len(e.Metadata) > 0 {
+			meta, _ = json.Marshal(e.Metadata)
+		}
+		res, err := stmt.ExecContext(ctx, it.queue, e.ID, e.Type, e.Source, micros(e.AcceptedAt), e.IdempotencyKey,
+			e.CorrelationID, nullable(meta), nullable(e.Payload), now)
+		if err != nil {
+			return nil, err
+		}
+		n, _ := res.RowsAffected()
+		out[i] = n == 1
+	}
+	return out, nil
+}
+
+// Claim leases up to max due envelopes, oldest due first.
+func (q *Queue) Claim(ctx context.Context, max int, lease time.Duration) ([]storagefirst.Delivery, error) {
+	if max <= 0 || lease <= 0 {
+		return nil, fmt.Errorf("sqlitestore: Claim needs max > 0 and lease > 0, got %d and %v", max, lease)
+	}
+	var out []storagefirst.Delivery
+	err := q.s.WriteTx(ctx, func(tx *sql.Tx) error {
+		now := time.Now()
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM envelopes WHERE queue = ? AND state < 2 AND available_at <= ?
+			ORDER BY available_at, id LIMIT ?`, q.name, micros(now), max)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		first, err := tokens(ctx, tx, len(ids))
+		if err != nil {
+			return err
+		}
+		until := now.Add(lease)
+		for i, id := range ids {
+			d := storagefirst.Delivery{Lease: storagefirst.Lease{ID: id, Token: first + int64(i), Until: fromMicros(micros(until))}}
+			var meta, payload, fails sql.NullString
+			var accepted int64
+			e := &d.Envelope
+			err := tx.QueryRowContext(ctx, `UPDATE envelopes SET state = 1, attempt = attempt + 1, lease_token = ?, available_at = ?
+				WHERE queue = ? AND id = ?
+				RETURNING id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload, attempt, failures`,
+				d.Lease.Token, micros(until), q.name, id).Scan(&e.ID, &e.Type, &e.Source, &accepted, &e.IdempotencyKey,
+				&e.CorrelationID, &meta, &payload, &e.Attempt, &fails)
+			if err != nil {
+				return err
+			}
+			if err := decode(e, accepted, meta, payload); err != nil {
+				return err
+			}
+			if fails.Valid {
+				if err := json.Unmarshal([]byte(fails.String), &d.Failures); err != nil {
+					return err
+				}
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: claim: %w", err)
+	}
+	return out, nil
+}
+
+func decode(e *storagefirst.Envelope, accepted int64, meta, payload sql.NullString) error {
+	e.AcceptedAt = fromMicros(accepted)
+	if meta.Valid {
+		if err := json.Unmarshal([]byte(meta.String), &e.Metadata); err != nil {
+			return err
+		}
+	}
+	if payload.Valid {
+		e.Payload = json.RawMessage(payload.String)
+	}
+	return nil
+}
+
+type ackItem struct {
+	queue string
+	lease storagefirst.Lease
+}
+
+// Ack removes the envelope. Concurrent acknowledgements share a transaction.
+func (q *Queue) Ack(ctx context.Context, l storagefirst.Lease) error {
+	res, err := q.s.acks.Do(ctx, []ackItem{{q.name, l}})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: ack: %w", err)
+	}
+	if !res[0] {
+		return leaseLost(l)
+	}
+	return nil
+}
+
+func (s *Store) execAck(ctx context.Context, items []ackItem) ([]bool, error) {
+	out := make([]bool, len(items))
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+		for i, it := range items {
+			res, err := tx.ExecContext(ctx, `DELETE FROM envelopes WHERE queue = ? AND id = ? AND lease_token = ? AND state = 1`,
+				it.queue, it.lease.ID, it.lease.Token)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			out[i] = n == 1
+		}
+		return nil
+	})
+	return out, err
+}
+
+func leaseLost(l storagefirst.Lease) error {
+	return fmt.Errorf("%w: envelope %s token %d", storagefirst.ErrLeaseLost, l.ID, l.Token)
+}
+
+// execLease runs an update on a leased row; no row is ErrLeaseLost.
+func (q *Queue) execLease(ctx context.Context, op, query string, l storagefirst.Lease, args ...any) error {
+	res, err := q.s.w.ExecContext(ctx, query, append(args, q.name, l.ID, l.Token)...)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return leaseLost(l)
+	}
+	return nil
+}
+
+// appendFailure reads and extends the failure history inside a write.
+func (q *Queue) appendFailure(ctx context.Context, tx *sql.Tx, l storagefirst.Lease, f storagefirst.Failure) (string, error) {
+	var cur sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT failures FROM envelopes WHERE queue = ? AND id = ? AND lease_token = ? AND state = 1`,
+		q.name, l.ID, l.Token).Scan(&cur)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", leaseLost(l)
+	}
+	if err != nil {
+		return "", err
+	}
+	var fs []storagefirst.Failure
+	if cur.Valid {
+		if err := json.Unmarshal([]byte(cur.String), &fs); err != nil {
+			return "", err
+		}
+	}
+	b, err := json.Marshal(storagefirst.AppendFailure(fs, f))
+	return string(b), err
+}
+
+// Retry records failure and makes the envelope due after delay.
+func (q *Queue) Retry(ctx context.Context, l storagefirst.Lease, delay time.Duration, failure storagefirst.Failure) error {
+	err := q.s.WriteTx(ctx, func(tx *sql.Tx) error {
+		fs, err := q.appendFailure(ctx, tx, l, failure)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE envelopes SET state = 0, lease_token = NULL, available_at = ?, failures = ?
+			WHERE queue = ? AND id = ?`, micros(time.Now().Add(max(delay, 0))), fs, q.name, l.ID)
+		return err
+	})
+	if err == nil && delay <= 0 {
+		q.s.wake(q.name)
+	}
+	return err
+}
+
+// Release makes the envelope due now without counting the attempt.
+func (q *Queue) Release(ctx context.Context, l storagefirst.Lease) error {
+	err := q.execLease(ctx, "release", `UPDATE envelopes SET state = 0, lease_token = NULL, available_at = ?,
+		attempt = max(attempt - 1, 0) WHERE queue = ? AND id = ? AND lease_token = ? AND state = 1`, l, micros(time.Now()))
+	if err == nil {
+		q.s.wake(q.name)
+	}
+	return err
+}
+
+// DeadLetter moves the envelope to the dead letters.
+func (q *Queue) DeadLetter(ctx context.Context, l storagefirst.Lease, failure storagefirst.Failure) error {
+	return q.s.WriteTx(ctx, func(tx *sql.Tx) error {
+		fs, err := q.appendFailure(ctx, tx, l, failure)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE envelopes SET state = 2, lease_token = NULL, dead_at = ?, failures = ?
+			WHERE queue = ? AND id = ?`, micros(time.Now()), fs, q.name, l.ID)
+		return err
+	})
+}
+
+// Extend moves the lease's end to d from now.
+func (q *Queue) Extend(ctx context.Context, l storagefirst.Lease, d time.Duration) (storagefirst.Lease, error) {
+	until := time.Now().Add(d)
+	if err := q.execLease(ctx, "extend", `UPDATE envelopes SET available_at = ? WHERE queue = ? AND id = ? AND lease_token = ? AND state = 1`,
+		l, micros(until)); err != nil {
+		return l, err
+	}
+	l.Until = fromMicros(micros(until))
+	return l, nil
+}
+
+// Wake returns a channel that receives when envelopes are put into this queue (by
+// this process: a SQLite store serves one).
+func (q *Queue) Wake(ctx context.Context) <-chan struct{} {
+	c := make(chan struct{}, 1)
+	q.s.mu.Lock()
+	q.s.wakes[q.name] = append(q.s.wakes[q.name], c)
+	q.s.mu.Unlock()
+	out := make(chan struct{})
+	go func() {
+		defer close(out)
+		defer func() {
+			q.s.mu.Lock()
+			q.s.wakes[q.name] = slices.DeleteFunc(q.s.wakes[q.name], func(x chan struct{}) bool { return x == c })
+			q.s.mu.Unlock()
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-c:
+				select {
+				case out <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+func (s *Store) wake(queue string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.wakes[queue] {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// ListDead returns dead letters in ID order.
+func (q *Queue) ListDead(ctx context.Context, f storagefirst.DeadLetterFilter) ([]storagefirst.DeadLetter, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := q.s.r.QueryContext(ctx, `SELECT id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload,
+		attempt, failures, dead_at FROM envelopes WHERE queue = ? AND state = 2 AND id > ? AND (? = '' OR type = ?)
+		ORDER BY id LIMIT ?`, q.name, f.AfterID, f.Type, f.Type, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list dead: %w", err)
+	}
+	defer rows.Close()
+	var out []storagefirst.DeadLetter
+	for rows.Next() {
+		var d storagefirst.DeadLetter
+		e := &d.Envelope
+		var meta, payload, fails sql.NullString
+		var accepted, dead int64
+		if err := rows.Scan(&e.ID, &e.Type, &e.Source, &accepted, &e.IdempotencyKey, &e.CorrelationID, &meta, &payload,
+			&e.Attempt, &fails, &dead); err != nil {
+			return nil, err
+		}
+		if err := decode(e, accepted, meta, payload); err != nil {
+			return nil, err
+		}
+		if fails.Valid {
+			if err := json.Unmarshal([]byte(fails.String), &d.Failures); err != nil {
+				return nil, err
+			}
+		}
+		d.DeadAt = fromMicros(dead)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Requeue makes a dead letter due again, marked as a replay.
+func (q *Queue) Requeue(ctx context.Context, id string) error {
+	err := q.s.WriteTx(ctx, func(tx *sql.Tx) error {
+		var meta sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT metadata FROM envelopes WHERE queue = ? AND id = ? AND state = 2`, q.name, id).Scan(&meta)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: dead letter %s", storagefirst.ErrNotFound, id)
+		}
+		if err != nil {
+			return err
+		}
+		var env storagefirst.Envelope
+		if meta.Valid {
+			if err := json.Unmarshal([]byte(meta.String), &env.Metadata); err != nil {
+				return err
+			}
+		}
+		env = storagefirst.MarkReplayed(env, time.Now())
+		b, _ := json.Marshal(env.Metadata)
+		_, err = tx.ExecContext(ctx, `UPDATE envelopes SET state = 0, attempt = 0, available_at = ?, dead_at = NULL, metadata = ?
+			WHERE queue = ? AND id = ?`, micros(time.Now()), string(b), q.name, id)
+		return err
+	})
+	if err == nil {
+		q.s.wake(q.name)
+	}
+	return err
+}
+
+// DeleteDead removes a dead letter.
+func (q *Queue) DeleteDead(ctx context.Context, id string) error {
+	res, err := q.s.w.ExecContext(ctx, `DELETE FROM envelopes WHERE queue = ? AND id = ? AND state = 2`, q.name, id)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: delete dead: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: dead letter %s", storagefirst.ErrNotFound, id)
+	}
+	return nil
+}
+
+// SendDeadLetter stores dl as a dead letter of the queue (a dlq destination).
+func (q *Queue) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error {
+	e := dl.Envelope
+	if err := e.Normalize(); err != nil {
+		return err
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	var meta []byte
+	if len(e.Metadata) > 0 {
+		meta, _ = json.Marshal(e.Metadata)
+	}
+	fails, err := json.Marshal(dl.Failures)
+	if err != nil {
+		return err
+	}
+	deadAt := dl.DeadAt
+	if deadAt.IsZero() {
+		deadAt = time.Now()
+	}
+	_, err = q.s.w.ExecContext(ctx, `INSERT INTO envelopes
+		(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload, state, attempt, available_at, failures, dead_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 2, ?, ?, ?, ?)
+		ON CONFLICT (queue, id) DO UPDATE SET state = 2, lease_token = NULL, attempt = excluded.attempt,
+			failures = excluded.failures, dead_at = excluded.dead_at`,
+		q.name, e.ID, e.Type, e.Source, micros(e.AcceptedAt), e.IdempotencyKey, e.CorrelationID, nullable(meta),
+		nullable(e.Payload), e.Attempt, micros(time.Now()), string(fails), micros(deadAt))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: send dead letter: %w", err)
+	}
+	return nil
+}
+
+// Stats counts the queue's envelopes.
+func (q *Queue) Stats(ctx context.Context) (storagefirst.QueueStats, error) {
+	now := micros(time.Now())
+	var s storagefirst.QueueStats
+	var oldest sql.NullInt64
+	err := q.s.r.QueryRowContext(ctx, `SELECT
+			count(*) FILTER (WHERE state < 2 AND available_at <= ?),
+			count(*) FILTER (WHERE state = 0 AND available_at > ?),
+			count(*) FILTER (WHERE state = 1 AND available_at > ?),
+			count(*) FILTER (WHERE state = 2),
+			min(available_at) FILTER (WHERE state < 2 AND available_at <= ?)
+		FROM envelopes WHERE queue = ?`, now, now, now, now, q.name).Scan(&s.Ready, &s.Scheduled, &s.InFlight, &s.Dead, &oldest)
+	if err != nil {
+		return s, fmt.Errorf("sqlitestore: stats: %w", err)
+	}
+	if oldest.Valid {
+		s.OldestReadyAge = time.Duration(now-oldest.Int64) * time.Microsecond
+	}
+	return s, nil
+}
+
+// Store returns the store the queue belongs to.
+func (q *Queue) Store() *Store { return q.s }

@@ -1,0 +1,197 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/storagefirst/storagefirst-go/internal/batch"
+)
+
+// Defaults of Config.
+const (
+	// MaxBatchDefault bounds the envelopes or acknowledgements of one transaction.
+	MaxBatchDefault = 500
+	// BusyTimeoutDefault is how long a connection waits for a lock.
+	BusyTimeoutDefault = 10 * time.Second
+	// ReadConnsDefault bounds the reading connections.
+	ReadConnsDefault = 4
+)
+
+// ErrInvalidQueueName: a queue name is empty or longer than 128 bytes.
+var ErrInvalidQueueName = errors.New("sqlitestore: invalid queue name")
+
+// Config configures Open. The zero value means the defaults.
+type Config struct {
+	MaxBatch  int
+	ReadConns int
+	Logger    *slog.Logger
+}
+
+// Store is an open SQLite database holding queues, idempotency records and
+// workflow executions. It is safe for concurrent use; Close it when done.
+type Store struct {
+	path   string
+	cfg    Config
+	w      *sql.DB // the one writing connection
+	r      *sql.DB // readers
+	ctx    context.Context
+	cancel context.CancelFunc
+	puts   *batch.Batcher[putItem, bool]
+	acks   *batch.Batcher[ackItem, bool]
+
+	mu    sync.Mutex
+	wakes map[string][]chan struct{}
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeoutDefault.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	if readOnly {
+		q.Add("_pragma", "query_only(ON)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and applies the store's
+// migrations.
+func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = MaxBatchDefault
+	}
+	if cfg.ReadConns <= 0 {
+		cfg.ReadConns = ReadConnsDefault
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: migrate %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(cfg.ReadConns)
+	s := &Store{path: path, cfg: cfg, w: w, r: r, wakes: map[string][]chan struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	bc := batch.Config{MaxBatch: cfg.MaxBatch, Concurrency: 1}
+	s.puts = batch.New(s.ctx, bc, s.execPut)
+	s.acks = batch.New(s.ctx, bc, s.execAck)
+	return s, nil
+}
+
+// Close stops background work and closes the database.
+func (s *Store) Close() error {
+	s.cancel()
+	s.puts.Wait()
+	s.acks.Wait()
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// DB returns the writing connection pool (one connection), for the application's
+// own tables. Inside WriteTx use the *sql.Tx, not DB, or the store's methods that
+// write: the one connection is busy.
+func (s *Store) DB() *sql.DB { return s.w }
+
+// ReadDB returns the reading pool.
+func (s *Store) ReadDB() *sql.DB { return s.r }
+
+// WriteTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it unless
+// fn fails. Use the Tx variants of the store's methods (PutTx, CompleteTx) inside.
+func (s *Store) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// tokens allocates n fencing tokens in tx: a store-wide counter, never reused.
+func tokens(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
+	var last int64
+	err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + ? WHERE name = 'token' RETURNING value`, n).Scan(&last)
+	return last - int64(n) + 1, err
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+var migrations = []string{
+	`CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+	 INSERT INTO counters VALUES ('token', 0);
+	 CREATE TABLE envelopes (
+		queue TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, source TEXT NOT NULL DEFAULT '',
+		accepted_at INTEGER NOT NULL, idempotency_key TEXT NOT NULL DEFAULT '', correlation_id TEXT NOT NULL DEFAULT '',
+		metadata TEXT, payload TEXT, state INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,
+		available_at INTEGER NOT NULL, lease_token INTEGER, failures TEXT, dead_at INTEGER,
+		PRIMARY KEY (queue, id));
+	 CREATE INDEX envelopes_due ON envelopes (queue, available_at) WHERE state < 2;
+	 CREATE TABLE idempotency (
+		scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,
+		token INTEGER NOT NULL, lease_until INTEGER, outcome_error TEXT NOT NULL DEFAULT '', outcome_result BLOB,
+		expires_at INTEGER, PRIMARY KEY (scope, key));
+	 CREATE TABLE executions (
+		id TEXT PRIMARY KEY, workflow TEXT NOT NULL, status TEXT NOT NULL, deadline INTEGER NOT NULL,
+		started_at INTEGER NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL);
+	 CREATE INDEX executions_running ON executions (deadline) WHERE status = 'RUNNING';`,
+}
+
+// migrate applies the migrations not yet applied, each in its own transaction.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	for i, m := range migrations {
+		v := i + 1
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		if n == 0 {
+			if _, err := tx.ExecContext(ctx, m); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?)`, v, time.Now().UnixMicro()); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
