@@ -96,6 +96,9 @@ func problemAnswer(status int, typ, detail, instance, errName string) answer {
 
 // run starts the execution and maps its outcome.
 func (h *HTTPHandler) run(ctx context.Context, r *http.Request, body []byte, contentType string) answer {
+	if len(body) == 0 { // POST /orders/{id}/cancel needs no body
+		body, contentType = []byte("{}"), "application/json"
+	}
 	if mt, _, err := mime.ParseMediaType(contentType); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		return problemAnswer(http.StatusUnsupportedMediaType, "unsupported-media-type", "send application/json", "", "")
 	}

@@ -1,0 +1,108 @@
+// Command pizza is the reference pizza shop, storage-first, in one process: the
+// HTTP API, the create-order consumer and the cancel workflow engine.
+//
+//	go run ./examples/pizza                          # SQLite file pizza.db in the working directory
+//	go run ./examples/pizza -db postgres://...       # Postgres (pgstore)
+//	go run ./examples/pizza -addr 127.0.0.1:9090
+//
+// Flags may also come from PIZZA_ADDR, PIZZA_DB and PIZZA_SCHEMA. It stops
+// gracefully on Ctrl-C or SIGTERM: in-flight requests and work finish (or are
+// released for the next start).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
+)
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	addr := flag.String("addr", env("PIZZA_ADDR", "127.0.0.1:8080"), "listen address (PIZZA_ADDR)")
+	db := flag.String("db", env("PIZZA_DB", "pizza.db"), "a SQLite file, or a postgres:// URL (PIZZA_DB)")
+	schema := flag.String("schema", env("PIZZA_SCHEMA", "pizza"), "Postgres schema (PIZZA_SCHEMA)")
+	failPrefix := flag.String("fail-create-prefix", env("PIZZA_FAIL_CREATE_PREFIX", ""),
+		"demo: creates for usernames with this prefix fail for good and land in the DLQ (PIZZA_FAIL_CREATE_PREFIX)")
+	flag.Parse()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := run(*addr, *db, *schema, *failPrefix, logger); err != nil {
+		logger.Error("pizza: stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr, db, schema, failPrefix string, logger *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var backend shop.Backend
+	var err error
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		backend, err = shop.OpenPostgres(ctx, db, schema)
+	} else {
+		backend, err = shop.OpenSQLite(ctx, db)
+	}
+	if err != nil {
+		return fmt.Errorf("open the store: %w", err)
+	}
+	defer backend.Close()
+
+	cfg := shop.Config{Backend: backend, Logger: logger}
+	if failPrefix != "" {
+		cfg.FailCreate = func(c shop.CreateOrder) error {
+			if strings.HasPrefix(c.Username, failPrefix) {
+				return fmt.Errorf("%w: demo failure for %s", errPermanentDemo, c.Username)
+			}
+			return nil
+		}
+	}
+	s, err := shop.New(cfg)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 35 * time.Second, IdleTimeout: 60 * time.Second}
+	fmt.Printf("pizza shop listening on http://%s (store: %s)\n", ln.Addr(), backend.Name())
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	workDone := make(chan error, 1)
+	go func() { workDone <- s.Run(workCtx) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+		logger.Info("pizza: shutting down")
+	case err := <-serveDone:
+		stopWork()
+		<-workDone
+		return err
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx) // in-flight requests finish
+	stopWork()                      // then the consumers finish or release their work
+	return errors.Join(err, <-workDone)
+}

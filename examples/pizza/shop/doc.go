@@ -1,0 +1,18 @@
+// Package shop is the pizza shop of the reference system, built only from
+// storagefirst-go's public packages: the app a team copies.
+//
+//   - POST /orders persists the order storage-first (ingest.FrontDoor; the order
+//     row "accepted" and its envelope commit together, a transactional outbox) and
+//     answers 202; a storagefirst.Consumer creates it later, idempotently
+//     (storagefirst.Idempotent with the record committed in the order's own
+//     transaction), so a redelivery or a client retry never makes a second order.
+//   - PUT /orders and POST /orders/{id}/cancel run the cancel workflow
+//     synchronously (workflow.Engine): Retry on transient errors, Catch into a
+//     dead-letter state; the answer is the truth: 200, 404, 409, or 502/504 with
+//     the failure in the dead-letter queue.
+//   - GET /orders (paged) and GET /orders/{id} read the orders; GET /healthz and
+//     GET /admin/stats report; POST /admin/dlq/replay replays dead letters (dlq).
+//
+// Two backends carry the same app: SQLite (sqlitestore, the default) and Postgres
+// (pgstore).
+package shop

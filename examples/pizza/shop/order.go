@@ -1,0 +1,86 @@
+package shop
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Order statuses.
+const (
+	StatusAccepted  = "accepted"
+	StatusCreated   = "created"
+	StatusCancelled = "cancelled"
+	StatusFailed    = "failed"
+)
+
+// Order is a pizza order.
+type Order struct {
+	ID        string    `json:"id"`
+	Username  string    `json:"username"`
+	Items     []string  `json:"items,omitempty"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CreateOrder is the body of POST /orders. {"username": "..."} alone, as in the
+// reference system, is enough.
+type CreateOrder struct {
+	Username string   `json:"username"`
+	Items    []string `json:"items,omitempty"`
+}
+
+// MaxUsername is the reference table's varchar(45).
+const MaxUsername = 45
+
+// Validate checks a create request.
+func (c CreateOrder) Validate() error {
+	if err := validUsername(c.Username); err != nil {
+		return err
+	}
+	if len(c.Items) > 20 {
+		return errors.New("at most 20 items")
+	}
+	for _, it := range c.Items {
+		if it == "" || len(it) > 64 {
+			return errors.New("items are 1 to 64 characters")
+		}
+	}
+	return nil
+}
+
+func validUsername(u string) error {
+	if u == "" {
+		return errors.New("username is required")
+	}
+	if utf8.RuneCountInString(u) > MaxUsername {
+		return fmt.Errorf("username is longer than %d characters", MaxUsername)
+	}
+	return nil
+}
+
+// CancelOrder is the body of PUT /orders: the order's id, or its username (the
+// reference system's {"username": "..."}: the customer's latest open order).
+type CancelOrder struct {
+	ID       string `json:"id,omitempty"`
+	Username string `json:"username,omitempty"`
+}
+
+// Validate checks a cancel request.
+func (c CancelOrder) Validate() error {
+	if c.ID == "" && c.Username == "" {
+		return errors.New("give the order's id or username")
+	}
+	if c.Username != "" {
+		return validUsername(c.Username)
+	}
+	return nil
+}
+
+// Errors of the order table.
+var (
+	ErrNotFound       = errors.New("shop: order not found")
+	ErrNotCancellable = errors.New("shop: order cannot be cancelled in its state")
+)
