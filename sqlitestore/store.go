@@ -66,7 +66,9 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Open opens (creating if needed) the database at path and applies the store's
-// migrations.
+// migrations. A SQLite store belongs to one process: Open releases the leases and
+// idempotency claims a previous process left (it crashed), so their envelopes are
+// delivered and run again at once instead of after their leases run out.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = MaxBatchDefault
@@ -87,6 +89,19 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if err := migrate(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlitestore: migrate %s: %w", path, err)
+	}
+	// One process owns the file: leases still held belong to a process that died.
+	// Release them now rather than when they run out (their attempt stays counted),
+	// queue leases and idempotency claims alike.
+	now := micros(time.Now())
+	if _, err := w.ExecContext(ctx, `UPDATE envelopes SET state = 0, lease_token = NULL, available_at = ? WHERE state = 1`, now); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: release stale leases: %w", err)
+	}
+	if _, err := w.ExecContext(ctx, `UPDATE idempotency SET state = 'released', fingerprint = '', lease_until = NULL,
+		expires_at = ? WHERE state = 'in_progress'`, now+(24*time.Hour).Microseconds()); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: release stale claims: %w", err)
 	}
 	r, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {

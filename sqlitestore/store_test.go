@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -55,4 +56,35 @@ func TestIdempotencyConformance(t *testing.T) {
 func TestWorkflowStoreConformance(t *testing.T) {
 	t.Parallel()
 	workflowtest.RunStoreSuite(t, func(t *testing.T) workflow.Store { return fresh(t).Workflows() })
+}
+
+// TestReopenReleasesWhatACrashedProcessHeld: a SQLite store has one process, so
+// what the previous one held when it died is free again at once.
+func TestReopenReleasesWhatACrashedProcessHeld(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "store.db")
+	s := open(t, path)
+	ctx := context.Background()
+	q, err := s.Queue("q")
+	require.NoError(t, err)
+	env, err := storagefirst.NewEnvelope("t", []byte(`{}`))
+	require.NoError(t, err)
+	require.NoError(t, q.Put(ctx, env))
+	ds, err := q.Claim(ctx, 1, time.Hour)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	_, err = s.Idempotency().Begin(ctx, "s", env.ID, "", time.Hour)
+	require.NoError(t, err)
+	require.NoError(t, s.Close()) // the process "dies" holding both
+
+	s2 := open(t, path)
+	q2, err := s2.Queue("q")
+	require.NoError(t, err)
+	ds, err = q2.Claim(ctx, 1, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, ds, 1, "redelivered at once")
+	require.Equal(t, 2, ds[0].Envelope.Attempt)
+	res, err := s2.Idempotency().Begin(ctx, "s", env.ID, "", time.Minute)
+	require.NoError(t, err)
+	require.True(t, res.Acquired)
 }

@@ -180,7 +180,11 @@ func (s *Shop) CreateHandler() storagefirst.Handler {
 		return s.orders.Create(ctx, Order{ID: ev.ID, Username: ev.Data.Username, Items: ev.Data.Items})
 	})
 	return storagefirst.Chain(create,
-		storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: s.cfg.Backend.Idempotency(), Scope: "create-order"}))
+		// A short claim: after a crash the order is created again within 30 s. It is
+		// safe because the claim is completed in the order's own transaction (a
+		// worker that outlives its claim cannot commit).
+		storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: s.cfg.Backend.Idempotency(), Scope: "create-order",
+			Lease: 30 * time.Second}))
 }
 
 // CancelInput is the cancel workflow's input, as in the reference system.

@@ -1,0 +1,165 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestCrashNeverLosesAnAcknowledgedOrder starts the shop as a child process, sends
+// creates from several clients, kills it with SIGKILL at a random moment, starts it
+// again on the same SQLite file, and checks that every create that got a 202 ends
+// up as exactly one order. It repeats a few cycles.
+func TestCrashNeverLosesAnAcknowledgedOrder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: not in -short")
+	}
+	bin := filepath.Join(t.TempDir(), "pizza")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	db := filepath.Join(t.TempDir(), "pizza.db")
+
+	acknowledged := map[string]string{} // order ID -> username
+	var mu sync.Mutex
+	const cycles = 4
+	for cycle := range cycles {
+		addr, stop := start(t, bin, db)
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for w := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ctx.Err() == nil; i++ {
+					user := fmt.Sprintf("c%d-w%d-%d", cycle, w, i)
+					req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/orders", strings.NewReader(`{"username":"`+user+`"}`))
+					req.Header.Set("Content-Type", "application/json")
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						continue // the server died under this request: not acknowledged
+					}
+					var acc struct{ ID string }
+					_ = json.NewDecoder(resp.Body).Decode(&acc)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusAccepted {
+						mu.Lock()
+						acknowledged[acc.ID] = user
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		<-time.After(time.Duration(100+rand.IntN(400)) * time.Millisecond) // let it run, then crash
+		stop(syscall.SIGKILL)
+		cancel()
+		wg.Wait()
+	}
+	require.NotEmpty(t, acknowledged)
+
+	// A last, clean start processes whatever the crashes left queued.
+	addr, stop := start(t, bin, db)
+	defer stop(syscall.SIGTERM)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var stats map[string]struct {
+			Ready, Scheduled int64
+			InFlight         int64 `json:"in_flight"`
+			Dead             int64
+		}
+		getJSON(t, "http://"+addr+"/admin/stats", &stats)
+		s := stats["create-order"]
+		require.Zero(t, s.Dead, "nothing fails here")
+		if s.Ready+s.Scheduled+s.InFlight == 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the queue did not drain: %+v", s)
+		<-time.After(50 * time.Millisecond)
+	}
+	byUser := map[string]int{}
+	seen := map[string]string{}
+	after := ""
+	for {
+		var page struct {
+			Orders []struct{ ID, Username, Status string }
+			Next   string
+		}
+		getJSON(t, "http://"+addr+"/orders?limit=100&after="+after, &page)
+		for _, o := range page.Orders {
+			byUser[o.Username]++
+			seen[o.ID] = o.Status
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	for id, user := range acknowledged {
+		require.Equal(t, "created", seen[id], "acknowledged order %s (%s) was lost or not created (%d orders seen)", id, user, len(seen))
+		require.Equal(t, 1, byUser[user], "exactly one order for %s", user)
+	}
+	t.Logf("%d acknowledged creates over %d crashes; %d orders in all", len(acknowledged), cycles, len(seen))
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
+}
+
+// start runs the shop on a free port and waits until it listens.
+func start(t *testing.T, bin, db string) (string, func(os.Signal)) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "-addr", addr, "-db", db)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	logf, err := os.CreateTemp(t.TempDir(), "pizza-*.log")
+	require.NoError(t, err)
+	cmd.Stderr = logf
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("shop log %s:\n%s", logf.Name(), tail(string(b), 3000))
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err, "the shop did not start")
+	require.Contains(t, line, "listening on")
+	var once sync.Once
+	stop := func(sig os.Signal) {
+		once.Do(func() {
+			_ = cmd.Process.Signal(sig)
+			_ = cmd.Wait()
+		})
+	}
+	t.Cleanup(func() { stop(syscall.SIGKILL) })
+	return addr, stop
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
