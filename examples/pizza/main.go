@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 )
 
 func env(name, def string) string {
@@ -55,9 +57,9 @@ func run(addr, db, schema, failPrefix string, logger *slog.Logger) error {
 	var backend shop.Backend
 	var err error
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		backend, err = shop.OpenPostgres(ctx, db, schema)
+		backend, err = pgshop.OpenPostgres(ctx, db, schema)
 	} else {
-		backend, err = shop.OpenSQLite(ctx, db)
+		backend, err = sqliteshop.OpenSQLite(ctx, db)
 	}
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)

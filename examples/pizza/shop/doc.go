@@ -13,6 +13,7 @@
 //   - GET /orders (paged) and GET /orders/{id} read the orders; GET /healthz and
 //     GET /admin/stats report; POST /admin/dlq/replay replays dead letters (dlq).
 //
-// Two backends carry the same app: SQLite (sqlitestore, the default) and Postgres
+// Two backends carry the same app, each in a package of its own so that a binary
+// links only the one it uses: sqliteshop (sqlitestore, the default) and pgshop
 // (pgstore).
 package shop

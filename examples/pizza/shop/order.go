@@ -84,3 +84,11 @@ var (
 	ErrNotFound       = errors.New("shop: order not found")
 	ErrNotCancellable = errors.New("shop: order cannot be cancelled in its state")
 )
+
+// ItemsOrEmpty returns items, or an empty list for nil (stored as "[]").
+func ItemsOrEmpty(items []string) []string {
+	if items == nil {
+		return []string{}
+	}
+	return items
+}

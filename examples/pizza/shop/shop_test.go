@@ -17,6 +17,8 @@ import (
 
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/workflow"
@@ -113,7 +115,7 @@ func runShop(t *testing.T, backend shop.Backend) (*shop.Shop, client) {
 
 func TestShopOnSQLite(t *testing.T) {
 	t.Parallel()
-	b, err := shop.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pizza.db"))
+	b, err := sqliteshop.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pizza.db"))
 	require.NoError(t, err)
 	exercise(t, b)
 }
@@ -121,7 +123,7 @@ func TestShopOnSQLite(t *testing.T) {
 func TestShopOnPostgres(t *testing.T) {
 	t.Parallel()
 	url, schema := pgtest.NewSchema(t)
-	b, err := shop.OpenPostgres(context.Background(), url, schema)
+	b, err := pgshop.OpenPostgres(context.Background(), url, schema)
 	require.NoError(t, err)
 	exercise(t, b)
 }

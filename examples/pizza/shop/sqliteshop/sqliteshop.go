@@ -1,4 +1,5 @@
-package shop
+// Package sqliteshop is the pizza shop's backend on sqlitestore: one file.
+package sqliteshop
 
 import (
 	"context"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/sqlitestore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/workflow"
@@ -41,9 +43,9 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 }
 
 func (b *SQLite) Name() string                               { return "sqlite " + b.path }
-func (b *SQLite) Orders() Orders                             { return sqliteOrders{b} }
-func (b *SQLite) OrdersQueue() Queue                         { return b.orders }
-func (b *SQLite) CancelQueue() Queue                         { return b.cancel }
+func (b *SQLite) Orders() shop.Orders                        { return sqliteOrders{b} }
+func (b *SQLite) OrdersQueue() shop.Queue                    { return b.orders }
+func (b *SQLite) CancelQueue() shop.Queue                    { return b.cancel }
 func (b *SQLite) Idempotency() storagefirst.IdempotencyStore { return b.store.Idempotency() }
 func (b *SQLite) Workflows() workflow.Store                  { return b.store.Workflows() }
 func (b *SQLite) Ping(ctx context.Context) error             { return b.store.ReadDB().PingContext(ctx) }
@@ -51,8 +53,8 @@ func (b *SQLite) Close()                                     { _ = b.store.Close
 
 type sqliteOrders struct{ b *SQLite }
 
-func (o sqliteOrders) Accept(ctx context.Context, env storagefirst.Envelope, ord Order) error {
-	items, _ := json.Marshal(orEmpty(ord.Items))
+func (o sqliteOrders) Accept(ctx context.Context, env storagefirst.Envelope, ord shop.Order) error {
+	items, _ := json.Marshal(shop.ItemsOrEmpty(ord.Items))
 	now := time.Now().UnixMicro()
 	return o.b.store.WriteTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, username, items, status, created_at, updated_at)
@@ -63,8 +65,8 @@ func (o sqliteOrders) Accept(ctx context.Context, env storagefirst.Envelope, ord
 	})
 }
 
-func (o sqliteOrders) Create(ctx context.Context, ord Order) error {
-	items, _ := json.Marshal(orEmpty(ord.Items))
+func (o sqliteOrders) Create(ctx context.Context, ord shop.Order) error {
+	items, _ := json.Marshal(shop.ItemsOrEmpty(ord.Items))
 	now := time.Now().UnixMicro()
 	return o.b.store.WriteTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, username, items, status, created_at, updated_at)
@@ -85,8 +87,8 @@ func (o sqliteOrders) MarkFailed(ctx context.Context, id string) error {
 
 const sqliteColumns = `id, username, items, status, created_at, updated_at`
 
-func scanSQLite(row interface{ Scan(...any) error }) (Order, error) {
-	var ord Order
+func scanSQLite(row interface{ Scan(...any) error }) (shop.Order, error) {
+	var ord shop.Order
 	var items string
 	var created, updated int64
 	if err := row.Scan(&ord.ID, &ord.Username, &items, &ord.Status, &created, &updated); err != nil {
@@ -96,21 +98,21 @@ func scanSQLite(row interface{ Scan(...any) error }) (Order, error) {
 	return ord, json.Unmarshal([]byte(items), &ord.Items)
 }
 
-func (o sqliteOrders) Get(ctx context.Context, id string) (Order, error) {
+func (o sqliteOrders) Get(ctx context.Context, id string) (shop.Order, error) {
 	ord, err := scanSQLite(o.b.store.ReadDB().QueryRowContext(ctx, `SELECT `+sqliteColumns+` FROM orders WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return ord, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return ord, fmt.Errorf("%w: %s", shop.ErrNotFound, id)
 	}
 	return ord, err
 }
 
-func (o sqliteOrders) List(ctx context.Context, after string, limit int) ([]Order, error) {
+func (o sqliteOrders) List(ctx context.Context, after string, limit int) ([]shop.Order, error) {
 	rows, err := o.b.store.ReadDB().QueryContext(ctx, `SELECT `+sqliteColumns+` FROM orders WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Order{}
+	out := []shop.Order{}
 	for rows.Next() {
 		ord, err := scanSQLite(rows)
 		if err != nil {
@@ -121,8 +123,8 @@ func (o sqliteOrders) List(ctx context.Context, after string, limit int) ([]Orde
 	return out, rows.Err()
 }
 
-func (o sqliteOrders) Cancel(ctx context.Context, c CancelOrder) (Order, error) {
-	var ord Order
+func (o sqliteOrders) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, error) {
+	var ord shop.Order
 	err := o.b.store.WriteTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if c.ID != "" {
@@ -133,27 +135,20 @@ func (o sqliteOrders) Cancel(ctx context.Context, c CancelOrder) (Order, error) 
 				ORDER BY status IN ('accepted', 'created') DESC, id DESC LIMIT 1`, c.Username))
 		}
 		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
+			return shop.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if ord.Status != StatusAccepted && ord.Status != StatusCreated {
-			return fmt.Errorf("%w: it is %s", ErrNotCancellable, ord.Status)
+		if ord.Status != shop.StatusAccepted && ord.Status != shop.StatusCreated {
+			return fmt.Errorf("%w: it is %s", shop.ErrNotCancellable, ord.Status)
 		}
 		now := time.Now()
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ?`, now.UnixMicro(), ord.ID); err != nil {
 			return err
 		}
-		ord.Status, ord.UpdatedAt = StatusCancelled, now.UTC()
+		ord.Status, ord.UpdatedAt = shop.StatusCancelled, now.UTC()
 		return nil
 	})
 	return ord, err
-}
-
-func orEmpty(items []string) []string {
-	if items == nil {
-		return []string{}
-	}
-	return items
 }

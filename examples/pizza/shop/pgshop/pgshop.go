@@ -1,4 +1,6 @@
-package shop
+// Package pgshop is the pizza shop's backend on pgstore: the store's tables and
+// the orders table in one schema.
+package pgshop
 
 import (
 	"context"
@@ -10,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/pgstore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/workflow"
@@ -31,33 +34,57 @@ func OpenPostgres(ctx context.Context, url, schema string) (*Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := pgstore.New(pool, pgstore.Config{Schema: schema})
+	b, err := OpenPostgresPool(ctx, pool, PostgresOptions{Schema: schema, Migrate: true})
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	if _, err := st.Migrate(ctx); err != nil {
-		st.Close()
-		pool.Close()
+	return b, nil
+}
+
+// PostgresOptions configures OpenPostgresPool.
+type PostgresOptions struct {
+	Schema string
+	// Pooled: the pool goes through RDS Proxy or PgBouncer (pgstore.Config.Pooled).
+	Pooled bool
+	// Migrate applies the store's migrations and creates the orders table; on AWS
+	// only the migration function does.
+	Migrate bool
+}
+
+// OpenPostgresPool opens the shop on an existing pool (which it then owns).
+func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOptions) (*Postgres, error) {
+	st, err := pgstore.New(pool, pgstore.Config{Schema: opts.Schema, Pooled: opts.Pooled})
+	if err != nil {
 		return nil, err
 	}
-	b := &Postgres{pool: pool, store: st, table: pgx.Identifier{schema, "orders"}.Sanitize()}
-	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+b.table+` (
-		id text PRIMARY KEY, username varchar(45) NOT NULL, items jsonb NOT NULL DEFAULT '[]',
-		status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
-		CREATE INDEX IF NOT EXISTS orders_username ON `+b.table+` (username, id)`); err != nil {
-		b.Close()
-		return nil, err
+	b := &Postgres{pool: pool, store: st, table: pgx.Identifier{opts.Schema, "orders"}.Sanitize()}
+	if opts.Migrate {
+		if err := b.migrate(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	b.orders, _ = st.Queue("create-order")
 	b.cancel, _ = st.Queue("cancel-order")
 	return b, nil
 }
 
+func (b *Postgres) migrate(ctx context.Context) error {
+	if _, err := b.store.Migrate(ctx); err != nil {
+		return err
+	}
+	_, err := b.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+b.table+` (
+		id text PRIMARY KEY, username varchar(45) NOT NULL, items jsonb NOT NULL DEFAULT '[]',
+		status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
+		CREATE INDEX IF NOT EXISTS orders_username ON `+b.table+` (username, id)`)
+	return err
+}
+
 func (b *Postgres) Name() string                               { return "postgres schema " + b.store.Schema() }
-func (b *Postgres) Orders() Orders                             { return pgOrders{b} }
-func (b *Postgres) OrdersQueue() Queue                         { return b.orders }
-func (b *Postgres) CancelQueue() Queue                         { return b.cancel }
+func (b *Postgres) Orders() shop.Orders                        { return pgOrders{b} }
+func (b *Postgres) OrdersQueue() shop.Queue                    { return b.orders }
+func (b *Postgres) CancelQueue() shop.Queue                    { return b.cancel }
 func (b *Postgres) Idempotency() storagefirst.IdempotencyStore { return b.store.Idempotency() }
 func (b *Postgres) Workflows() workflow.Store                  { return b.store.Workflows() }
 func (b *Postgres) Ping(ctx context.Context) error             { return b.pool.Ping(ctx) }
@@ -65,8 +92,8 @@ func (b *Postgres) Close()                                     { b.store.Close()
 
 type pgOrders struct{ b *Postgres }
 
-func (o pgOrders) Accept(ctx context.Context, env storagefirst.Envelope, ord Order) error {
-	items, _ := json.Marshal(orEmpty(ord.Items))
+func (o pgOrders) Accept(ctx context.Context, env storagefirst.Envelope, ord shop.Order) error {
+	items, _ := json.Marshal(shop.ItemsOrEmpty(ord.Items))
 	return pgx.BeginFunc(ctx, o.b.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO `+o.b.table+` (id, username, items, status) VALUES ($1, $2, $3, 'accepted')
 			ON CONFLICT (id) DO NOTHING`, ord.ID, ord.Username, string(items)); err != nil {
@@ -77,8 +104,8 @@ func (o pgOrders) Accept(ctx context.Context, env storagefirst.Envelope, ord Ord
 	})
 }
 
-func (o pgOrders) Create(ctx context.Context, ord Order) error {
-	items, _ := json.Marshal(orEmpty(ord.Items))
+func (o pgOrders) Create(ctx context.Context, ord shop.Order) error {
+	items, _ := json.Marshal(shop.ItemsOrEmpty(ord.Items))
 	return pgx.BeginFunc(ctx, o.b.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO `+o.b.table+` AS o (id, username, items, status) VALUES ($1, $2, $3, 'created')
 			ON CONFLICT (id) DO UPDATE SET status = 'created', updated_at = now() WHERE o.status IN ('accepted', 'failed')`,
@@ -96,8 +123,8 @@ func (o pgOrders) MarkFailed(ctx context.Context, id string) error {
 
 const pgColumns = `id, username, items, status, created_at, updated_at`
 
-func scanPG(row pgx.Row) (Order, error) {
-	var ord Order
+func scanPG(row pgx.Row) (shop.Order, error) {
+	var ord shop.Order
 	var items []byte
 	if err := row.Scan(&ord.ID, &ord.Username, &items, &ord.Status, &ord.CreatedAt, &ord.UpdatedAt); err != nil {
 		return ord, err
@@ -106,21 +133,21 @@ func scanPG(row pgx.Row) (Order, error) {
 	return ord, json.Unmarshal(items, &ord.Items)
 }
 
-func (o pgOrders) Get(ctx context.Context, id string) (Order, error) {
+func (o pgOrders) Get(ctx context.Context, id string) (shop.Order, error) {
 	ord, err := scanPG(o.b.pool.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.b.table+` WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ord, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return ord, fmt.Errorf("%w: %s", shop.ErrNotFound, id)
 	}
 	return ord, err
 }
 
-func (o pgOrders) List(ctx context.Context, after string, limit int) ([]Order, error) {
+func (o pgOrders) List(ctx context.Context, after string, limit int) ([]shop.Order, error) {
 	rows, err := o.b.pool.Query(ctx, `SELECT `+pgColumns+` FROM `+o.b.table+` WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Order{}
+	out := []shop.Order{}
 	for rows.Next() {
 		ord, err := scanPG(rows)
 		if err != nil {
@@ -131,8 +158,8 @@ func (o pgOrders) List(ctx context.Context, after string, limit int) ([]Order, e
 	return out, rows.Err()
 }
 
-func (o pgOrders) Cancel(ctx context.Context, c CancelOrder) (Order, error) {
-	var ord Order
+func (o pgOrders) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, error) {
+	var ord shop.Order
 	err := pgx.BeginFunc(ctx, o.b.pool, func(tx pgx.Tx) error {
 		var err error
 		if c.ID != "" {
@@ -142,18 +169,18 @@ func (o pgOrders) Cancel(ctx context.Context, c CancelOrder) (Order, error) {
 				ORDER BY status IN ('accepted', 'created') DESC, id DESC LIMIT 1 FOR UPDATE`, c.Username))
 		}
 		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
+			return shop.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if ord.Status != StatusAccepted && ord.Status != StatusCreated {
-			return fmt.Errorf("%w: it is %s", ErrNotCancellable, ord.Status)
+		if ord.Status != shop.StatusAccepted && ord.Status != shop.StatusCreated {
+			return fmt.Errorf("%w: it is %s", shop.ErrNotCancellable, ord.Status)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE `+o.b.table+` SET status = 'cancelled', updated_at = now() WHERE id = $1`, ord.ID); err != nil {
 			return err
 		}
-		ord.Status, ord.UpdatedAt = StatusCancelled, time.Now().UTC()
+		ord.Status, ord.UpdatedAt = shop.StatusCancelled, time.Now().UTC()
 		return nil
 	})
 	return ord, err
