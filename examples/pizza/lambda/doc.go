@@ -1,6 +1,6 @@
 // Package lambda holds the pizza shop's AWS Lambda entry points, one command each,
 // built for the provided.al2023 runtime with -tags lambda.norpc (see
-// examples/pizza/infra/build):
+// examples/pizza/tools/build):
 //
 //   - create-order: the EventBridge rule's target; creates the order exactly once.
 //   - cancel-order: the Step Functions task of the cancel workflow (the same Go

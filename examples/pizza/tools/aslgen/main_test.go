@@ -14,10 +14,10 @@ import (
 func TestCheckedInASLIsCurrent(t *testing.T) {
 	want, err := Generate()
 	require.NoError(t, err)
-	got, err := os.ReadFile("../cancel-order.asl.json")
+	got, err := os.ReadFile("../../infra/cancel-order.asl.json")
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(got),
-		"stale: run go run ./examples/pizza/infra/aslgen > examples/pizza/infra/cancel-order.asl.json")
+		"stale: run go run ./examples/pizza/tools/aslgen > examples/pizza/infra/cancel-order.asl.json")
 	doc, err := workflow.ParseASL(got)
 	require.NoError(t, err)
 	require.Less(t, doc.TimeoutSeconds, 29, "inside API Gateway's 29 s")

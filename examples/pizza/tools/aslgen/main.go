@@ -1,7 +1,7 @@
 // Command aslgen writes the cancel workflow's Amazon States Language, exported from
 // the Go definition the local engine runs, for the CDK app:
 //
-//	go run ./examples/pizza/infra/aslgen > examples/pizza/infra/cancel-order.asl.json
+//	go run ./examples/pizza/tools/aslgen > examples/pizza/infra/cancel-order.asl.json
 //
 // The task and the dead-letter queue are CloudFormation substitutions
 // (${CancelOrderFunctionArn}, ${CancelDlqUrl}) that the stack fills in. A test fails

@@ -1,7 +1,7 @@
 // Command build builds the pizza shop's Lambda functions for the provided.al2023
 // runtime and zips each as the bootstrap the runtime expects, without make:
 //
-//	go run ./examples/pizza/infra/build [-arch arm64] [-out examples/pizza/infra/dist]
+//	go run ./examples/pizza/tools/build [-arch arm64] [-out examples/pizza/infra/dist]
 //
 // Each function is built with CGO_ENABLED=0, GOOS=linux, -tags lambda.norpc (no
 // RPC mode: the runtime API only), -trimpath and -ldflags "-s -w" (stripped), and the
