@@ -38,7 +38,9 @@ type DeadLetterDestination interface {
 // EngineConfig configures an Engine. Store is required.
 type EngineConfig struct {
 	Store Store
-	// DeadLetters receives interrupted executions (RecoverDeadLetter).
+	// DeadLetters receives timed-out executions, and interrupted ones
+	// (RecoverDeadLetter). Failures a Catch routes go where the definition sends
+	// them (DeadLetterTask).
 	DeadLetters DeadLetterDestination
 	Recovery    Recovery
 	// SweepGrace is how long past its deadline a running execution counts as
@@ -182,6 +184,16 @@ func (e *Engine) run(ctx context.Context, wf *Workflow, exec Execution) (Result,
 		scancel()
 		if err != nil {
 			return Result{}, fmt.Errorf("workflow: persist execution %s: %w", exec.ID, err)
+		}
+	}
+	if exec.Status == StatusTimedOut && e.cfg.DeadLetters != nil {
+		// A timed-out execution is a failure no Catch saw: it goes to the dead
+		// letters too, so nothing that failed vanishes.
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := e.cfg.DeadLetters.SendDeadLetter(sctx, deadLetterOf(exec, exec.State, exec.Error, exec.Cause))
+		scancel()
+		if err != nil {
+			e.cfg.Logger.ErrorContext(ctx, "workflow: a timed-out execution could not be dead-lettered", "execution_id", exec.ID, "error", err)
 		}
 	}
 	res := Result{ExecutionID: exec.ID, Status: exec.Status, Output: exec.Output, Error: exec.Error, Cause: exec.Cause,

@@ -205,11 +205,16 @@ func TestTimeouts(t *testing.T) {
 		}), Retry: []workflow.Retrier{{ErrorEquals: []string{workflow.ErrorAll}}}, End: true},
 	}})
 	require.NoError(t, err)
-	e2, _, _ := newEngine(t, nil, wf2)
+	e2, _, dead := newEngine(t, nil, wf2)
 	start := time.Now()
 	res, err = e2.StartSync(context.Background(), wf2, nil)
 	require.ErrorIs(t, err, workflow.ErrTimedOut)
 	require.Equal(t, workflow.StatusTimedOut, res.Status)
+	dls, err := dead.ListDead(context.Background(), storagefirst.DeadLetterFilter{})
+	require.NoError(t, err)
+	require.Len(t, dls, 1, "a timed-out execution is dead-lettered")
+	require.Equal(t, res.ExecutionID, dls[0].Envelope.ID)
+	require.Equal(t, workflow.ErrorTimeout, dls[0].LastFailure().Code)
 	require.WithinDuration(t, start.Add(100*time.Millisecond), seen, 50*time.Millisecond)
 
 	// A caller's own deadline shortens the execution's.
