@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -249,4 +250,26 @@ func FuzzEnvelopeFromMessage(f *testing.F) {
 		}
 		require.NoError(t, env.Validate())
 	})
+}
+
+// TestSinkSharesRequestsUnderLoad measures requests per envelope with 64
+// concurrent callers of one envelope each.
+func TestSinkSharesRequestsUnderLoad(t *testing.T) {
+	t.Parallel()
+	s, fake := newFakeSink(t, sqs.SinkConfig{QueueURL: "https://sqs.us-east-1.amazonaws.com/1/orders"})
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				require.NoError(t, s.Put(context.Background(), envs(t, 1)...))
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, fake.Messages(), 640)
+	t.Logf("SQS: 640 envelopes from 64 concurrent callers in %d SendMessageBatch calls: %.3f requests per envelope",
+		s.Requests(), float64(s.Requests())/640)
+	require.Less(t, s.Requests(), int64(320))
 }
