@@ -26,11 +26,11 @@ const (
 	// EventBusNameDefault is the account's default bus.
 	EventBusNameDefault = "default"
 	// ConcurrencyDefault bounds the PutEvents calls in flight.
-	ConcurrencyDefault = 4
+	ConcurrencyDefault = awsput.ConcurrencyDefault
 	// MaxWaitDefault is how long a forming batch waits for more callers under load.
-	MaxWaitDefault = 2 * time.Millisecond
+	MaxWaitDefault = awsput.MaxWaitDefault
 	// RequestTimeoutDefault bounds one PutEvents with its entry retries.
-	RequestTimeoutDefault = 10 * time.Second
+	RequestTimeoutDefault = awsput.RequestTimeoutDefault
 )
 
 // EntryRetryDefault resends entries that failed with a retryable code: 3 times,
@@ -100,15 +100,11 @@ func NewSink(client PutEventsAPI, cfg SinkConfig) (*Sink, error) {
 	if cfg.MaxEntrySize == 0 {
 		cfg.MaxEntrySize = MaxEntrySizeDefault
 	}
-	retry := EntryRetryDefault
-	if cfg.Retry != nil {
-		retry = *cfg.Retry
-	}
 	s := &Sink{cfg: cfg}
 	s.sender = awsput.New(awsput.Config{
-		MaxEntries: MaxEntries, Concurrency: orDefault(cfg.Concurrency, ConcurrencyDefault),
-		MaxWait: orDefault(cfg.MaxWait, MaxWaitDefault), RequestTimeout: orDefault(cfg.RequestTimeout, RequestTimeoutDefault),
-		Retry: retry, Clock: cfg.Clock,
+		MaxEntries: MaxEntries, Concurrency: cfg.Concurrency,
+		MaxWait: cfg.MaxWait, RequestTimeout: cfg.RequestTimeout,
+		Retry: cfg.Retry, DefaultRetry: EntryRetryDefault, Clock: cfg.Clock,
 	}, func(ctx context.Context, entries []types.PutEventsRequestEntry) ([]*awsput.EntryError, error) {
 		out, err := client.PutEvents(ctx, &awseb.PutEventsInput{Entries: entries})
 		if err != nil {
@@ -128,14 +124,6 @@ func NewSink(client PutEventsAPI, cfg SinkConfig) (*Sink, error) {
 	return s, nil
 }
 
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // Close stops the sink's background batching.
 func (s *Sink) Close() { s.sender.Close() }
 
@@ -144,28 +132,12 @@ func (s *Sink) Requests() int64 { return s.sender.Requests() }
 
 // Put persists envs as events; see Sink.
 func (s *Sink) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
-	items := make([]awsput.Item[types.PutEventsRequestEntry], 0, len(envs))
-	var rejected []storagefirst.FailedEnvelope
-	for _, env := range envs {
-		entry, size, err := s.entry(env)
-		if err != nil {
-			rejected = append(rejected, storagefirst.FailedEnvelope{ID: env.ID, Err: storagefirst.Permanent(err)})
-			continue
-		}
-		items = append(items, awsput.Item[types.PutEventsRequestEntry]{ID: env.ID, Entry: entry, Size: size})
-	}
-	return s.sender.Put(ctx, len(envs), items, rejected)
+	return s.sender.PutEnvelopes(ctx, envs, s.entry)
 }
 
 // entry builds the PutEvents entry of env and its size as EventBridge counts it:
 // Source, DetailType, Detail and Resources in UTF-8 plus 14 bytes for Time.
 func (s *Sink) entry(env storagefirst.Envelope) (types.PutEventsRequestEntry, int, error) {
-	if err := env.Normalize(); err != nil {
-		return types.PutEventsRequestEntry{}, 0, err
-	}
-	if err := env.Validate(); err != nil {
-		return types.PutEventsRequestEntry{}, 0, err
-	}
 	source := env.Source
 	if source == "" {
 		source = s.cfg.Source

@@ -30,9 +30,9 @@ const (
 	MaxSizeLimit = 10 << 20
 	// MaxPartitionKeyLength is Kinesis's limit; longer keys are hashed.
 	MaxPartitionKeyLength = 256
-	ConcurrencyDefault    = 4
-	MaxWaitDefault        = 2 * time.Millisecond
-	RequestTimeoutDefault = 10 * time.Second
+	ConcurrencyDefault    = awsput.ConcurrencyDefault
+	MaxWaitDefault        = awsput.MaxWaitDefault
+	RequestTimeoutDefault = awsput.RequestTimeoutDefault
 )
 
 // EntryRetryDefault resends records that failed with a retryable code.
@@ -102,10 +102,6 @@ func NewSink(client PutRecordsAPI, cfg SinkConfig) (*Sink, error) {
 	if cfg.PartitionKey == nil {
 		cfg.PartitionKey = storagefirst.Envelope.Key
 	}
-	retry := EntryRetryDefault
-	if cfg.Retry != nil {
-		retry = *cfg.Retry
-	}
 	in := awskinesis.PutRecordsInput{}
 	if cfg.StreamARN != "" {
 		in.StreamARN = aws.String(cfg.StreamARN)
@@ -115,8 +111,8 @@ func NewSink(client PutRecordsAPI, cfg SinkConfig) (*Sink, error) {
 	s := &Sink{cfg: cfg}
 	s.sender = awsput.New(awsput.Config{
 		MaxEntries: MaxRecords, MaxRequestBytes: cfg.MaxRequestSize,
-		Concurrency: or(cfg.Concurrency, ConcurrencyDefault), MaxWait: or(cfg.MaxWait, MaxWaitDefault),
-		RequestTimeout: or(cfg.RequestTimeout, RequestTimeoutDefault), Retry: retry, Clock: cfg.Clock,
+		Concurrency: cfg.Concurrency, MaxWait: cfg.MaxWait,
+		RequestTimeout: cfg.RequestTimeout, Retry: cfg.Retry, DefaultRetry: EntryRetryDefault, Clock: cfg.Clock,
 	}, func(ctx context.Context, entries []types.PutRecordsRequestEntry) ([]*awsput.EntryError, error) {
 		req := in
 		req.Records = entries
@@ -138,14 +134,6 @@ func NewSink(client PutRecordsAPI, cfg SinkConfig) (*Sink, error) {
 	return s, nil
 }
 
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // Close stops the sink's background batching.
 func (s *Sink) Close() { s.sender.Close() }
 
@@ -154,26 +142,10 @@ func (s *Sink) Requests() int64 { return s.sender.Requests() }
 
 // Put persists envs as records; see Sink.
 func (s *Sink) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
-	items := make([]awsput.Item[types.PutRecordsRequestEntry], 0, len(envs))
-	var rejected []storagefirst.FailedEnvelope
-	for _, env := range envs {
-		entry, size, err := s.entry(env)
-		if err != nil {
-			rejected = append(rejected, storagefirst.FailedEnvelope{ID: env.ID, Err: storagefirst.Permanent(err)})
-			continue
-		}
-		items = append(items, awsput.Item[types.PutRecordsRequestEntry]{ID: env.ID, Entry: entry, Size: size})
-	}
-	return s.sender.Put(ctx, len(envs), items, rejected)
+	return s.sender.PutEnvelopes(ctx, envs, s.entry)
 }
 
 func (s *Sink) entry(env storagefirst.Envelope) (types.PutRecordsRequestEntry, int, error) {
-	if err := env.Normalize(); err != nil {
-		return types.PutRecordsRequestEntry{}, 0, err
-	}
-	if err := env.Validate(); err != nil {
-		return types.PutRecordsRequestEntry{}, 0, err
-	}
 	data, err := json.Marshal(env)
 	if err != nil {
 		return types.PutRecordsRequestEntry{}, 0, err

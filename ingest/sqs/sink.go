@@ -26,9 +26,9 @@ const (
 	// MaxMessageSizeLimit is the current largest message (and batch) size, 1 MiB.
 	MaxMessageSizeLimit = 1 << 20
 	// ConcurrencyDefault, MaxWaitDefault, RequestTimeoutDefault: as for EventBridge.
-	ConcurrencyDefault    = 4
-	MaxWaitDefault        = 2 * time.Millisecond
-	RequestTimeoutDefault = 10 * time.Second
+	ConcurrencyDefault    = awsput.ConcurrencyDefault
+	MaxWaitDefault        = awsput.MaxWaitDefault
+	RequestTimeoutDefault = awsput.RequestTimeoutDefault
 	// MetadataGroupID, in an envelope's metadata, sets its FIFO message group.
 	MetadataGroupID = "message-group-id"
 )
@@ -107,15 +107,11 @@ func NewSink(client SendMessageBatchAPI, cfg SinkConfig) (*Sink, error) {
 			return e.Key()
 		}
 	}
-	retry := EntryRetryDefault
-	if cfg.Retry != nil {
-		retry = *cfg.Retry
-	}
 	s := &Sink{cfg: cfg, fifo: strings.HasSuffix(cfg.QueueURL, ".fifo")}
 	s.sender = awsput.New(awsput.Config{
 		MaxEntries: MaxEntries, MaxRequestBytes: cfg.MaxMessageSize,
-		Concurrency: or(cfg.Concurrency, ConcurrencyDefault), MaxWait: or(cfg.MaxWait, MaxWaitDefault),
-		RequestTimeout: or(cfg.RequestTimeout, RequestTimeoutDefault), Retry: retry, Clock: cfg.Clock,
+		Concurrency: cfg.Concurrency, MaxWait: cfg.MaxWait,
+		RequestTimeout: cfg.RequestTimeout, Retry: cfg.Retry, DefaultRetry: EntryRetryDefault, Clock: cfg.Clock,
 	}, func(ctx context.Context, entries []types.SendMessageBatchRequestEntry) ([]*awsput.EntryError, error) {
 		// Entry IDs need only be unique within a request.
 		for i := range entries {
@@ -150,14 +146,6 @@ func NewSink(client SendMessageBatchAPI, cfg SinkConfig) (*Sink, error) {
 	return s, nil
 }
 
-func or[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // Close stops the sink's background batching.
 func (s *Sink) Close() { s.sender.Close() }
 
@@ -166,26 +154,10 @@ func (s *Sink) Requests() int64 { return s.sender.Requests() }
 
 // Put persists envs as messages; see Sink.
 func (s *Sink) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
-	items := make([]awsput.Item[types.SendMessageBatchRequestEntry], 0, len(envs))
-	var rejected []storagefirst.FailedEnvelope
-	for _, env := range envs {
-		entry, size, err := s.entry(env)
-		if err != nil {
-			rejected = append(rejected, storagefirst.FailedEnvelope{ID: env.ID, Err: storagefirst.Permanent(err)})
-			continue
-		}
-		items = append(items, awsput.Item[types.SendMessageBatchRequestEntry]{ID: env.ID, Entry: entry, Size: size})
-	}
-	return s.sender.Put(ctx, len(envs), items, rejected)
+	return s.sender.PutEnvelopes(ctx, envs, s.entry)
 }
 
 func (s *Sink) entry(env storagefirst.Envelope) (types.SendMessageBatchRequestEntry, int, error) {
-	if err := env.Normalize(); err != nil {
-		return types.SendMessageBatchRequestEntry{}, 0, err
-	}
-	if err := env.Validate(); err != nil {
-		return types.SendMessageBatchRequestEntry{}, 0, err
-	}
 	body, err := json.Marshal(env)
 	if err != nil {
 		return types.SendMessageBatchRequestEntry{}, 0, err

@@ -36,7 +36,15 @@ type Item[E any] struct {
 	Size  int
 }
 
-// Config bounds a Sender.
+// Defaults applied by New to zero fields of Config.
+const (
+	ConcurrencyDefault    = 4
+	MaxWaitDefault        = 2 * time.Millisecond
+	RequestTimeoutDefault = 10 * time.Second
+)
+
+// Config bounds a Sender. Zero Concurrency, MaxWait and RequestTimeout take the
+// defaults above; a nil Retry takes DefaultRetry.
 type Config struct {
 	// MaxEntries and MaxRequestBytes are the service's per-request limits.
 	MaxEntries      int
@@ -47,8 +55,9 @@ type Config struct {
 	MaxWait     time.Duration
 	// RequestTimeout bounds each request (retries of failed entries included).
 	RequestTimeout time.Duration
-	// Retry resends entries that failed with a retryable code.
-	Retry storagefirst.RetryPolicy
+	// Retry resends entries that failed with a retryable code; nil means DefaultRetry.
+	Retry        *storagefirst.RetryPolicy
+	DefaultRetry storagefirst.RetryPolicy
 	// Clock measures the waits between retries.
 	Clock storagefirst.Clock
 }
@@ -66,6 +75,18 @@ type Sender[E any] struct {
 func New[E any](cfg Config, send SendFunc[E]) *Sender[E] {
 	if cfg.Clock == nil {
 		cfg.Clock = storagefirst.SystemClock{}
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = ConcurrencyDefault
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = MaxWaitDefault
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = RequestTimeoutDefault
+	}
+	if cfg.Retry != nil {
+		cfg.DefaultRetry = *cfg.Retry
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sender[E]{cfg: cfg, send: send, cancel: cancel}
@@ -106,6 +127,31 @@ func (s *Sender[E]) Put(ctx context.Context, total int, items []Item[E], rejecte
 		return nil
 	}
 	return &storagefirst.PutError{Total: total, Failed: failed}
+}
+
+// PutEnvelopes normalises and validates envs, builds each one's entry with build
+// (which returns the entry and its size as the service counts it), and sends them;
+// envelopes that fail validation or building are reported as permanent failures.
+func (s *Sender[E]) PutEnvelopes(ctx context.Context, envs []storagefirst.Envelope, build func(storagefirst.Envelope) (E, int, error)) error {
+	items := make([]Item[E], 0, len(envs))
+	var rejected []storagefirst.FailedEnvelope
+	for _, env := range envs {
+		err := env.Normalize()
+		if err == nil {
+			err = env.Validate()
+		}
+		var entry E
+		var size int
+		if err == nil {
+			entry, size, err = build(env)
+		}
+		if err != nil {
+			rejected = append(rejected, storagefirst.FailedEnvelope{ID: env.ID, Err: storagefirst.Permanent(err)})
+			continue
+		}
+		items = append(items, Item[E]{ID: env.ID, Entry: entry, Size: size})
+	}
+	return s.Put(ctx, len(envs), items, rejected)
 }
 
 // exec splits a batch into requests within the limits and sends each.
@@ -171,13 +217,13 @@ func (s *Sender[E]) sendChunk(ctx context.Context, items []Item[E], out []error)
 				out[i] = storagefirst.Permanent(e)
 			}
 		}
-		if len(again) == 0 || !s.cfg.Retry.ShouldRetry(storagefirst.Retryable(lastErr), retry) {
+		if len(again) == 0 || !s.cfg.DefaultRetry.ShouldRetry(storagefirst.Retryable(lastErr), retry) {
 			return
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.cfg.Clock.After(s.cfg.Retry.Delay(retry+1, nil)):
+		case <-s.cfg.Clock.After(s.cfg.DefaultRetry.Delay(retry+1, nil)):
 		}
 		pending = again
 	}
