@@ -2,10 +2,11 @@ package pgstore
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/storagefirst/storagefirst-go/internal/wake"
 )
 
 // channel is the NOTIFY channel of the store's schema.
@@ -23,37 +24,18 @@ func (s *Store) channel() string {
 // consumers poll. After the listening connection is lost and regained, every
 // subscriber is woken once, since notifications may have been missed.
 func (q *Queue) Wake(ctx context.Context) <-chan struct{} {
-	out := make(chan struct{}, 1)
 	if q.s.cfg.Pooled {
+		out := make(chan struct{})
 		go func() { <-ctx.Done(); close(out) }()
 		return out
 	}
-	l := q.s.startListener()
-	sub := make(chan struct{}, 1)
-	l.subscribe(q.name, sub)
-	go func() {
-		defer close(out)
-		defer l.unsubscribe(q.name, sub)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-sub:
-				select {
-				case out <- struct{}{}:
-				default: // a wake-up is pending already
-				}
-			}
-		}
-	}()
-	return out
+	return q.s.startListener().hub.Subscribe(ctx, q.name)
 }
 
 // listener holds one connection in LISTEN and fans notifications out by queue.
 type listener struct {
 	s    *Store
-	mu   sync.Mutex
-	subs map[string][]chan struct{}
+	hub  wake.Hub
 	done chan struct{}
 }
 
@@ -61,44 +43,10 @@ func (s *Store) startListener() *listener {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.listener == nil {
-		s.listener = &listener{s: s, subs: map[string][]chan struct{}{}, done: make(chan struct{})}
+		s.listener = &listener{s: s, done: make(chan struct{})}
 		go s.listener.run()
 	}
 	return s.listener
-}
-
-func (l *listener) subscribe(queue string, c chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.subs[queue] = append(l.subs[queue], c)
-}
-
-func (l *listener) unsubscribe(queue string, c chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	subs := l.subs[queue]
-	for i, x := range subs {
-		if x == c {
-			l.subs[queue] = append(subs[:i:i], subs[i+1:]...)
-			break
-		}
-	}
-}
-
-func (l *listener) notify(queue string, all bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for q, subs := range l.subs {
-		if !all && q != queue {
-			continue
-		}
-		for _, c := range subs {
-			select {
-			case c <- struct{}{}:
-			default:
-			}
-		}
-	}
 }
 
 func (l *listener) wait() { <-l.done }
@@ -135,12 +83,12 @@ func (l *listener) listenOnce(ctx context.Context) error {
 	if _, err := pc.Exec(ctx, "LISTEN "+pgx.Identifier{l.s.channel()}.Sanitize()); err != nil {
 		return err
 	}
-	l.notify("", true) // anything put while we were not listening
+	l.hub.NotifyAll() // anything put while we were not listening
 	for {
 		n, err := pc.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		l.notify(n.Payload, false)
+		l.hub.Notify(n.Payload)
 	}
 }

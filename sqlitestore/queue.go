@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
@@ -340,45 +339,9 @@ func (q *Queue) Extend(ctx context.Context, l storagefirst.Lease, d time.Duratio
 
 // Wake returns a channel that receives when envelopes are put into this queue (by
 // this process: a SQLite store serves one).
-func (q *Queue) Wake(ctx context.Context) <-chan struct{} {
-	c := make(chan struct{}, 1)
-	q.s.mu.Lock()
-	q.s.wakes[q.name] = append(q.s.wakes[q.name], c)
-	q.s.mu.Unlock()
-	out := make(chan struct{})
-	go func() {
-		defer close(out)
-		defer func() {
-			q.s.mu.Lock()
-			q.s.wakes[q.name] = slices.DeleteFunc(q.s.wakes[q.name], func(x chan struct{}) bool { return x == c })
-			q.s.mu.Unlock()
-		}()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-c:
-				select {
-				case out <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out
-}
+func (q *Queue) Wake(ctx context.Context) <-chan struct{} { return q.s.wakes.Subscribe(ctx, q.name) }
 
-func (s *Store) wake(queue string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.wakes[queue] {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
-	}
-}
+func (s *Store) wake(queue string) { s.wakes.Notify(queue) }
 
 // ListDead returns dead letters in ID order.
 func (q *Queue) ListDead(ctx context.Context, f storagefirst.DeadLetterFilter) ([]storagefirst.DeadLetter, error) {

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/storagefirst/storagefirst-go/internal/batch"
+	"github.com/storagefirst/storagefirst-go/internal/wake"
 )
 
 // Defaults of Config.
@@ -47,8 +47,7 @@ type Store struct {
 	puts   *batch.Batcher[putItem, bool]
 	acks   *batch.Batcher[ackItem, bool]
 
-	mu    sync.Mutex
-	wakes map[string][]chan struct{}
+	wakes wake.Hub
 }
 
 func dsn(path string, readOnly bool) string {
@@ -109,7 +108,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(cfg.ReadConns)
-	s := &Store{path: path, cfg: cfg, w: w, r: r, wakes: map[string][]chan struct{}{}}
+	s := &Store{path: path, cfg: cfg, w: w, r: r}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	bc := batch.Config{MaxBatch: cfg.MaxBatch, Concurrency: 1}
 	s.puts = batch.New(s.ctx, bc, s.execPut)

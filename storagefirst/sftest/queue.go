@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storagefirst/storagefirst-go/internal/wake"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -23,7 +24,7 @@ type MemoryQueue struct {
 	mu    sync.Mutex
 	items map[string]*memItem
 	token int64
-	wake  []chan struct{}
+	wake  wake.Hub
 }
 
 type memState int
@@ -104,14 +105,7 @@ func (q *MemoryQueue) Put(ctx context.Context, envs ...storagefirst.Envelope) er
 	return nil
 }
 
-func (q *MemoryQueue) notifyLocked() {
-	for _, c := range q.wake {
-		select {
-		case c <- struct{}{}:
-		default:
-		}
-	}
-}
+func (q *MemoryQueue) notifyLocked() { q.wake.Notify("") }
 
 // Claim leases up to max due envelopes, oldest due first.
 func (q *MemoryQueue) Claim(ctx context.Context, max int, lease time.Duration) ([]storagefirst.Delivery, error) {
@@ -234,34 +228,7 @@ func (q *MemoryQueue) Extend(ctx context.Context, l storagefirst.Lease, d time.D
 }
 
 // Wake returns a channel that receives when envelopes become due now.
-func (q *MemoryQueue) Wake(ctx context.Context) <-chan struct{} {
-	c := make(chan struct{}, 1)
-	q.mu.Lock()
-	q.wake = append(q.wake, c)
-	q.mu.Unlock()
-	out := make(chan struct{})
-	go func() {
-		defer close(out)
-		defer func() {
-			q.mu.Lock()
-			q.wake = slices.DeleteFunc(q.wake, func(x chan struct{}) bool { return x == c })
-			q.mu.Unlock()
-		}()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-c:
-				select {
-				case out <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
-	return out
-}
+func (q *MemoryQueue) Wake(ctx context.Context) <-chan struct{} { return q.wake.Subscribe(ctx, "") }
 
 // ListDead returns dead letters in ID order.
 func (q *MemoryQueue) ListDead(ctx context.Context, f storagefirst.DeadLetterFilter) ([]storagefirst.DeadLetter, error) {
