@@ -83,7 +83,7 @@ func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (Put
 		}
 		res = splitInserted(items, inserted)
 	}
-	return res, putError(len(envs), failed)
+	return res, storagefirst.NewPutError(len(envs), failed)
 }
 
 // PutTx stores envs inside the caller's transaction (the transactional outbox): they
@@ -99,31 +99,16 @@ func (q *Queue) PutTx(ctx context.Context, tx pgx.Tx, envs ...storagefirst.Envel
 		}
 		res = splitInserted(items, inserted)
 	}
-	return res, putError(len(envs), failed)
+	return res, storagefirst.NewPutError(len(envs), failed)
 }
 
 func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst.FailedEnvelope) {
-	items := make([]putItem, 0, len(envs))
-	var failed []storagefirst.FailedEnvelope
-	for _, e := range envs {
-		err := e.Normalize()
-		if err == nil {
-			err = e.Validate()
-		}
-		if err != nil {
-			failed = append(failed, storagefirst.FailedEnvelope{ID: e.ID, Err: storagefirst.Permanent(err)})
-			continue
-		}
-		items = append(items, putItem{queue: q.name, env: e})
+	valid, failed := storagefirst.ValidateForPut(envs)
+	items := make([]putItem, len(valid))
+	for i, e := range valid {
+		items[i] = putItem{queue: q.name, env: e}
 	}
 	return items, failed
-}
-
-func putError(total int, failed []storagefirst.FailedEnvelope) error {
-	if len(failed) == 0 {
-		return nil
-	}
-	return &storagefirst.PutError{Total: total, Failed: failed}
 }
 
 func splitInserted(items []putItem, inserted []bool) PutResult {

@@ -54,10 +54,7 @@ func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 		}
 		q.s.wake(q.name)
 	}
-	if len(failed) > 0 {
-		return &storagefirst.PutError{Total: len(envs), Failed: failed}
-	}
-	return nil
+	return storagefirst.NewPutError(len(envs), failed)
 }
 
 // PutTx stores envs inside tx (from Store.WriteTx): the transactional outbox. The
@@ -70,25 +67,14 @@ func (q *Queue) PutTx(ctx context.Context, tx *sql.Tx, envs ...storagefirst.Enve
 		}
 		defer q.s.wake(q.name)
 	}
-	if len(failed) > 0 {
-		return &storagefirst.PutError{Total: len(envs), Failed: failed}
-	}
-	return nil
+	return storagefirst.NewPutError(len(envs), failed)
 }
 
 func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst.FailedEnvelope) {
-	items := make([]putItem, 0, len(envs))
-	var failed []storagefirst.FailedEnvelope
-	for _, e := range envs {
-		err := e.Normalize()
-		if err == nil {
-			err = e.Validate()
-		}
-		if err != nil {
-			failed = append(failed, storagefirst.FailedEnvelope{ID: e.ID, Err: storagefirst.Permanent(err)})
-			continue
-		}
-		items = append(items, putItem{queue: q.name, env: e})
+	valid, failed := storagefirst.ValidateForPut(envs)
+	items := make([]putItem, len(valid))
+	for i, e := range valid {
+		items[i] = putItem{queue: q.name, env: e}
 	}
 	return items, failed
 }

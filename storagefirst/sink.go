@@ -93,3 +93,32 @@ func FailedIDs(err error, envs []Envelope) []string {
 	}
 	return ids
 }
+
+// ValidateForPut is what a Sink does first: it normalises each envelope and
+// validates it, and returns the ones to store and, as permanent failures wrapping
+// ErrInvalidEnvelope, the ones it must refuse (report them with NewPutError).
+func ValidateForPut(envs []Envelope) ([]Envelope, []FailedEnvelope) {
+	valid := make([]Envelope, 0, len(envs))
+	var failed []FailedEnvelope
+	for _, e := range envs {
+		err := e.Normalize()
+		if err == nil {
+			err = e.Validate()
+		}
+		if err != nil {
+			failed = append(failed, FailedEnvelope{ID: e.ID, Err: Permanent(err)})
+			continue
+		}
+		valid = append(valid, e)
+	}
+	return valid, failed
+}
+
+// NewPutError returns nil when nothing failed, else a *PutError for a Put of total
+// envelopes.
+func NewPutError(total int, failed []FailedEnvelope) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	return &PutError{Total: total, Failed: failed}
+}

@@ -133,18 +133,10 @@ func (s *Sender[E]) Put(ctx context.Context, total int, items []Item[E], rejecte
 // (which returns the entry and its size as the service counts it), and sends them;
 // envelopes that fail validation or building are reported as permanent failures.
 func (s *Sender[E]) PutEnvelopes(ctx context.Context, envs []storagefirst.Envelope, build func(storagefirst.Envelope) (E, int, error)) error {
-	items := make([]Item[E], 0, len(envs))
-	var rejected []storagefirst.FailedEnvelope
-	for _, env := range envs {
-		err := env.Normalize()
-		if err == nil {
-			err = env.Validate()
-		}
-		var entry E
-		var size int
-		if err == nil {
-			entry, size, err = build(env)
-		}
+	valid, rejected := storagefirst.ValidateForPut(envs)
+	items := make([]Item[E], 0, len(valid))
+	for _, env := range valid {
+		entry, size, err := build(env)
 		if err != nil {
 			rejected = append(rejected, storagefirst.FailedEnvelope{ID: env.ID, Err: storagefirst.Permanent(err)})
 			continue
