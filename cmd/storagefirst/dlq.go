@@ -271,12 +271,22 @@ func dlqShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return json.NewEncoder(stdout).Encode(toJSON(e, true))
 	}
 	env := e.Envelope
-	fmt.Fprintf(stdout, "ID:             %s\nType:           %s\nSource:         %s\nKind:           %s\nAccepted at:    %s\nDead at:        %s\n",
-		env.ID, env.Type, env.Source, e.Kind, env.AcceptedAt.Format(time.RFC3339Nano), e.DeadAt.Format(time.RFC3339Nano))
-	fmt.Fprintf(stdout, "Idempotency key: %s\nCorrelation ID: %s\n", env.Key(), env.CorrelationID)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 1, ' ', 0)
+	for _, row := range [][2]string{{"ID", env.ID}, {"Type", env.Type}, {"Source", env.Source}, {"Kind", string(e.Kind)},
+		{"Accepted at", env.AcceptedAt.Format(time.RFC3339Nano)}, {"Dead at", e.DeadAt.Format(time.RFC3339Nano)},
+		{"Idempotency key", env.Key()}, {"Correlation ID", env.CorrelationID}} {
+		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
 	fmt.Fprintln(stdout, "Failures:")
 	for _, f := range e.Failures {
-		fmt.Fprintf(stdout, "  #%d %s %s %s %s: %s\n", f.Attempt, f.At.Format(time.RFC3339), f.Class, f.Code, f.Origin, f.Error)
+		where := strings.TrimSpace(strings.Join([]string{f.Code, f.Origin}, " "))
+		if where != "" {
+			where = " [" + where + "]"
+		}
+		fmt.Fprintf(stdout, "  #%d %s %s%s: %s\n", f.Attempt, f.At.Format(time.RFC3339), f.Class, where, f.Error)
 	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, env.Payload, "  ", "  ") != nil {

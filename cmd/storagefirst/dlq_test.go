@@ -67,7 +67,7 @@ func TestDLQSessionPostgres(t *testing.T) {
 	require.Equal(t, ids[2], listed.Entries[0].Envelope.ID)
 
 	out = runCmd(t, bin, 0, arg("show", "-id", ids[1])...)
-	require.Contains(t, out, "DUPLICATE create-order: boom")
+	require.Contains(t, out, "retryable [DUPLICATE create-order]: boom")
 	require.Contains(t, out, `"username": "lee"`)
 	runCmd(t, bin, 1, arg("show", "-id", "nope")...)
 
