@@ -153,7 +153,7 @@ func TestConsumerShutdownReleasesInFlightWork(t *testing.T) {
 func TestConsumerExtendsTheLease(t *testing.T) {
 	t.Parallel()
 	q := sftest.NewMemoryQueue(nil)
-	lease := 150 * time.Millisecond
+	lease := 400 * time.Millisecond
 	release := make(chan struct{})
 	acked := make(chan storagefirst.Processed, 1)
 	runConsumer(t, storagefirst.ConsumerConfig{
@@ -169,7 +169,7 @@ func TestConsumerExtendsTheLease(t *testing.T) {
 		<-time.After(time.Millisecond) // poll until claimed
 	}
 	// Hold the handler for several lease lengths; the envelope must stay in flight.
-	deadline := time.Now().Add(4 * lease)
+	deadline := time.Now().Add(3 * lease)
 	for time.Now().Before(deadline) {
 		s, err := q.Stats(context.Background())
 		require.NoError(t, err)
