@@ -187,7 +187,7 @@ func dlqList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var ff filterFlags
 	src.register(fs)
 	ff.register(fs)
-	limit := fs.Int("limit", 0, "list at most this many (0: all)")
+	limit := fs.Int("limit", 1000, "list at most this many (0: all, which reads the whole DLQ into memory)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if err := parse(fs, args); err != nil {
 		return err
