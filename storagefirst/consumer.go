@@ -30,9 +30,13 @@ const (
 type Action string
 
 const (
-	ActionAcked        Action = "acked"
-	ActionRetried      Action = "retried"
-	ActionReleased     Action = "released"
+	// ActionAcked: the handler succeeded; the envelope left the queue.
+	ActionAcked Action = "acked"
+	// ActionRetried: a retryable failure; the envelope comes back after RetryIn.
+	ActionRetried Action = "retried"
+	// ActionReleased: the handler was interrupted; the envelope is due again now.
+	ActionReleased Action = "released"
+	// ActionDeadLettered: a permanent failure, or retries used up.
 	ActionDeadLettered Action = "dead_lettered"
 	// ActionLeaseLost: the lease ran out (or was taken) before the answer; the
 	// envelope is redelivered elsewhere.
@@ -329,6 +333,7 @@ type PanicError struct {
 	Value any
 }
 
+// Error says what the handler panicked with.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("storagefirst: handler panicked: %v", e.Value)
 }

@@ -69,6 +69,7 @@ type StoredFailureError struct {
 	Message string
 }
 
+// Error says which key failed before, and how.
 func (e *StoredFailureError) Error() string {
 	return fmt.Sprintf("storagefirst: key %q failed permanently before: %s", e.Key, e.Message)
 }

@@ -92,10 +92,12 @@ type AllFailedError struct {
 	First error
 }
 
+// Error says how many records failed and the first error.
 func (e *AllFailedError) Error() string {
 	return fmt.Sprintf("sqs: all %d records of the batch failed; first: %v", e.Records, e.First)
 }
 
+// Unwrap returns the first record's error.
 func (e *AllFailedError) Unwrap() error { return e.First }
 
 // NewBatchHandler returns a Lambda handler for an SQS event source with
