@@ -24,6 +24,7 @@ const (
 // Status is an execution's status.
 type Status string
 
+// The statuses of an execution, as Step Functions names them.
 const (
 	StatusRunning   Status = "RUNNING"
 	StatusSucceeded Status = "SUCCEEDED"
@@ -58,7 +59,10 @@ type NamedError struct {
 	Cause string
 }
 
-func (e *NamedError) Error() string     { return e.Name + ": " + e.Cause }
+// Error returns "name: cause".
+func (e *NamedError) Error() string { return e.Name + ": " + e.Cause }
+
+// ErrorName returns the States Language name.
 func (e *NamedError) ErrorName() string { return e.Name }
 
 // Errorf returns a NamedError.
@@ -117,6 +121,7 @@ type FailedError struct {
 	Cause string
 }
 
+// Error describes the execution and how it ended.
 func (e *FailedError) Error() string {
 	return fmt.Sprintf("workflow: execution %s %s: %s: %s", e.ExecutionID, e.Status, e.Name, e.Cause)
 }
