@@ -337,27 +337,53 @@ func retrierFor(rs []Retrier, name string) (int, bool) {
 	return 0, false
 }
 
+// taskGrace is how long a task may run on after its context ended before the
+// engine stops waiting for it: a task that ignores its context cannot hold an
+// execution past its deadline.
+const taskGrace = time.Second
+
+type attemptResult struct {
+	out json.RawMessage
+	err error
+}
+
 // attempt runs the task function once, under the task's timeout.
-func (e *Engine) attempt(ctx context.Context, wf *Workflow, exec *Execution, s Task, input json.RawMessage) (out json.RawMessage, err error) {
+func (e *Engine) attempt(ctx context.Context, wf *Workflow, exec *Execution, s Task, input json.RawMessage) (json.RawMessage, error) {
 	actx := context.WithValue(ctx, execKey{}, ExecutionInfo{ID: exec.ID, Workflow: wf.Name, State: exec.State, Input: exec.Input})
 	if s.Timeout > 0 {
 		var cancel context.CancelFunc
 		actx, cancel = context.WithTimeout(actx, s.Timeout)
 		defer cancel()
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, &NamedError{Name: ErrorTaskFailed, Cause: fmt.Sprintf("task panicked: %v", r)}
-		}
+	done := make(chan attemptResult, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- attemptResult{err: &NamedError{Name: ErrorTaskFailed, Cause: fmt.Sprintf("task panicked: %v", r)}}
+			}
+		}()
+		out, err := s.Run(actx, input)
+		done <- attemptResult{out, err}
 	}()
-	out, err = s.Run(actx, input)
-	if err == nil && actx.Err() != nil {
-		err = actx.Err() // finished, but too late
+	var r attemptResult
+	select {
+	case r = <-done:
+	case <-actx.Done():
+		select {
+		case r = <-done:
+		case <-time.After(taskGrace):
+			e.cfg.Logger.WarnContext(ctx, "workflow: a task ignored its context; the execution goes on without it",
+				"execution_id", exec.ID, "state", exec.State)
+			return nil, actx.Err()
+		}
 	}
-	if err == nil && len(out) > 0 && !json.Valid(out) {
-		err = &NamedError{Name: ErrorRuntime, Cause: "the task's result is not JSON"}
+	if r.err == nil && actx.Err() != nil {
+		r.err = actx.Err() // finished, but too late
 	}
-	return out, err
+	if r.err == nil && len(r.out) > 0 && !json.Valid(r.out) {
+		r.err = &NamedError{Name: ErrorRuntime, Cause: "the task's result is not JSON"}
+	}
+	return r.out, r.err
 }
 
 // match evaluates a choice rule against the input.

@@ -333,3 +333,21 @@ func TestMemoryStoreUpdateIsConditional(t *testing.T) {
 	_, err := s.Get(ctx, "nope")
 	require.ErrorIs(t, err, workflow.ErrNotFound)
 }
+
+func TestATaskThatIgnoresItsContextCannotHoldTheExecution(t *testing.T) {
+	t.Parallel()
+	block := make(chan struct{})
+	defer close(block)
+	wf, err := workflow.New("stuck", workflow.Definition{StartAt: "T", Timeout: 100 * time.Millisecond, States: map[string]workflow.State{
+		"T": workflow.Task{Run: task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+			<-block // ignores ctx
+			return nil, nil
+		}), End: true},
+	}})
+	require.NoError(t, err)
+	e, _, _ := newEngine(t, nil, wf)
+	start := time.Now()
+	_, err = e.StartSync(context.Background(), wf, nil)
+	require.ErrorIs(t, err, workflow.ErrTimedOut)
+	require.Less(t, time.Since(start), 5*time.Second)
+}
