@@ -19,9 +19,14 @@ const (
 	// ConsumerPollIntervalDefault is how often an idle consumer looks for work when
 	// the queue cannot wake it (and, as a fallback, when it can).
 	ConsumerPollIntervalDefault = time.Second
+	// ConsumerHandlerTimeoutDefault bounds each handler call.
+	ConsumerHandlerTimeoutDefault = 5 * time.Minute
 	// ConsumerShutdownTimeoutDefault is how long Run waits, once its context ends,
 	// for in-flight handlers to finish before cancelling them (they are released).
 	ConsumerShutdownTimeoutDefault = 30 * time.Second
+	// consumerAbandonAfter is how long Run waits, after cancelling the handlers at
+	// shutdown, for those that ignore cancellation.
+	consumerAbandonAfter = 5 * time.Second
 	// consumerAnswerTimeout bounds each Ack/Retry/Release/DeadLetter call.
 	consumerAnswerTimeout = 10 * time.Second
 )
@@ -67,7 +72,10 @@ type ConsumerConfig struct {
 	BatchSize int
 	// Lease is the lease taken on each envelope. Default ConsumerLeaseDefault.
 	Lease time.Duration
-	// HandlerTimeout, if positive, bounds each handler call.
+	// HandlerTimeout bounds each handler call: its context ends then, and the lease
+	// is no longer extended, so even a handler that ignores its context cannot hold
+	// an envelope forever. Default ConsumerHandlerTimeoutDefault; negative means no
+	// bound.
 	HandlerTimeout time.Duration
 	// PollInterval: see ConsumerPollIntervalDefault.
 	PollInterval time.Duration
@@ -106,7 +114,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		name string
 		v    int64
 	}{{"Workers", int64(cfg.Workers)}, {"BatchSize", int64(cfg.BatchSize)}, {"Lease", int64(cfg.Lease)},
-		{"HandlerTimeout", int64(cfg.HandlerTimeout)}, {"PollInterval", int64(cfg.PollInterval)},
+		{"PollInterval", int64(cfg.PollInterval)},
 		{"ShutdownTimeout", int64(cfg.ShutdownTimeout)}} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("storagefirst: ConsumerConfig.%s is negative", f.name))
@@ -129,6 +137,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	}
 	if cfg.Lease == 0 {
 		cfg.Lease = ConsumerLeaseDefault
+	}
+	if cfg.HandlerTimeout == 0 {
+		cfg.HandlerTimeout = ConsumerHandlerTimeoutDefault
 	}
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = ConsumerPollIntervalDefault
@@ -229,7 +240,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 	case <-done:
 	case <-cfg.Clock.After(cfg.ShutdownTimeout):
 		cancelHandlers()
-		<-done
+		select {
+		case <-done:
+		case <-cfg.Clock.After(consumerAbandonAfter):
+			// Their leases are no longer extended, so their envelopes come back.
+			cfg.Logger.ErrorContext(ctx, "storagefirst: handlers ignored cancellation; Run returns without them")
+		}
 	}
 	return nil
 }
@@ -259,6 +275,8 @@ func (c *Consumer) process(base context.Context, d Delivery) {
 		for {
 			select {
 			case <-renewEnd:
+				return
+			case <-ctx.Done(): // timed out or shutting down: let the lease run out
 				return
 			case <-cfg.Clock.After(cfg.Lease / 3):
 			}

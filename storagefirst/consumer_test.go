@@ -206,3 +206,32 @@ func TestNewConsumerReportsEveryProblem(t *testing.T) {
 		require.Contains(t, err.Error(), want)
 	}
 }
+
+func TestConsumerHandlerTimeoutFreesTheEnvelope(t *testing.T) {
+	t.Parallel()
+	q := sftest.NewMemoryQueue(nil)
+	block := make(chan struct{})
+	defer close(block)
+	started := make(chan struct{}, 1)
+	runConsumer(t, storagefirst.ConsumerConfig{
+		Queue: q, Workers: 1, Lease: 200 * time.Millisecond, HandlerTimeout: 100 * time.Millisecond, ShutdownTimeout: time.Millisecond,
+		Handler: storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
+			started <- struct{}{}
+			<-block // ignores its context
+			return nil
+		}),
+	})
+	require.NoError(t, q.Put(context.Background(), newEnv(t, `{}`)))
+	<-started
+	// The stuck handler stops extending its lease: the envelope is due again.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := q.Stats(context.Background())
+		require.NoError(t, err)
+		if s.Ready == 1 {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the envelope stayed held: %+v", s)
+		<-time.After(10 * time.Millisecond)
+	}
+}
