@@ -95,7 +95,7 @@ func decodeError(err error) error {
 func validate[T any](v T) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("Validate panicked: %v", r)
+			err = fmt.Errorf("the Validate method panicked: %v", r)
 		}
 	}()
 	if val, ok := any(&v).(Validator); ok {

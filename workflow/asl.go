@@ -151,9 +151,7 @@ func (wf *Workflow) ASL(resources map[string]Resource) ([]byte, error) {
 		case Choice:
 			as := ASLState{Type: "Choice", Default: s.Default}
 			for _, c := range s.Choices {
-				as.Choices = append(as.Choices, ASLChoice{Variable: c.Variable, StringEquals: c.StringEquals,
-					NumericEquals: c.NumericEquals, NumericGreaterThan: c.NumericGreaterThan, NumericLessThan: c.NumericLessThan,
-					BooleanEquals: c.BooleanEquals, IsPresent: c.IsPresent, Next: c.Next})
+				as.Choices = append(as.Choices, ASLChoice(c))
 			}
 			doc.States[name] = as
 		case Succeed:
@@ -282,7 +280,7 @@ func (doc *ASL) Definition(tasks map[string]TaskFunc, resourceKeys map[string]st
 					BackoffRate: r.BackoffRate, MaxDelaySeconds: r.MaxDelaySeconds, JitterStrategy: storagefirst.JitterStrategy(r.JitterStrategy)})
 			}
 			for _, c := range s.Catch {
-				t.Catch = append(t.Catch, Catcher{ErrorEquals: c.ErrorEquals, Next: c.Next, ResultPath: c.ResultPath})
+				t.Catch = append(t.Catch, Catcher(c))
 			}
 			def.States[name] = t
 		case "Pass":
@@ -290,9 +288,7 @@ func (doc *ASL) Definition(tasks map[string]TaskFunc, resourceKeys map[string]st
 		case "Choice":
 			c := Choice{Default: s.Default}
 			for _, r := range s.Choices {
-				c.Choices = append(c.Choices, ChoiceRule{Variable: r.Variable, StringEquals: r.StringEquals, NumericEquals: r.NumericEquals,
-					NumericGreaterThan: r.NumericGreaterThan, NumericLessThan: r.NumericLessThan, BooleanEquals: r.BooleanEquals,
-					IsPresent: r.IsPresent, Next: r.Next})
+				c.Choices = append(c.Choices, ChoiceRule(r))
 			}
 			def.States[name] = c
 		case "Succeed":
