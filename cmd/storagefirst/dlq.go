@@ -56,6 +56,14 @@ type session struct {
 	closeFns []func()
 }
 
+// aws returns the session's AWS configuration, loading it for a Postgres source.
+func (s *session) aws(ctx context.Context, src *sourceFlags) (aws.Config, error) {
+	if s.sqs != nil {
+		return s.awsCfg, nil
+	}
+	return src.aws(ctx)
+}
+
 func (s *session) close() {
 	for i := len(s.closeFns) - 1; i >= 0; i-- {
 		s.closeFns[i]()
@@ -147,6 +155,19 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 	return time.Parse(time.RFC3339, s)
 }
 
+// openFiltered parses a command's flags, its filter, and opens its source.
+func openFiltered(ctx context.Context, fs *flag.FlagSet, args []string, src *sourceFlags, ff *filterFlags) (*session, dlq.Filter, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, dlq.Filter{}, err
+	}
+	f, err := ff.filter(time.Now())
+	if err != nil {
+		return nil, f, err
+	}
+	sess, err := src.open(ctx)
+	return sess, f, err
+}
+
 func dlqCommand(ctx context.Context, sub string, args []string, stdout, stderr io.Writer) error {
 	switch sub {
 	case "list":
@@ -189,14 +210,7 @@ func dlqList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ff.register(fs)
 	limit := fs.Int("limit", 1000, "list at most this many (0: all, which reads the whole DLQ into memory)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	f, err := ff.filter(time.Now())
-	if err != nil {
-		return err
-	}
-	sess, err := src.open(ctx)
+	sess, f, err := openFiltered(ctx, fs, args, &src, &ff)
 	if err != nil {
 		return err
 	}
@@ -314,14 +328,7 @@ func dlqReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	move := fs.Bool("move", false, "SQS redrive DLQs: start an SQS message move task back to the source queue instead")
 	dlqARN := fs.String("dlq-arn", "", "the DLQ's ARN (with -move)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	f, err := ff.filter(time.Now())
-	if err != nil {
-		return err
-	}
-	sess, err := src.open(ctx)
+	sess, f, err := openFiltered(ctx, fs, args, &src, &ff)
 	if err != nil {
 		return err
 	}
@@ -351,11 +358,9 @@ func dlqReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		sink = q
 	case *toSQS != "":
-		cfg := sess.awsCfg
-		if sess.sqs == nil {
-			if cfg, err = src.aws(ctx); err != nil {
-				return err
-			}
+		cfg, err := sess.aws(ctx, &src)
+		if err != nil {
+			return err
 		}
 		s, err := ingestsqs.NewSink(src.sqsClient(cfg), ingestsqs.SinkConfig{QueueURL: *toSQS})
 		if err != nil {
@@ -364,11 +369,9 @@ func dlqReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer s.Close()
 		sink = s
 	case *toBus != "":
-		cfg := sess.awsCfg
-		if sess.sqs == nil {
-			if cfg, err = src.aws(ctx); err != nil {
-				return err
-			}
+		cfg, err := sess.aws(ctx, &src)
+		if err != nil {
+			return err
 		}
 		s, err := eventbridge.NewSink(awseb.NewFromConfig(cfg), eventbridge.SinkConfig{EventBusName: *toBus, Source: *ebSource})
 		if err != nil {
