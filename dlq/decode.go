@@ -163,7 +163,7 @@ func envelopeFromEvent(data []byte) (storagefirst.Envelope, bool) {
 
 // eventBridgePermanent are target error codes that a retry does not cure.
 var eventBridgePermanent = map[string]bool{"INVALID_JSON": true, "NO_PERMISSIONS": true, "NO_RESOURCE": true,
-	"INVALID_PARAMETER": true, "SDK_CLIENT_ERROR": false}
+	"INVALID_PARAMETER": true}
 
 func decodeEventBridgeTarget(e *Entry, m Message, body []byte, sent time.Time) error {
 	env, ok := envelopeFromEvent(body)

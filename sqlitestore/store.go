@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"time"
 
@@ -32,7 +31,6 @@ var ErrInvalidQueueName = errors.New("sqlitestore: invalid queue name")
 type Config struct {
 	MaxBatch  int
 	ReadConns int
-	Logger    *slog.Logger
 }
 
 // Store is an open SQLite database holding queues, idempotency records and
@@ -74,9 +72,6 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	}
 	if cfg.ReadConns <= 0 {
 		cfg.ReadConns = ReadConnsDefault
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
 	}
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
