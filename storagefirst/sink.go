@@ -103,7 +103,7 @@ func ValidateForPut(envs []Envelope) ([]Envelope, []FailedEnvelope) {
 	for _, e := range envs {
 		err := e.Normalize()
 		if err == nil {
-			err = e.Validate()
+			err = e.validate(false) // Normalize compacted, so validated, the payload
 		}
 		if err != nil {
 			failed = append(failed, FailedEnvelope{ID: e.ID, Err: Permanent(err)})
