@@ -108,7 +108,9 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 // effect: both commit or neither does. Call it from a handler behind the
 // storagefirst.Idempotent middleware with the claim from
 // storagefirst.ClaimFromContext; the middleware's own Complete then finds the record
-// completed under the same token and succeeds. Returns an error wrapping
+// completed under the same token and succeeds. A ttl of zero records the claim's
+// TTL (the middleware's configured one for the claim in ctx; see
+// storagefirst.Claim.CompletionTTL). Returns an error wrapping
 // storagefirst.ErrLeaseLost when another worker has taken the key: roll back.
 //
 // When c is the claim in ctx, CompleteTx also tells the middleware (with
@@ -117,20 +119,21 @@ func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagef
 	if err := i.complete(ctx, tx, c, outcome, ttl); err != nil {
 		return err
 	}
-	if held, ok := storagefirst.ClaimFromContext(ctx); ok && held == c {
+	if held, ok := storagefirst.ClaimFromContext(ctx); ok && held.SameAs(c) {
 		storagefirst.MarkOutcomeRecorded(ctx)
 	}
 	return nil
 }
 
 // CompleteFromContext is CompleteTx with the claim the Idempotent middleware put in
-// ctx, an empty (success) outcome and the default TTL.
+// ctx, an empty (success) outcome and the claim's TTL (the middleware's configured
+// IdempotentConfig.TTL).
 func (i *IdempotencyStore) CompleteFromContext(ctx context.Context, tx pgx.Tx) error {
 	c, ok := storagefirst.ClaimFromContext(ctx)
 	if !ok {
 		return errNoClaim
 	}
-	return i.CompleteTx(ctx, tx, c, storagefirst.Outcome{}, storagefirst.IdempotencyTTLDefault)
+	return i.CompleteTx(ctx, tx, c, storagefirst.Outcome{}, 0)
 }
 
 type queryRower interface {
@@ -152,10 +155,7 @@ func (i *IdempotencyStore) complete(ctx context.Context, db queryRower, c storag
 const leaseLostCode = "SF001"
 
 func completeArgs(c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duration) []any {
-	if ttl <= 0 {
-		ttl = storagefirst.IdempotencyTTLDefault
-	}
-	return []any{c.Scope, c.Key, c.Token, o.Error, []byte(o.Result), ttl}
+	return []any{c.Scope, c.Key, c.Token, o.Error, []byte(o.Result), c.CompletionTTL(ttl)}
 }
 
 func completeErr(c storagefirst.Claim, err error, op string) error {
@@ -180,7 +180,8 @@ type BatchSender interface {
 // connection outside a transaction, the batch runs as one implicit transaction, and
 // a lost claim fails all of it (ErrLeaseLost): "effect applied" and "recorded as
 // done" still cannot disagree. Results of b's own queued statements are read as
-// usual through their callbacks. On success the middleware is told the outcome is
+// usual through their callbacks. The record is kept for the claim's TTL (the
+// middleware's configured one). On success the middleware is told the outcome is
 // recorded (storagefirst.MarkOutcomeRecorded).
 func (i *IdempotencyStore) CompleteBatch(ctx context.Context, db BatchSender, b *pgx.Batch, outcome storagefirst.Outcome) error {
 	c, ok := storagefirst.ClaimFromContext(ctx)
@@ -207,6 +208,28 @@ func (i *IdempotencyStore) Release(ctx context.Context, c storagefirst.Claim) er
 		return fmt.Errorf("%w: scope %q key %q token %d", storagefirst.ErrLeaseLost, c.Scope, c.Key, c.Token)
 	}
 	return nil
+}
+
+// Extend renews claim for lease from now; see storagefirst.IdempotencyStore.
+func (i *IdempotencyStore) Extend(ctx context.Context, c storagefirst.Claim, lease time.Duration) (storagefirst.Claim, error) {
+	if lease <= 0 {
+		return storagefirst.Claim{}, fmt.Errorf("pgstore: Extend needs a positive lease, got %v", lease)
+	}
+	err := i.s.pool.QueryRow(ctx, i.s.q.idemExtend, c.Scope, c.Key, c.Token, lease).Scan(&c.LeaseUntil)
+	if err == nil {
+		return c, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return storagefirst.Claim{}, fmt.Errorf("pgstore: idempotency extend: %w", err)
+	}
+	r, _, err := i.get(ctx, c.Scope, c.Key)
+	switch {
+	case err == nil && r.Token == c.Token && r.State == storagefirst.IdempotencyCompleted:
+		return c, nil // completed under this claim: nothing left to hold
+	case err != nil && !errors.Is(err, storagefirst.ErrNotFound):
+		return storagefirst.Claim{}, err
+	}
+	return storagefirst.Claim{}, fmt.Errorf("%w: scope %q key %q token %d", storagefirst.ErrLeaseLost, c.Scope, c.Key, c.Token)
 }
 
 // Delete removes the record of (scope, key), whatever its state.

@@ -13,6 +13,7 @@ type queries struct {
 	insert, insertOne, claim, retry, release, deadLetter, extend, ack   string
 	listDead, sendDead, requeue, deleteDead, stats                      string
 	idemBegin, idemGet, idemComplete, idemRelease, idemReap, idemDelete string
+	idemExtend                                                          string
 }
 
 // newQueries builds the SQL. Unless synchronous is set, the bookkeeping statements
@@ -138,6 +139,13 @@ func newQueries(schema string, synchronous bool) queries {
 			FROM {{bk}}
 			WHERE scope = $1 AND key = $2 AND token = $3 AND state = 'in_progress'`),
 		idemDelete: r.Replace(`DELETE FROM {{schema}}.idempotency WHERE scope = $1 AND key = $2`),
+		// A claim whose lease ran out is still extended until another worker takes
+		// the key over, as it may still complete it.
+		idemExtend: r.Replace(`UPDATE {{schema}}.idempotency
+			SET lease_until = now() + $4::interval, updated_at = now()
+			FROM {{bk}}
+			WHERE scope = $1 AND key = $2 AND token = $3 AND state = 'in_progress'
+			RETURNING lease_until`),
 		idemReap: r.Replace(`DELETE FROM {{schema}}.idempotency WHERE ctid = ANY (ARRAY(
 				SELECT ctid FROM {{schema}}.idempotency
 				WHERE (state <> 'in_progress' AND expires_at <= now())

@@ -102,12 +102,9 @@ type execer interface {
 }
 
 func complete(ctx context.Context, db execer, c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duration) error {
-	if ttl <= 0 {
-		ttl = storagefirst.IdempotencyTTLDefault
-	}
 	res, err := db.ExecContext(ctx, `UPDATE idempotency SET state = 'completed', outcome_error = ?, outcome_result = ?,
 		expires_at = ?, lease_until = NULL WHERE scope = ? AND key = ? AND token = ? AND state = 'in_progress'`,
-		o.Error, []byte(o.Result), micros(time.Now().Add(ttl)), c.Scope, c.Key, c.Token)
+		o.Error, []byte(o.Result), micros(time.Now().Add(c.CompletionTTL(ttl))), c.Scope, c.Key, c.Token)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: idempotency complete: %w", err)
 	}
@@ -132,24 +129,26 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 
 // CompleteTx stores outcome under claim inside tx (from Store.WriteTx), the
 // transaction of the business writes; when c is the claim in ctx the Idempotent
-// middleware is told not to complete again.
+// middleware is told not to complete again. A ttl of zero records the claim's TTL
+// (see storagefirst.Claim.CompletionTTL).
 func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx *sql.Tx, c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duration) error {
 	if err := complete(ctx, tx, c, o, ttl); err != nil {
 		return err
 	}
-	if held, ok := storagefirst.ClaimFromContext(ctx); ok && held == c {
+	if held, ok := storagefirst.ClaimFromContext(ctx); ok && held.SameAs(c) {
 		storagefirst.MarkOutcomeRecorded(ctx)
 	}
 	return nil
 }
 
-// CompleteFromContext is CompleteTx with the claim in ctx and a success outcome.
+// CompleteFromContext is CompleteTx with the claim in ctx, a success outcome and
+// the claim's TTL (the Idempotent middleware's configured TTL).
 func (i *IdempotencyStore) CompleteFromContext(ctx context.Context, tx *sql.Tx) error {
 	c, ok := storagefirst.ClaimFromContext(ctx)
 	if !ok {
 		return errors.New("sqlitestore: no idempotency claim in the context (is the handler behind storagefirst.Idempotent?)")
 	}
-	return i.CompleteTx(ctx, tx, c, storagefirst.Outcome{}, storagefirst.IdempotencyTTLDefault)
+	return i.CompleteTx(ctx, tx, c, storagefirst.Outcome{}, 0)
 }
 
 // Release gives up claim.
@@ -164,6 +163,32 @@ func (i *IdempotencyStore) Release(ctx context.Context, c storagefirst.Claim) er
 		return fmt.Errorf("%w: scope %q key %q token %d", storagefirst.ErrLeaseLost, c.Scope, c.Key, c.Token)
 	}
 	return nil
+}
+
+// Extend renews claim for lease from now; see storagefirst.IdempotencyStore.
+func (i *IdempotencyStore) Extend(ctx context.Context, c storagefirst.Claim, lease time.Duration) (storagefirst.Claim, error) {
+	if lease <= 0 {
+		return storagefirst.Claim{}, fmt.Errorf("sqlitestore: Extend needs a positive lease, got %v", lease)
+	}
+	until := micros(time.Now().Add(lease))
+	res, err := i.s.w.ExecContext(ctx, `UPDATE idempotency SET lease_until = ?
+		WHERE scope = ? AND key = ? AND token = ? AND state = 'in_progress'`, until, c.Scope, c.Key, c.Token)
+	if err != nil {
+		return storagefirst.Claim{}, fmt.Errorf("sqlitestore: idempotency extend: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		c.LeaseUntil = fromMicros(until)
+		return c, nil
+	}
+	var done int
+	if err := i.s.w.QueryRowContext(ctx, `SELECT count(*) FROM idempotency WHERE scope = ? AND key = ? AND token = ? AND state = 'completed'`,
+		c.Scope, c.Key, c.Token).Scan(&done); err != nil {
+		return storagefirst.Claim{}, fmt.Errorf("sqlitestore: idempotency extend: %w", err)
+	}
+	if done == 1 {
+		return c, nil // completed under this claim: nothing left to hold
+	}
+	return storagefirst.Claim{}, fmt.Errorf("%w: scope %q key %q token %d", storagefirst.ErrLeaseLost, c.Scope, c.Key, c.Token)
 }
 
 // Get returns the record of (scope, key).

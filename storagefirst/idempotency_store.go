@@ -3,6 +3,7 @@ package storagefirst
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -56,6 +57,32 @@ type Claim struct {
 	Key        string
 	Token      int64
 	LeaseUntil time.Time
+	// TTL is how long the completed record is kept when a completion is given no
+	// TTL of its own (see CompletionTTL): the Idempotent middleware sets it to its
+	// configured TTL on the claim it puts in the handler's context, so that every
+	// completion path (pgstore's CompleteTx, CompleteFromContext and CompleteBatch,
+	// sqlitestore's) keeps the record as long as the middleware was told to. Begin
+	// leaves it zero.
+	TTL time.Duration
+}
+
+// CompletionTTL returns the TTL a completion of c records: ttl when positive, else
+// c.TTL when positive, else IdempotencyTTLDefault. Stores call it in Complete and
+// in their transactional completions.
+func (c Claim) CompletionTTL(ttl time.Duration) time.Duration {
+	switch {
+	case ttl > 0:
+		return ttl
+	case c.TTL > 0:
+		return c.TTL
+	}
+	return IdempotencyTTLDefault
+}
+
+// SameAs reports whether c and o are the same claim: the same scope, key and
+// token, whatever their LeaseUntil (a renewal moves it) and TTL.
+func (c Claim) SameAs(o Claim) bool {
+	return c.Scope == o.Scope && c.Key == o.Key && c.Token == o.Token
 }
 
 // BeginResult is what IdempotencyStore.Begin found.
@@ -84,12 +111,21 @@ type BeginResult struct {
 //     a different request (a fingerprint is compared only when both are non-empty;
 //     a released record keeps none).
 //
-// Complete stores the outcome and makes the record completed until ttl from now. It
-// fails with ErrLeaseLost unless the record is still in progress under claim.Token
-// (a claim whose lease ran out holds until another worker takes the key over);
-// completing a record that is already completed under the same token (by a
-// transactional completion inside the handler) succeeds and changes nothing.
-// Release gives the key up after a retryable failure, under the same fencing rule.
+// Complete stores the outcome and makes the record completed until ttl from now
+// (claim.CompletionTTL(ttl): a ttl of zero means the claim's TTL, else
+// IdempotencyTTLDefault). It fails with ErrLeaseLost unless the record is still in
+// progress under claim.Token (a claim whose lease ran out holds until another worker
+// takes the key over); completing a record that is already completed under the same
+// token (by a transactional completion inside the handler) succeeds and changes
+// nothing. Release gives the key up after a retryable failure, under the same
+// fencing rule.
+//
+// Extend renews the claim while its operation runs: the lease now ends lease from
+// now, and the returned Claim carries the new LeaseUntil. It follows the same
+// fencing rule (ErrLeaseLost once another worker has taken the key over, or the
+// claim was released), so a holder that renews in time is never taken over however
+// long it runs; extending a record already completed under the same token succeeds
+// and changes nothing (there is nothing left to hold).
 //
 // Durations are measured on the store's own clock. Implementations are safe for
 // concurrent use, also from several processes where the backend is shared.
@@ -97,6 +133,7 @@ type IdempotencyStore interface {
 	Begin(ctx context.Context, scope, key, fingerprint string, lease time.Duration) (BeginResult, error)
 	Complete(ctx context.Context, claim Claim, outcome Outcome, ttl time.Duration) error
 	Release(ctx context.Context, claim Claim) error
+	Extend(ctx context.Context, claim Claim, lease time.Duration) (Claim, error)
 	// Get returns the record of (scope, key), or an error wrapping ErrNotFound.
 	Get(ctx context.Context, scope, key string) (IdempotencyRecord, error)
 	// Delete removes the record of (scope, key) whatever its state (nil when there
@@ -107,26 +144,49 @@ type IdempotencyStore interface {
 
 type claimContextKey struct{}
 
-// claimHolder is what the Idempotent middleware puts in the handler's context.
+// claimHolder is what the Idempotent middleware puts in the handler's context. Its
+// claim's LeaseUntil moves when the middleware renews the claim.
 type claimHolder struct {
+	mu       sync.Mutex
 	claim    Claim
 	recorded atomic.Bool
 }
 
+func (h *claimHolder) current() Claim {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.claim
+}
+
+func (h *claimHolder) renewed(c Claim) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.claim.SameAs(c) {
+		h.claim.LeaseUntil = c.LeaseUntil
+	}
+}
+
+func withClaimHolder(ctx context.Context, claim Claim) (context.Context, *claimHolder) {
+	h := &claimHolder{claim: claim}
+	return context.WithValue(ctx, claimContextKey{}, h), h
+}
+
 // WithClaim returns ctx carrying claim; the Idempotent middleware calls it so that a
 // handler can complete the record in its own transaction (pgstore's CompleteTx).
+// Completions that take the claim from the context record claim.TTL.
 func WithClaim(ctx context.Context, claim Claim) context.Context {
-	return context.WithValue(ctx, claimContextKey{}, &claimHolder{claim: claim})
+	ctx, _ = withClaimHolder(ctx, claim)
+	return ctx
 }
 
 // ClaimFromContext returns the idempotency claim the Idempotent middleware holds for
-// the envelope being handled.
+// the envelope being handled, with its latest LeaseUntil and the middleware's TTL.
 func ClaimFromContext(ctx context.Context) (Claim, bool) {
 	h, ok := ctx.Value(claimContextKey{}).(*claimHolder)
 	if !ok {
 		return Claim{}, false
 	}
-	return h.claim, true
+	return h.current(), true
 }
 
 // MarkOutcomeRecorded tells the Idempotent middleware that the handler recorded the

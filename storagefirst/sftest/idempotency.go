@@ -83,7 +83,7 @@ func (s *MemoryIdempotencyStore) Complete(ctx context.Context, c storagefirst.Cl
 	if err != nil {
 		return err
 	}
-	r.State, r.ExpiresAt = storagefirst.IdempotencyCompleted, s.clock.Now().Add(ttl)
+	r.State, r.ExpiresAt = storagefirst.IdempotencyCompleted, s.clock.Now().Add(c.CompletionTTL(ttl))
 	r.Outcome = storagefirst.Outcome{Error: outcome.Error, Result: bytes.Clone(outcome.Result)}
 	return nil
 }
@@ -98,6 +98,28 @@ func (s *MemoryIdempotencyStore) Release(ctx context.Context, c storagefirst.Cla
 	}
 	r.State, r.Fingerprint, r.LeaseUntil = storagefirst.IdempotencyReleased, "", time.Time{}
 	return nil
+}
+
+// Extend renews claim for lease from now.
+func (s *MemoryIdempotencyStore) Extend(ctx context.Context, c storagefirst.Claim, lease time.Duration) (storagefirst.Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return storagefirst.Claim{}, err
+	}
+	if lease <= 0 {
+		return storagefirst.Claim{}, fmt.Errorf("sftest: Extend needs a positive lease, got %v", lease)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.records[[2]string{c.Scope, c.Key}]; r != nil && r.Token == c.Token && r.State == storagefirst.IdempotencyCompleted {
+		return c, nil
+	}
+	r, err := s.held(c)
+	if err != nil {
+		return storagefirst.Claim{}, err
+	}
+	r.LeaseUntil = s.clock.Now().Add(lease)
+	c.LeaseUntil = r.LeaseUntil
+	return c, nil
 }
 
 // Get returns the record of (scope, key).
