@@ -15,8 +15,11 @@ const (
 	// IdempotencyScopeDefault is the scope used when IdempotentConfig.Scope is empty.
 	IdempotencyScopeDefault = "default"
 	// IdempotencyLeaseDefault is how long an in-progress record holds its key before
-	// another worker may take over. It is shortened to the handler's deadline.
-	IdempotencyLeaseDefault = 5 * time.Minute
+	// another worker may take over, unless renewed: the middleware renews it every
+	// third of its length while the handler runs, so it bounds how long the key of
+	// a crashed worker stays held, not how long a handler may run. It is shortened
+	// to the handler's deadline. It matches ConsumerLeaseDefault.
+	IdempotencyLeaseDefault = 30 * time.Second
 	// IdempotencyTTLDefault is how long a completed record is kept: 24 hours, as
 	// long as EventBridge goes on retrying a target.
 	IdempotencyTTLDefault = 24 * time.Hour
@@ -27,6 +30,9 @@ const (
 	idempotencyPollMax = time.Second
 	// idempotencyMinLease keeps a lease from being shorter than a store round trip.
 	idempotencyMinLease = time.Second
+	// idempotencyMinRenewal keeps a very short configured lease from renewing in a
+	// busy loop.
+	idempotencyMinRenewal = 10 * time.Millisecond
 	// idempotencyRecordTimeout bounds the store call that records an outcome.
 	idempotencyRecordTimeout = 10 * time.Second
 )
@@ -44,11 +50,18 @@ type IdempotentConfig struct {
 	// Fingerprint identifies the request, to catch a key reused for another one.
 	// Default PayloadFingerprint. Return "" to skip the check.
 	Fingerprint func(Envelope) string
-	// Lease is how long a claim holds the key. Default IdempotencyLeaseDefault,
-	// shortened to the time left before ctx's deadline (as Powertools ties it to the
-	// Lambda's remaining time).
+	// Lease is how long a claim holds the key without renewal. The middleware
+	// renews it every third of its length while the handler runs, and stops when
+	// the handler's context ends, so a claim lives as long as its handler: a slow
+	// but healthy holder is never taken over, and the key of a crashed one is free
+	// again within Lease. Default IdempotencyLeaseDefault, shortened to the time
+	// left before ctx's deadline (as Powertools ties it to the Lambda's remaining
+	// time).
 	Lease time.Duration
 	// TTL is how long a completed record is kept. Default IdempotencyTTLDefault.
+	// It travels with the claim in the handler's context (Claim.TTL), so that a
+	// completion inside the handler (pgstore's CompleteFromContext, CompleteTx,
+	// CompleteBatch; sqlitestore's) records it too.
 	TTL time.Duration
 	// InProgressWait is how long a duplicate waits, polling, for the worker that
 	// holds its key to finish (then it is skipped, or runs if that worker released
@@ -84,7 +97,13 @@ func PayloadFingerprint(env Envelope) string {
 // idempotency key, so that at-least-once delivery has exactly-once effects.
 //
 //   - A new key (or one released after a retryable failure) is claimed and the
-//     handler runs with the Claim in its context (ClaimFromContext).
+//     handler runs with the Claim in its context (ClaimFromContext), carrying the
+//     configured TTL. The claim is renewed while the handler runs (see Lease); if
+//     it is lost anyway (the store was unreachable for a whole lease and another
+//     worker took the key over), the handler's context is cancelled with a cause
+//     wrapping ErrLeaseLost, every completion of the lost claim fails with
+//     ErrLeaseLost, and the middleware returns a retryable error wrapping
+//     ErrLeaseLost (and the handler's error).
 //   - Success stores an empty outcome; a repeat returns nil without running.
 //   - A permanent failure is stored too; a repeat returns it again as a permanent
 //     *StoredFailureError without running, unless the envelope is a replay
@@ -140,10 +159,7 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 	if key == "" {
 		return Permanent(fmt.Errorf("%w: envelope %s has an empty idempotency key", ErrInvalidEnvelope, env.ID))
 	}
-	lease := cfg.Lease
-	if dl, ok := ctx.Deadline(); ok {
-		lease = max(min(lease, time.Until(dl)), idempotencyMinLease)
-	}
+	lease := cfg.lease(ctx)
 	res, err := cfg.Store.Begin(ctx, cfg.Scope, key, cfg.Fingerprint(env), lease)
 	if err == nil && !res.Acquired && res.Record.Outcome.Failed() && env.Metadata[MetadataReplayedAt] != "" {
 		// An operator replays a dead letter whose key failed for good: forget the
@@ -173,8 +189,26 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 		return nil
 	}
 
-	hctx := WithClaim(ctx, res.Claim)
+	claim := res.Claim
+	claim.TTL = cfg.TTL
+	hctx, cancelHandler := context.WithCancelCause(ctx)
+	defer cancelHandler(nil)
+	hctx, holder := withClaimHolder(hctx, claim)
+	stopRenewal, renewalDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(renewalDone)
+		cfg.renew(hctx, holder, lease, stopRenewal, cancelHandler)
+	}()
 	herr := next.Handle(hctx, env)
+	close(stopRenewal)
+	<-renewalDone
+	claim = holder.current()
+	if lost := context.Cause(hctx); errors.Is(lost, ErrLeaseLost) && !(herr == nil && outcomeRecorded(hctx)) {
+		// Another worker holds the key now: this claim can neither complete nor
+		// release it (fencing), and the other worker's outcome wins. Retried, the
+		// delivery finds that outcome.
+		return Retryable(errors.Join(lost, herr))
+	}
 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), idempotencyRecordTimeout)
 	defer cancel()
@@ -182,21 +216,69 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 	case herr == nil && outcomeRecorded(hctx):
 		return nil // completed in the handler's own transaction
 	case herr == nil:
-		if err := cfg.Store.Complete(rctx, res.Claim, Outcome{}, cfg.TTL); err != nil {
+		if err := cfg.Store.Complete(rctx, claim, Outcome{}, cfg.TTL); err != nil {
 			return Retryable(fmt.Errorf("storagefirst: idempotency complete %q: %w", key, err))
 		}
 		return nil
 	case IsPermanent(herr):
-		if err := cfg.Store.Complete(rctx, res.Claim, Outcome{Error: herr.Error()}, cfg.TTL); err != nil {
+		if err := cfg.Store.Complete(rctx, claim, Outcome{Error: herr.Error()}, cfg.TTL); err != nil {
 			return errors.Join(herr, fmt.Errorf("storagefirst: idempotency complete %q: %w", key, err))
 		}
 		return herr
 	default:
-		if err := cfg.Store.Release(rctx, res.Claim); err != nil && !errors.Is(err, ErrLeaseLost) {
+		if err := cfg.Store.Release(rctx, claim); err != nil && !errors.Is(err, ErrLeaseLost) {
 			// The lease runs out by itself; the failure is still the handler's.
 			return errors.Join(herr, fmt.Errorf("storagefirst: idempotency release %q: %w", key, err))
 		}
 		return herr
+	}
+}
+
+// lease returns the lease to take or renew a claim for: Lease, shortened to the time
+// left before ctx's deadline (never below idempotencyMinLease).
+func (cfg IdempotentConfig) lease(ctx context.Context) time.Duration {
+	lease := cfg.Lease
+	if dl, ok := ctx.Deadline(); ok {
+		lease = max(min(lease, time.Until(dl)), idempotencyMinLease)
+	}
+	return lease
+}
+
+// renew keeps the claim in h alive while the handler runs: every third of the
+// lease it extends the claim by a fresh lease, as the Consumer extends the queue
+// lease of the same delivery. It stops when stop closes (the handler returned),
+// when ctx ends (the handler's deadline passed or it was cancelled: the claim then
+// runs out like the queue lease, so a handler that ignores its context cannot hold
+// the key forever), or when the handler recorded its outcome. When the claim is
+// lost to another worker it cancels the handler with a cause wrapping ErrLeaseLost.
+func (cfg IdempotentConfig) renew(ctx context.Context, h *claimHolder, lease time.Duration, stop <-chan struct{}, cancel context.CancelCauseFunc) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-cfg.Clock.After(max(lease/3, idempotencyMinRenewal)):
+		}
+		if h.recorded.Load() {
+			return
+		}
+		lease = cfg.lease(ctx)
+		c := h.current()
+		ectx, done := context.WithTimeout(ctx, lease)
+		renewed, err := cfg.Store.Extend(ectx, c, lease)
+		done()
+		switch {
+		case err == nil:
+			h.renewed(renewed)
+		case errors.Is(err, ErrLeaseLost):
+			cancel(fmt.Errorf("storagefirst: idempotency claim on key %q lost to another worker: %w", c.Key, err))
+			return
+		case ctx.Err() == nil && cfg.Logger != nil:
+			// Tried again at the next tick; if the lease runs out meanwhile and the
+			// key is taken over, this holder's completion is fenced off.
+			cfg.Logger.WarnContext(ctx, "storagefirst: idempotency claim renewal failed", "key", c.Key, "error", err)
+		}
 	}
 }
 

@@ -172,7 +172,7 @@ func TestIdempotentDuplicateWaitsForTheHolder(t *testing.T) {
 	go func() { second <- h.Handle(context.Background(), env) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, clock.WaitForWaiters(ctx, 1)) // the duplicate is polling
+	require.NoError(t, clock.WaitForWaiters(ctx, 2)) // the holder's renewal, and the duplicate polling
 	close(release)
 	require.NoError(t, <-first)
 	for {
