@@ -34,7 +34,7 @@ func TestQueueConformance(t *testing.T) {
 func TestIdempotencyConformance(t *testing.T) {
 	t.Parallel()
 	sftest.RunIdempotencySuite(t, func(t *testing.T) storagefirst.IdempotencyStore {
-		return setup(t).store.Idempotency()
+		return withCompletionPaths(setup(t).store)
 	})
 }
 
@@ -69,6 +69,6 @@ func TestQueueConformancePooled(t *testing.T) {
 func TestIdempotencyConformancePooled(t *testing.T) {
 	t.Parallel()
 	sftest.RunIdempotencySuite(t, func(t *testing.T) storagefirst.IdempotencyStore {
-		return pooledStore(t).Idempotency()
+		return withCompletionPaths(pooledStore(t))
 	})
 }

@@ -50,7 +50,7 @@ func TestQueueConformance(t *testing.T) {
 
 func TestIdempotencyConformance(t *testing.T) {
 	t.Parallel()
-	sftest.RunIdempotencySuite(t, func(t *testing.T) storagefirst.IdempotencyStore { return fresh(t).Idempotency() })
+	sftest.RunIdempotencySuite(t, func(t *testing.T) storagefirst.IdempotencyStore { return withCompletionPaths(fresh(t)) })
 }
 
 func TestWorkflowStoreConformance(t *testing.T) {
