@@ -34,7 +34,8 @@
 //     middleware; the [Consumer] uses the same policy for durable, scheduled retries.
 //   - [IdempotencyStore] and the [Idempotent] middleware make effects exactly-once
 //     under at-least-once delivery: records are in progress (under a lease with a
-//     fencing token), completed (the outcome is stored and replayed) or released.
+//     fencing token, renewed while the handler runs), completed (the outcome is
+//     stored and replayed) or released.
 //   - [Queue] is what a durable store offers a local consumer: claim under a lease,
 //     acknowledge, retry later, release, or dead-letter with the failure history.
 //     [Consumer] is the runtime that drives a Queue with a bounded worker pool.
