@@ -17,8 +17,8 @@ type queries struct {
 }
 
 // newQueries builds the SQL. Unless synchronous is set, the bookkeeping statements
-// of consumers (claim, ack, retry, release, dead-letter, extend, idempotency begin
-// and release) commit with synchronous_commit off, through {{bk}}, a one-row FROM
+// of consumers (claim, ack, retry, release, dead-letter, extend, idempotency begin,
+// extend and release) commit with synchronous_commit off, through {{bk}}, a one-row FROM
 // item that sets it for the statement's own transaction. Losing the last of them
 // in a database crash only redelivers envelopes or frees idempotency keys early,
 // which at-least-once delivery and idempotency absorb; what is acknowledged to

@@ -238,11 +238,11 @@ func testIdemExtend(t *testing.T, s storagefirst.IdempotencyStore) {
 }
 
 // testIdemRenewal: the Idempotent middleware keeps the claim of a handler that runs
-// for several leases; every duplicate meanwhile finds the key in progress under the
+// for more than two leases; every duplicate meanwhile finds the key in progress under the
 // holder's token, and the holder's completion succeeds.
 func testIdemRenewal(t *testing.T, s storagefirst.IdempotencyStore) {
 	ctx := suiteCtx(t)
-	const lease = time.Second
+	const lease = 2 * time.Second // renewed every third: room for a slow store
 	started := make(chan storagefirst.Claim, 1)
 	finish := make(chan struct{})
 	var once sync.Once
@@ -269,14 +269,14 @@ func testIdemRenewal(t *testing.T, s storagefirst.IdempotencyStore) {
 	case <-ctx.Done():
 		require.FailNow(t, "the handler never started")
 	}
-	for end := time.Now().Add(3 * lease); time.Now().Before(end); {
+	for end := time.Now().Add(5 * lease / 2); time.Now().Before(end); {
 		res, err := s.Begin(ctx, "scope", env.Key(), storagefirst.PayloadFingerprint(env), lease)
 		require.ErrorIs(t, err, storagefirst.ErrInProgress, "a slow but healthy holder keeps its key")
 		require.Equal(t, c.Token, res.Record.Token)
 		select {
 		case <-ctx.Done():
 			require.FailNow(t, "timed out")
-		case <-time.After(lease / 20):
+		case <-time.After(lease / 40):
 		}
 	}
 	release()
