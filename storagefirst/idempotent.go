@@ -249,8 +249,10 @@ func (cfg IdempotentConfig) lease(ctx context.Context) time.Duration {
 // lease of the same delivery. It stops when stop closes (the handler returned),
 // when ctx ends (the handler's deadline passed or it was cancelled: the claim then
 // runs out like the queue lease, so a handler that ignores its context cannot hold
-// the key forever), or when the handler recorded its outcome. When the claim is
-// lost to another worker it cancels the handler with a cause wrapping ErrLeaseLost.
+// the key forever). A claim the handler completed in its own transaction renews
+// as a no-op (the transaction may yet roll back, and the handler try again). When
+// the claim is lost to another worker it cancels the handler with a cause wrapping
+// ErrLeaseLost.
 func (cfg IdempotentConfig) renew(ctx context.Context, h *claimHolder, lease time.Duration, stop <-chan struct{}, cancel context.CancelCauseFunc) {
 	for {
 		select {
@@ -259,9 +261,6 @@ func (cfg IdempotentConfig) renew(ctx context.Context, h *claimHolder, lease tim
 		case <-ctx.Done():
 			return
 		case <-cfg.Clock.After(max(lease/3, idempotencyMinRenewal)):
-		}
-		if h.recorded.Load() {
-			return
 		}
 		lease = cfg.lease(ctx)
 		c := h.current()
