@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -29,6 +30,9 @@ type Cut struct {
 	// Match inspects a client message: its type byte and its body (for a simple
 	// query 'Q' or a parse 'P', the SQL text is in the body).
 	Match func(typ byte, body []byte) bool
+	// After, if set, restricts the cut to connections that sent a message it
+	// accepts before (say, the INSERT of the transaction whose COMMIT to cut).
+	After func(typ byte, body []byte) bool
 	// AfterServer lets the message (and, in the extended protocol, the rest of its
 	// round trip up to Sync) through, waits until the server answers, and cuts the
 	// connection without relaying the answer: the server did the work, the client
@@ -194,6 +198,7 @@ func (p *Proxy) toServer(c *proxyConn) {
 		}
 	}
 	passing := false // an AfterServer cut lets its round trip through up to Sync
+	var seen []*Cut  // cuts whose After this connection has satisfied
 	for {
 		var hdr [5]byte
 		if _, err := io.ReadFull(c.client, hdr[:]); err != nil {
@@ -207,9 +212,16 @@ func (p *Proxy) toServer(c *proxyConn) {
 		if !passing {
 			p.mu.Lock()
 			cut := p.cut
-			if cut != nil && cut.Match(typ, body) {
+			switch {
+			case cut == nil:
+			case cut.After != nil && !slices.Contains(seen, cut):
+				if cut.After(typ, body) {
+					seen = append(seen, cut)
+				}
+				cut = nil
+			case cut.Match(typ, body):
 				p.cut = nil
-			} else {
+			default:
 				cut = nil
 			}
 			p.mu.Unlock()
