@@ -27,7 +27,8 @@ const (
 	// RetryAfterDefault is the Retry-After of a 503.
 	RetryAfterDefault = time.Second
 	// IdempotencyLeaseDefault bounds how long a key is "in progress" (409) while its
-	// first request is being persisted.
+	// first request is being persisted, for a Sink that is not a KeyedSink (a
+	// KeyedSink never leaves a key in progress).
 	IdempotencyLeaseDefault = 30 * time.Second
 	// MaxKeyLength is the longest Idempotency-Key or correlation ID accepted.
 	MaxKeyLength = 255

@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 	"github.com/storagefirst/storagefirst-go/pgstore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
 )
 
 type orderBody struct {
@@ -184,49 +186,36 @@ func TestFrontDoorConcurrentSameKey(t *testing.T) {
 	require.Len(t, r.ids(t), 1)
 }
 
-// PutKeyed and PutKeyedTx directly: the record and the envelope commit together.
-func TestPutKeyed(t *testing.T) {
+func TestKeyedPutConformance(t *testing.T) {
+	t.Parallel()
+	sftest.RunKeyedPutSuite(t, func(t *testing.T) sftest.KeyedQueue { return setup(t).queue(t, "orders") })
+}
+
+// A transaction that fails takes the key's record with it: the key stays free.
+func TestPutKeyedTxRollsBackTheRecord(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	q := b.queue(t, "orders")
 	ctx := testCtx(t)
 	env, err := storagefirst.NewEnvelope("t", []byte(`{"a":1}`))
 	require.NoError(t, err)
-	p := storagefirst.KeyedPut{Scope: "s", Key: "k", Fingerprint: "f1", Answer: []byte(`{"id":"` + env.ID + `"}`), Envelope: env}
-	res, err := q.PutKeyed(ctx, p)
-	require.NoError(t, err)
-	require.True(t, res.Stored)
-
-	p2 := p
-	p2.Envelope, err = storagefirst.NewEnvelope("t", []byte(`{"a":1}`))
-	require.NoError(t, err)
-	res, err = q.PutKeyed(ctx, p2)
-	require.NoError(t, err)
-	require.False(t, res.Stored)
-	require.JSONEq(t, string(p.Answer), string(res.Record.Outcome.Result))
-	require.Equal(t, storagefirst.IdempotencyCompleted, res.Record.State)
-	p2.Fingerprint = "f2"
-	_, err = q.PutKeyed(ctx, p2)
-	require.ErrorIs(t, err, storagefirst.ErrFingerprintMismatch)
-
-	// A transaction that fails takes the record with it: the key stays free.
-	p3 := storagefirst.KeyedPut{Scope: "s", Key: "k3", Envelope: p2.Envelope}
-	boom := context.Canceled
+	p := storagefirst.KeyedPut{Scope: "s", Key: "k", Envelope: env}
+	boom := errors.New("boom")
 	err = b.store.WriteTx(ctx, func(tx pgx.Tx) error {
-		res, err := q.PutKeyedTx(ctx, tx, p3)
+		res, err := q.PutKeyedTx(ctx, tx, p)
 		require.NoError(t, err)
 		require.True(t, res.Stored)
 		return boom
 	})
 	require.ErrorIs(t, err, boom)
-	_, err = b.store.Idempotency().Get(ctx, "s", "k3")
+	_, err = b.store.Idempotency().Get(ctx, "s", "k")
 	require.ErrorIs(t, err, storagefirst.ErrNotFound)
-	res, err = q.PutKeyed(ctx, p3)
+	res, err := q.PutKeyed(ctx, p)
 	require.NoError(t, err)
 	require.True(t, res.Stored)
 	st, err := q.Stats(ctx)
 	require.NoError(t, err)
-	require.EqualValues(t, 2, st.Ready)
+	require.EqualValues(t, 1, st.Ready)
 }
 
 func waitCut(t *testing.T, cut *pgtest.Cut) {

@@ -16,6 +16,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/ingest"
 	"github.com/storagefirst/storagefirst-go/sqlitestore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
 )
 
 type orderBody struct {
@@ -141,9 +142,17 @@ func TestFrontDoorCommitAnswerLost(t *testing.T) {
 	require.Equal(t, stored, storedIDs(t, st.ReadDB()))
 }
 
-// PutKeyed and PutKeyedTx directly: the record and the envelope commit together,
-// and a transaction that fails frees the key.
-func TestPutKeyed(t *testing.T) {
+func TestKeyedPutConformance(t *testing.T) {
+	t.Parallel()
+	sftest.RunKeyedPutSuite(t, func(t *testing.T) sftest.KeyedQueue {
+		q, err := fresh(t).Queue("orders")
+		require.NoError(t, err)
+		return q
+	})
+}
+
+// A transaction that fails takes the key's record with it: the key stays free.
+func TestPutKeyedTxRollsBackTheRecord(t *testing.T) {
 	t.Parallel()
 	st := fresh(t)
 	q, err := st.Queue("orders")
@@ -151,35 +160,19 @@ func TestPutKeyed(t *testing.T) {
 	ctx := context.Background()
 	env, err := storagefirst.NewEnvelope("t", []byte(`{"a":1}`))
 	require.NoError(t, err)
-	p := storagefirst.KeyedPut{Scope: "s", Key: "k", Fingerprint: "f1", Answer: []byte(`{"id":"` + env.ID + `"}`), Envelope: env}
-	res, err := q.PutKeyed(ctx, p)
-	require.NoError(t, err)
-	require.True(t, res.Stored)
-
-	p2 := p
-	p2.Envelope, err = storagefirst.NewEnvelope("t", []byte(`{"a":1}`))
-	require.NoError(t, err)
-	res, err = q.PutKeyed(ctx, p2)
-	require.NoError(t, err)
-	require.False(t, res.Stored)
-	require.JSONEq(t, string(p.Answer), string(res.Record.Outcome.Result))
-	p2.Fingerprint = "f2"
-	_, err = q.PutKeyed(ctx, p2)
-	require.ErrorIs(t, err, storagefirst.ErrFingerprintMismatch)
-
-	p3 := storagefirst.KeyedPut{Scope: "s", Key: "k3", Envelope: p2.Envelope}
+	p := storagefirst.KeyedPut{Scope: "s", Key: "k", Envelope: env}
 	boom := errors.New("boom")
 	err = st.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := q.PutKeyedTx(ctx, tx, p3)
+		res, err := q.PutKeyedTx(ctx, tx, p)
 		require.NoError(t, err)
 		require.True(t, res.Stored)
 		return boom
 	})
 	require.ErrorIs(t, err, boom)
-	_, err = st.Idempotency().Get(ctx, "s", "k3")
+	_, err = st.Idempotency().Get(ctx, "s", "k")
 	require.ErrorIs(t, err, storagefirst.ErrNotFound)
-	res, err = q.PutKeyed(ctx, p3)
+	res, err := q.PutKeyed(ctx, p)
 	require.NoError(t, err)
 	require.True(t, res.Stored)
-	require.Len(t, storedIDs(t, st.ReadDB()), 2)
+	require.Len(t, storedIDs(t, st.ReadDB()), 1)
 }
