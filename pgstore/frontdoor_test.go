@@ -226,3 +226,16 @@ func waitCut(t *testing.T, cut *pgtest.Cut) {
 		t.Fatal("the connection was never cut: the statement never came")
 	}
 }
+
+// Without a key the same cut leaves the envelope stored, so the answer must not
+// say it is not.
+func TestFrontDoorUnkeyedConnectionLostAfterInsert(t *testing.T) {
+	t.Parallel()
+	r := newFrontDoorRig(t)
+	cut := r.proxy.Arm(&pgtest.Cut{Match: pgtest.SQLContains("insert into", ".envelopes"), AfterServer: true})
+	first := r.post(t, "", `{"name":"lee"}`)
+	waitCut(t, cut)
+	require.Equal(t, http.StatusServiceUnavailable, first.Status, string(first.Body))
+	require.Len(t, r.ids(t), 1, "the autocommitted insert is stored")
+	require.Equal(t, ingest.ProblemOutcomeUnknown, problemType(t, first))
+}

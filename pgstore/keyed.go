@@ -49,6 +49,18 @@ func commitError(err error) error {
 	return fmt.Errorf("pgstore: commit: %w: %w", storagefirst.ErrOutcomeUnknown, err)
 }
 
+// statementError marks the failure of a statement that commits by itself (an
+// implicit transaction) as of unknown outcome unless the server refused it, it was
+// never sent, or the store was closed: a dead connection or a deadline (the
+// caller's or WriteTimeout) may have struck after the commit.
+func statementError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) || pgconn.SafeToRetry(err) || errors.Is(err, storagefirst.ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", storagefirst.ErrOutcomeUnknown, err)
+}
+
 // PutKeyed stores p.Envelope and a completed idempotency record of (p.Scope, p.Key)
 // holding p.Fingerprint and p.Answer, in one transaction: both or neither. When the
 // key already has a live record it stores nothing and returns the record (Stored
