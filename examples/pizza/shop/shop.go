@@ -100,7 +100,7 @@ func New(cfg Config) (*Shop, error) {
 	s.create, err = ingest.NewFrontDoor[CreateOrder](ingest.FrontDoorConfig{
 		Sink: createSink{s}, Type: TypeCreateOrder, Source: "pizza-shop",
 		IdempotencyScope: "http:create-order",
-		Location: func(e storagefirst.Envelope) string { return "/orders/" + e.ID }, Logger: cfg.Logger,
+		Location:         func(e storagefirst.Envelope) string { return "/orders/" + e.ID }, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
