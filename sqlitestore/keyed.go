@@ -10,11 +10,16 @@ import (
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
-// commitError marks a failed commit: whether it reached the database file is not
-// known to the caller (an I/O error, or the context ending during it).
+// commitError marks a failed commit as of unknown outcome (the driver's COMMIT
+// failed, say with an I/O error: whether it reached the database file is not
+// known), unless database/sql refused to commit at all: the context had ended or
+// the transaction was already over, and it rolls back.
 func commitError(err error) error {
-	if err == nil {
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, sql.ErrTxDone), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("sqlitestore: commit: %w", err)
 	}
 	return fmt.Errorf("sqlitestore: commit: %w: %w", storagefirst.ErrOutcomeUnknown, err)
 }
@@ -45,6 +50,7 @@ func (q *Queue) PutKeyed(ctx context.Context, p storagefirst.KeyedPut) (storagef
 	if err != nil {
 		return storagefirst.KeyedResult{}, fmt.Errorf("sqlitestore: keyed put: %w", err)
 	}
+	q.s.wake(q.name) // committed: wake the consumers again, in case they looked too early
 	return res, nil
 }
 
