@@ -129,7 +129,7 @@ func (s *Store) ReadDB() *sql.DB { return s.r }
 
 // WriteTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it unless
 // fn fails. Use the Tx variants of the store's methods (PutTx, PutKeyedTx,
-// CompleteTx) inside. An error of the commit itself wraps
+// CompleteTx) inside. When the commit itself fails in the driver, the error wraps
 // storagefirst.ErrOutcomeUnknown: the transaction may have committed.
 func (s *Store) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
