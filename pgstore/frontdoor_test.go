@@ -134,32 +134,51 @@ func TestFrontDoorConnectionLostAfterInsert(t *testing.T) {
 	require.Equal(t, []string{id}, r.ids(t), "one envelope for one request, named by the answer")
 }
 
-// The database goes away in the middle of the write (the connection is cut at the
-// envelope's insert and every new connection refused) and comes back: the first
-// retry after it returns is accepted. A key claimed before the outage must not
-// hold retries off with 409 "still being processed".
+// The database goes away in the middle of the write and comes back: during the
+// envelope's insert (the transaction dies with the connection) or once its COMMIT
+// has reached the server (it committed; the answer is lost). Every connection is
+// cut and new ones refused until it is back. The first retry after it returns is
+// accepted, with the stored envelope's ID; a key claimed before the outage must
+// not hold retries off with 409 "still being processed".
 func TestFrontDoorNo409AfterOutage(t *testing.T) {
 	t.Parallel()
-	r := newFrontDoorRig(t)
-	cut := r.proxy.Arm(&pgtest.Cut{Match: pgtest.SQLContains("insert into", ".envelopes"), Outage: true})
-	first := r.post(t, "k1", `{"name":"lee"}`)
-	waitCut(t, cut)
-	require.Equal(t, http.StatusServiceUnavailable, first.Status, string(first.Body))
-	require.Equal(t, http.StatusServiceUnavailable, r.post(t, "k1", `{"name":"lee"}`).Status, "down")
+	for _, tc := range []struct {
+		name   string
+		cut    pgtest.Cut
+		stored int // envelopes stored when the outage begins
+	}{
+		{"AtInsert", pgtest.Cut{Match: pgtest.SQLContains("insert into", ".envelopes"), Outage: true}, 0},
+		{"AfterCommit", pgtest.Cut{Match: pgtest.IsCommit, AfterServer: true, Outage: true}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newFrontDoorRig(t)
+			cut := r.proxy.Arm(&tc.cut)
+			first := r.post(t, "k1", `{"name":"lee"}`)
+			waitCut(t, cut)
+			require.Equal(t, http.StatusServiceUnavailable, first.Status, string(first.Body))
+			require.Equal(t, http.StatusServiceUnavailable, r.post(t, "k1", `{"name":"lee"}`).Status, "down")
+			before := r.ids(t)
+			require.Len(t, before, tc.stored)
 
-	r.proxy.SetDown(false)
-	up := time.Now()
-	var id string
-	for {
-		resp := r.post(t, "k1", `{"name":"lee"}`)
-		require.NotEqual(t, http.StatusConflict, resp.Status, "409 %.1fs after the outage: %s", time.Since(up).Seconds(), resp.Body)
-		if resp.Status == http.StatusAccepted {
-			id = acceptedID(t, resp)
-			break
-		}
-		require.Less(t, time.Since(up), time.Second, "no 202 within a second of the outage: %d %s", resp.Status, resp.Body)
+			r.proxy.SetDown(false)
+			up := time.Now()
+			var id string
+			for {
+				resp := r.post(t, "k1", `{"name":"lee"}`)
+				require.NotEqual(t, http.StatusConflict, resp.Status, "409 %.1fs after the outage: %s", time.Since(up).Seconds(), resp.Body)
+				if resp.Status == http.StatusAccepted {
+					id = acceptedID(t, resp)
+					break
+				}
+				require.Less(t, time.Since(up), time.Second, "no 202 within a second of the outage: %d %s", resp.Status, resp.Body)
+			}
+			if len(before) > 0 {
+				require.Equal(t, before, []string{id}, "the retry names the envelope stored before the outage")
+			}
+			require.Equal(t, []string{id}, r.ids(t))
+		})
 	}
-	require.Equal(t, []string{id}, r.ids(t))
 }
 
 // Concurrent requests with one key wait for each other: one envelope, one ID,
