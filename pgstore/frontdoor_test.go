@@ -20,6 +20,9 @@ import (
 	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
 )
 
+// The front doors find PutKeyed by a type assertion: keep the queues KeyedSinks.
+var _ ingest.KeyedSink = (*pgstore.Queue)(nil)
+
 type orderBody struct {
 	Name string `json:"name"`
 }

@@ -19,6 +19,9 @@ import (
 	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
 )
 
+// The front doors find PutKeyed by a type assertion: keep the queues KeyedSinks.
+var _ ingest.KeyedSink = (*sqlitestore.Queue)(nil)
+
 type orderBody struct {
 	Name string `json:"name"`
 }
