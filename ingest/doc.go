@@ -19,6 +19,38 @@
 // consumer adapters (EventBridge targets, SQS and Kinesis batches with partial
 // batch responses).
 //
+// # Idempotency-Key
+//
+// A request with an Idempotency-Key is stored at most once per key (within
+// IdempotencyTTL, 24 hours by default), and every answer to it says no more than
+// is known:
+//
+//   - When the Sink is a [KeyedSink] (pgstore and sqlitestore queues, and any sink
+//     that records the key with the envelope, like the pizza shop's), the key's
+//     record (its scope, key, body fingerprint and the 202's body) commits in the
+//     same transaction as the envelope. A retry with the same key and body finds the
+//     first request exactly when it was stored and gets its answer (202 with the
+//     first ID, Idempotent-Replayed: true); another body gets 422. A failed
+//     transaction takes the record with it, so the retry simply stores: no key is
+//     ever left "in progress", and concurrent requests with one key wait for each
+//     other instead of getting 409. This holds across crashes of the process and
+//     of the database.
+//   - When the write's outcome is unknown (the connection died during the commit,
+//     or the request's deadline ended it), the answer is 503 with Retry-After and
+//     the problem type [ProblemOutcomeUnknown], "outcome unknown; retry with the
+//     same Idempotency-Key", never "not stored": the retry finds out safely.
+//     [ProblemNotPersisted] means nothing was stored.
+//   - Other sinks (the AWS sinks: EventBridge, SQS, Kinesis) cannot commit a record
+//     with what they accept. With FrontDoorConfig.Idempotency set, the front door
+//     claims the key first (409 while a first request is in flight, up to
+//     IdempotencyLeaseDefault), puts, then records the answer, releasing the key
+//     after a failed put. This is best effort across crashes: if the process dies
+//     between the put and the record, or a put's outcome is unknown, a retry can
+//     store a second envelope with the same IdempotencyKey (under a new ID), and if
+//     the store holding the claim is down when it should be released, retries get
+//     409 until the claim's lease ends. Consumers behind storagefirst.Idempotent
+//     still apply the effect once, keyed by the envelope's IdempotencyKey.
+//
 // # Where it sits
 //
 // ingest imports storagefirst and nothing else of the module. A front door's Sink

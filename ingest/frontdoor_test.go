@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -336,4 +337,62 @@ func FuzzFrontDoor(f *testing.F) {
 			t.Fatalf("unexpected status %d: %s", resp.Status, resp.Body)
 		}
 	})
+}
+
+// keyedSink is a KeyedSink over a MemoryQueue whose PutKeyed fails with err, or
+// stores (without keeping any record) when err is nil.
+type keyedSink struct {
+	*sftest.MemoryQueue
+	mu    sync.Mutex
+	err   error
+	calls int
+}
+
+func (k *keyedSink) PutKeyed(ctx context.Context, p storagefirst.KeyedPut) (storagefirst.KeyedResult, error) {
+	k.mu.Lock()
+	k.calls++
+	err := k.err
+	k.mu.Unlock()
+	if err != nil {
+		return storagefirst.KeyedResult{}, err
+	}
+	return storagefirst.KeyedResult{Stored: true}, k.Put(ctx, p.Envelope)
+}
+
+func (k *keyedSink) fail(err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.err = err
+}
+
+func TestFrontDoorOutcomeUnknownIsNotNotStored(t *testing.T) {
+	t.Parallel()
+	unknown := fmt.Errorf("%w: connection lost during commit", storagefirst.ErrOutcomeUnknown)
+	ks := &keyedSink{MemoryQueue: sftest.NewMemoryQueue(nil), err: unknown}
+	d := newDoor(t, func(c *ingest.FrontDoorConfig) { c.Sink, c.Idempotency = ks, nil; c.RequireIdempotencyKey = true })
+	a := d.post(t, `{"username":"lee"}`, "Idempotency-Key", "k1")
+	require.Equal(t, http.StatusServiceUnavailable, a.status)
+	require.Equal(t, "1", a.header.Get("Retry-After"))
+	p := a.problem(t)
+	require.Equal(t, ingest.ProblemOutcomeUnknown, p.Type)
+	require.Contains(t, p.Detail, "retry with the same Idempotency-Key")
+	ks.mu.Lock()
+	require.Equal(t, 1, ks.calls, "a keyed request goes through PutKeyed")
+	ks.mu.Unlock()
+
+	// A failure the sink knows stored nothing is "not stored"; a key reused for
+	// another body is 422.
+	ks.fail(errors.New("database is down"))
+	require.Equal(t, ingest.ProblemNotPersisted, d.post(t, `{"username":"lee"}`, "Idempotency-Key", "k1").problem(t).Type)
+	ks.fail(fmt.Errorf("%w: scope x", storagefirst.ErrFingerprintMismatch))
+	require.Equal(t, ingest.ProblemKeyReused, d.post(t, `{"username":"lee"}`, "Idempotency-Key", "k1").problem(t).Type)
+	ks.fail(nil)
+	d.post(t, `{"username":"lee"}`, "Idempotency-Key", "k1").accepted(t)
+
+	// Without a key, an unknown outcome is said as such too.
+	d2 := newDoor(t, nil)
+	d2.q.FailNextPuts(1, unknown)
+	a = d2.post(t, `{"username":"lee"}`)
+	require.Equal(t, ingest.ProblemOutcomeUnknown, a.problem(t).Type)
+	require.Contains(t, a.problem(t).Detail, "Idempotency-Key")
 }

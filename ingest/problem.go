@@ -25,7 +25,10 @@ const (
 	ProblemKeyReused            = ProblemTypePrefix + "idempotency-key-reused"
 	ProblemKeyInProgress        = ProblemTypePrefix + "idempotency-key-in-progress"
 	ProblemNotPersisted         = ProblemTypePrefix + "not-persisted"
-	ProblemMethodNotAllowed     = ProblemTypePrefix + "method-not-allowed"
+	// ProblemOutcomeUnknown: the write may or may not have committed (a 503);
+	// retry with the same Idempotency-Key to find out safely.
+	ProblemOutcomeUnknown   = ProblemTypePrefix + "outcome-unknown"
+	ProblemMethodNotAllowed = ProblemTypePrefix + "method-not-allowed"
 )
 
 // ContentTypeProblem is the media type of Problem bodies.

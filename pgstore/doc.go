@@ -5,7 +5,9 @@
 //   - [Queue] (one per name, from [Store.Queue]) is a storagefirst.Sink and
 //     storagefirst.Queue: Put group-commits envelopes from concurrent callers into
 //     one transaction and answers each caller when its batch has committed; PutTx
-//     enqueues inside the caller's own transaction (the transactional outbox); Claim
+//     enqueues inside the caller's own transaction (the transactional outbox);
+//     PutKeyed and PutKeyedTx store an envelope and the record of its idempotency
+//     key in one transaction (what ingest front doors use for Idempotency-Key); Claim
 //     uses FOR UPDATE SKIP LOCKED under leases with fencing tokens; retries, releases
 //     and dead letters keep a bounded failure history on the row. It also implements
 //     storagefirst.Waker (LISTEN/NOTIFY, with the consumer's polling as fallback),
@@ -13,6 +15,8 @@
 //   - [IdempotencyStore] is a storagefirst.IdempotencyStore whose CompleteTx records
 //     an outcome in the same transaction as the handler's business writes, so
 //     "effect applied" and "recorded as done" can never disagree.
+//   - [Store.WriteTx] runs a transaction and reports a commit whose outcome is
+//     unknown (the connection died during it) as storagefirst.ErrOutcomeUnknown.
 //   - [Store.Migrate] applies the embedded, versioned migrations under an advisory
 //     lock; cmd/storagefirst runs them by hand.
 //

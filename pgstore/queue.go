@@ -71,15 +71,16 @@ func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 // envelopes are reported in a *storagefirst.PutError (permanent, wrapping
 // storagefirst.ErrInvalidEnvelope) and the valid ones stored; when the transaction
 // fails, every caller in it gets the error and nothing of theirs is stored. When ctx
-// ends first, Enqueue returns ctx.Err() and the envelopes may or may not be stored:
-// retry the Put (a repeat is harmless), never acknowledge.
+// ends first, or the connection dies while the transaction commits, the error wraps
+// storagefirst.ErrOutcomeUnknown and the envelopes may or may not be stored: retry
+// the Put (a repeat is harmless), never acknowledge.
 func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (PutResult, error) {
 	items, failed := q.prepare(envs)
 	var res PutResult
 	if len(items) > 0 {
 		inserted, err := q.s.puts.Do(ctx, items)
 		if err != nil {
-			return PutResult{}, fmt.Errorf("pgstore: put: %w", err)
+			return PutResult{}, fmt.Errorf("pgstore: put: %w", statementError(err))
 		}
 		res = splitInserted(items, inserted)
 	}

@@ -1,7 +1,9 @@
 // Package sqlitestore is the embedded default store of storagefirst-go, on SQLite
 // through modernc.org/sqlite (pure Go, no cgo). It implements the same contracts
 // as pgstore and passes the same conformance suites: a storagefirst.Queue (and
-// Sink, Waker, DeadLetters, StatsReporter, dlq destination), a
+// Sink, Waker, DeadLetters, StatsReporter, dlq destination, with PutKeyed and
+// PutKeyedTx storing an envelope and its idempotency key's record in one
+// transaction), a
 // storagefirst.IdempotencyStore with CompleteTx, and a workflow.Store.
 //
 // It is what the pizza example runs on when no Postgres URL is given: one file,

@@ -128,7 +128,9 @@ func (s *Store) DB() *sql.DB { return s.w }
 func (s *Store) ReadDB() *sql.DB { return s.r }
 
 // WriteTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it unless
-// fn fails. Use the Tx variants of the store's methods (PutTx, CompleteTx) inside.
+// fn fails. Use the Tx variants of the store's methods (PutTx, PutKeyedTx,
+// CompleteTx) inside. When the commit itself fails in the driver, the error wraps
+// storagefirst.ErrOutcomeUnknown: the transaction may have committed.
 func (s *Store) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -138,7 +140,7 @@ func (s *Store) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	return commitError(tx.Commit())
 }
 
 // tokens allocates n fencing tokens in tx: a store-wide counter, never reused.

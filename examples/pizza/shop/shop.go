@@ -98,9 +98,9 @@ func New(cfg Config) (*Shop, error) {
 		return nil, err
 	}
 	s.create, err = ingest.NewFrontDoor[CreateOrder](ingest.FrontDoorConfig{
-		Sink: storagefirst.SinkFunc(s.accept), Type: TypeCreateOrder, Source: "pizza-shop",
-		Idempotency: cfg.Backend.Idempotency(), IdempotencyScope: "http:create-order",
-		Location: func(e storagefirst.Envelope) string { return "/orders/" + e.ID }, Logger: cfg.Logger,
+		Sink: createSink{s}, Type: TypeCreateOrder, Source: "pizza-shop",
+		IdempotencyScope: "http:create-order",
+		Location:         func(e storagefirst.Envelope) string { return "/orders/" + e.ID }, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -146,16 +146,17 @@ func (s *Shop) SetFailCancel(fn func(CancelOrder) error) {
 	s.cfg.FailCancel = fn
 }
 
-// accept is the front door's sink: the order row and its envelope, one
-// transaction each.
-func (s *Shop) accept(ctx context.Context, envs ...storagefirst.Envelope) error {
+// createSink is the front door's sink: the order row and its envelope in one
+// transaction, and with an Idempotency-Key the key's record in it too (an
+// ingest.KeyedSink), so that a retried create finds the first one whatever
+// happened to the first answer.
+type createSink struct{ s *Shop }
+
+// Put stores each envelope with its order, one transaction each.
+func (c createSink) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 	var failed []storagefirst.FailedEnvelope
 	for _, env := range envs {
-		c, err := ingest.Decode[CreateOrder](env.Payload, ingest.DecodeConfig{})
-		if err == nil {
-			err = s.orders.Accept(ctx, env, Order{ID: env.ID, Username: c.Username, Items: c.Items})
-		}
-		if err != nil {
+		if _, err := c.PutKeyed(ctx, storagefirst.KeyedPut{Envelope: env}); err != nil {
 			failed = append(failed, storagefirst.FailedEnvelope{ID: env.ID, Err: err})
 		}
 	}
@@ -163,6 +164,16 @@ func (s *Shop) accept(ctx context.Context, envs ...storagefirst.Envelope) error 
 		return &storagefirst.PutError{Total: len(envs), Failed: failed}
 	}
 	return nil
+}
+
+// PutKeyed stores the order, its envelope and, when p.Key is set, the key's
+// record, in one transaction.
+func (c createSink) PutKeyed(ctx context.Context, p storagefirst.KeyedPut) (storagefirst.KeyedResult, error) {
+	o, err := ingest.Decode[CreateOrder](p.Envelope.Payload, ingest.DecodeConfig{})
+	if err != nil {
+		return storagefirst.KeyedResult{}, storagefirst.Permanent(err)
+	}
+	return c.s.orders.Accept(ctx, p, Order{ID: p.Envelope.ID, Username: o.Username, Items: o.Items})
 }
 
 // CreateHandler is the create-order consumer's handler chain: decode, then create

@@ -92,16 +92,28 @@ func (b *Postgres) Close()                                     { b.store.Close()
 
 type pgOrders struct{ b *Postgres }
 
-func (o pgOrders) Accept(ctx context.Context, env storagefirst.Envelope, ord shop.Order) error {
+func (o pgOrders) Accept(ctx context.Context, p storagefirst.KeyedPut, ord shop.Order) (storagefirst.KeyedResult, error) {
 	items, _ := json.Marshal(shop.ItemsOrEmpty(ord.Items))
-	return pgx.BeginFunc(ctx, o.b.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO `+o.b.table+` (id, username, items, status) VALUES ($1, $2, $3, 'accepted')
-			ON CONFLICT (id) DO NOTHING`, ord.ID, ord.Username, string(items)); err != nil {
+	var res storagefirst.KeyedResult
+	err := o.b.store.WriteTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if p.Key == "" {
+			_, err = o.b.orders.PutTx(ctx, tx, p.Envelope)
+			res.Stored = err == nil
+		} else {
+			res, err = o.b.orders.PutKeyedTx(ctx, tx, p)
+		}
+		if err != nil || !res.Stored {
 			return err
 		}
-		_, err := o.b.orders.PutTx(ctx, tx, env)
+		_, err = tx.Exec(ctx, `INSERT INTO `+o.b.table+` (id, username, items, status) VALUES ($1, $2, $3, 'accepted')
+			ON CONFLICT (id) DO NOTHING`, ord.ID, ord.Username, string(items))
 		return err
 	})
+	if err != nil {
+		return storagefirst.KeyedResult{}, err
+	}
+	return res, nil
 }
 
 func (o pgOrders) Create(ctx context.Context, ord shop.Order) error {
