@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
+	dlqsqs "github.com/storagefirst/storagefirst-go/dlq/sqs"
 	"github.com/storagefirst/storagefirst-go/internal/goawstest"
 	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 	"github.com/storagefirst/storagefirst-go/pgstore"
@@ -105,7 +106,7 @@ func TestDLQSessionSQS(t *testing.T) {
 	ctx := context.Background()
 	env, err := storagefirst.NewEnvelope("CreateOrder", []byte(`{"username":"lee"}`))
 	require.NoError(t, err)
-	dest := dlq.SQSDestination{Client: client, QueueURL: dlqURL}
+	dest := dlqsqs.Destination{Client: client, QueueURL: dlqURL}
 	require.NoError(t, dest.SendDeadLetter(ctx, storagefirst.DeadLetter{Envelope: env,
 		Failures: []storagefirst.Failure{{Attempt: 1, Class: "permanent", Error: "bad order", At: time.Now()}}}))
 
