@@ -1,4 +1,4 @@
-package dlq_test
+package integration_test
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/dlq"
 	dlqsqs "github.com/storagefirst/storagefirst-go/dlq/sqs"
 	"github.com/storagefirst/storagefirst-go/ingest/sqs"
-	"github.com/storagefirst/storagefirst-go/internal/goawstest"
+	"github.com/storagefirst/storagefirst-go/internal/integration/goawstest"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
 )
