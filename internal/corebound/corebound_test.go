@@ -13,8 +13,10 @@ import (
 
 const module = "github.com/storagefirst/storagefirst-go/"
 
-// core lists the packages that must stay AWS-free.
-var core = []string{"storagefirst", "ingest", "workflow", "dlq", "pgstore", "sqlitestore"}
+// core lists the packages that must stay AWS-free: the core, and the test kits and
+// machinery it is built from and tested with.
+var core = []string{"storagefirst", "ingest", "workflow", "dlq", "pgstore", "sqlitestore",
+	"storagefirst/sftest", "workflow/workflowtest", "internal/batch", "internal/wake"}
 
 // forbidden reports whether a dependency speaks to an AWS service or to Lambda.
 func forbidden(path string) bool {
