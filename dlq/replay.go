@@ -9,7 +9,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
-// Errors of Replay and MoveBack.
+// Errors of Replay and of dlq/sqs.MoveBack.
 var (
 	// ErrNoSink: Replay was given no Sink and the Source cannot requeue in place.
 	ErrNoSink = errors.New("dlq: no sink to replay into, and the source cannot requeue in place")

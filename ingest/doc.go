@@ -8,9 +8,9 @@
 //     correlation ID, and the answers (202 with the envelope ID; 400/413/415/422/409
 //     as RFC 9457 problem+json for bad input, with nothing persisted; 503 with
 //     Retry-After when the sink fails, never a success).
-//   - [FrontDoor.ServeHTTP] serves it over net/http, and [FrontDoor.APIGatewayV1]
-//     and [FrontDoor.APIGatewayV2] as Lambda handlers behind API Gateway REST and
-//     HTTP APIs.
+//   - [FrontDoor.ServeHTTP] serves it over net/http, and the subpackage
+//     apigateway as Lambda handlers behind API Gateway REST and HTTP APIs (through
+//     [FrontDoor.AcceptEncoded]).
 //
 // Back doors turn delivered records into envelopes and run a storagefirst.Handler
 // chain over them: [HandlerFor] decodes a typed [Event] for your function, and the
@@ -53,7 +53,9 @@
 //
 // # Where it sits
 //
-// ingest imports storagefirst and nothing else of the module. A front door's Sink
+// ingest imports storagefirst and nothing else of the module, and no AWS package;
+// what speaks to an AWS service or to Lambda lives in the subpackages named after
+// it (apigateway, eventbridge, sqs, kinesis). A front door's Sink
 // is pgstore, an AWS sink, or anything else that implements storagefirst.Sink.
 //
 // # Server timeouts

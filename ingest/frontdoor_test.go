@@ -1,9 +1,7 @@
 package ingest_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/ingest"
@@ -268,48 +265,6 @@ func TestNewFrontDoorReportsEveryProblem(t *testing.T) {
 	for _, want := range []string{"Sink is required", "Type is required", "MaxBodyBytes", "needs an Idempotency store"} {
 		require.ErrorContains(t, err, want)
 	}
-}
-
-func TestAPIGatewayFrontDoors(t *testing.T) {
-	t.Parallel()
-	d := newDoor(t, nil)
-	ctx := context.Background()
-	body := `{"username":"lee"}`
-
-	v1, err := d.fd.APIGatewayV1(ctx, events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/orders",
-		Headers: map[string]string{"content-type": "application/json", "idempotency-key": "k"}, Body: body})
-	require.NoError(t, err)
-	require.Equal(t, http.StatusAccepted, v1.StatusCode, v1.Body)
-	require.Equal(t, "application/json", v1.Headers["Content-Type"])
-	var acc ingest.Accepted
-	require.NoError(t, json.Unmarshal([]byte(v1.Body), &acc))
-
-	// The same request through an HTTP API, base64-encoded: the same answer.
-	v2, err := d.fd.APIGatewayV2(ctx, events.APIGatewayV2HTTPRequest{RawPath: "/orders",
-		RequestContext:  events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST"}},
-		Headers:         map[string]string{"content-type": "application/json", "idempotency-key": "k"},
-		Body:            base64.StdEncoding.EncodeToString([]byte(body)),
-		IsBase64Encoded: true})
-	require.NoError(t, err)
-	require.Equal(t, http.StatusAccepted, v2.StatusCode, v2.Body)
-	require.Contains(t, v2.Body, acc.ID)
-	require.Len(t, d.q.Envelopes(), 1)
-
-	bad, err := d.fd.APIGatewayV2(ctx, events.APIGatewayV2HTTPRequest{
-		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST"}},
-		Headers:        map[string]string{"content-type": "application/json"}, Body: "!!", IsBase64Encoded: true})
-	require.NoError(t, err)
-	require.Equal(t, http.StatusBadRequest, bad.StatusCode)
-	big, err := d.fd.APIGatewayV1(ctx, events.APIGatewayProxyRequest{HTTPMethod: "POST",
-		Headers: map[string]string{"Content-Type": "application/json"}, Body: string(bytes.Repeat([]byte("a"), ingest.MaxBodyBytesDefault+1))})
-	require.NoError(t, err)
-	require.Equal(t, http.StatusRequestEntityTooLarge, big.StatusCode)
-	d.q.FailNextPuts(1, errors.New("down"))
-	down, err := d.fd.APIGatewayV1(ctx, events.APIGatewayProxyRequest{HTTPMethod: "POST",
-		Headers: map[string]string{"Content-Type": "application/json"}, Body: body})
-	require.NoError(t, err)
-	require.Equal(t, http.StatusServiceUnavailable, down.StatusCode)
-	require.Equal(t, "1", down.Headers["Retry-After"])
 }
 
 // FuzzFrontDoor: whatever the body and headers, the front door answers one of its

@@ -16,15 +16,18 @@
 //     [Engine.Sweep] finds executions interrupted by a crash; see [Recovery] for
 //     what happens to them and the guarantee that follows.
 //   - [Workflow.ASL] exports the same definition as Amazon States Language for Step
-//     Functions, and [ParseASL] reads it back; [StepFunctions] starts it with
-//     StartSyncExecution and returns the same Result; [LambdaTask] turns the Go task
-//     function into the Lambda handler behind a lambda:invoke Task.
+//     Functions, and [ParseASL] reads it back; the subpackage sfn starts it with
+//     StartSyncExecution and returns the same Result; the subpackage awslambda
+//     turns the Go task function into the Lambda handler behind a lambda:invoke
+//     Task.
 //   - [HTTPHandler] is the front door: 200 with the output on success, a mapped
-//     4xx/5xx problem+json on failure, 504 on timeout.
+//     4xx/5xx problem+json on failure, 504 on timeout; the subpackage apigateway
+//     serves it behind API Gateway (through [HTTPHandler.ServeEncoded]).
 //
 // # Where it sits
 //
-// workflow imports storagefirst only. A dead-letter state sends to any
-// dlq-style destination (pgstore.Queue, dlq.SQSDestination) through the small
+// workflow imports storagefirst only, and no AWS package: the ASL export and
+// parser are plain JSON. A dead-letter state sends to any dlq-style destination
+// (pgstore.Queue, dlq/sqs.Destination) through the small
 // [DeadLetterDestination] interface declared here.
 package workflow

@@ -29,7 +29,7 @@ const (
 	RecoverResume
 )
 
-// DeadLetterDestination receives dead letters (dlq.SQSDestination, pgstore.Queue
+// DeadLetterDestination receives dead letters (dlq/sqs.Destination, pgstore.Queue
 // and sftest.MemoryQueue implement it).
 type DeadLetterDestination interface {
 	SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error
@@ -101,7 +101,7 @@ func (r Result) Err() error {
 }
 
 // Starter starts a workflow synchronously: the local engine (Engine.Starter) or
-// Step Functions (StepFunctions).
+// Step Functions (workflow/sfn.Starter).
 type Starter interface {
 	StartSync(ctx context.Context, input json.RawMessage) (Result, error)
 }

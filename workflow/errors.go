@@ -92,6 +92,10 @@ func errorCause(err error) string {
 	return err.Error()
 }
 
+// ErrorCause returns the States Language cause of a task's error: its Named
+// cause, or its message.
+func ErrorCause(err error) string { return errorCause(err) }
+
 // matches reports whether an error named name matches ErrorEquals names, with the
 // wildcards' rules: States.ALL matches every name but the terminal
 // States.DataLimitExceeded and States.Runtime; States.TaskFailed matches every name

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 )
 
 // Defaults of HTTPConfig.
@@ -160,47 +157,3 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(a.status)
 	_, _ = w.Write(a.body)
 }
-
-// APIGatewayV1 runs the workflow as a Lambda handler behind an API Gateway REST API
-// proxy integration. The *http.Request given to HTTPConfig.Input is built from the
-// event (method, path, headers, query).
-func (h *HTTPHandler) APIGatewayV1(ctx context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	r, err := http.NewRequestWithContext(ctx, e.HTTPMethod, e.Path, nil)
-	if err != nil {
-		r, _ = http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
-	}
-	for k, v := range e.Headers {
-		r.Header.Set(k, v)
-	}
-	q := r.URL.Query()
-	for k, v := range e.QueryStringParameters {
-		q.Set(k, v)
-	}
-	r.URL.RawQuery = q.Encode()
-	for k, v := range e.PathParameters {
-		r.SetPathValue(k, v)
-	}
-	var a answer
-	body := e.Body
-	if e.IsBase64Encoded {
-		if b, derr := decodeBase64(body); derr == nil {
-			body = string(b)
-		} else {
-			a = problemAnswer(http.StatusBadRequest, "invalid-body", "the body is not valid base64", "", "")
-		}
-	}
-	if a.status == 0 {
-		if len(body) > h.cfg.MaxBodyBytes {
-			a = problemAnswer(http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("the body is larger than %d bytes", h.cfg.MaxBodyBytes), "", "")
-		} else {
-			a = h.run(ctx, r, []byte(body), r.Header.Get("Content-Type"))
-		}
-	}
-	headers := map[string]string{}
-	for k, vs := range a.header {
-		headers[k] = vs[0]
-	}
-	return events.APIGatewayProxyResponse{StatusCode: a.status, Headers: headers, Body: string(a.body)}, nil
-}
-
-func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
+	dlqsqs "github.com/storagefirst/storagefirst-go/dlq/sqs"
 	"github.com/storagefirst/storagefirst-go/ingest/eventbridge"
 	ingestsqs "github.com/storagefirst/storagefirst-go/ingest/sqs"
 	"github.com/storagefirst/storagefirst-go/pgstore"
@@ -80,7 +81,7 @@ func (s *sourceFlags) open(ctx context.Context) (*session, error) {
 			return nil, err
 		}
 		client := s.sqsClient(cfg)
-		return &session{src: &dlq.SQSSource{Client: client, QueueURL: s.sqsURL}, awsCfg: cfg, sqs: client}, nil
+		return &session{src: &dlqsqs.Source{Client: client, QueueURL: s.sqsURL}, awsCfg: cfg, sqs: client}, nil
 	case s.queue != "":
 		store, closeFn, err := s.db.open(ctx)
 		if err != nil {
@@ -338,7 +339,7 @@ func dlqReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if sess.sqs == nil || *dlqARN == "" {
 			return fmt.Errorf("%w: -move needs -sqs-url and -dlq-arn", errUsage)
 		}
-		handle, err := dlq.MoveBack(ctx, sess.sqs, src.sqsURL, *dlqARN, dlq.MoveOptions{MaxPerSecond: int32(*rate)})
+		handle, err := dlqsqs.MoveBack(ctx, sess.sqs, src.sqsURL, *dlqARN, dlqsqs.MoveOptions{MaxPerSecond: int32(*rate)})
 		if err != nil {
 			return err
 		}

@@ -205,7 +205,7 @@ type CancelInput struct {
 }
 
 // CancelTask is the cancel workflow's task: the same function runs in the local
-// engine and, through workflow.LambdaTask, as the cancel-order Lambda.
+// engine and, through awslambda.Task, as the cancel-order Lambda.
 func (s *Shop) CancelTask() workflow.TaskFunc {
 	return workflow.Func(s.CancelOrder)
 }

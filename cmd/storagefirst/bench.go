@@ -1,20 +1,3 @@
-// Command bench measures pgstore against a real Postgres and prints one JSON line
-// per case, so results can be compared over time and between changes:
-//
-//	go run ./internal/bench -json [-database-url URL] [-duration 3s] [-cases put,consume,e2e,wal]
-//
-// Every case runs in a schema of its own, dropped at the end. Cases:
-//
-//   - put: Put from 1, 16 and 64 concurrent callers (~300-byte payloads,
-//     synchronous_commit on), group commit beside a naive one-INSERT-per-call
-//     baseline in the same run: envelopes/s and p50/p99 acknowledgement latency.
-//   - consume: a Consumer draining pre-inserted envelopes with a no-op handler, and
-//     with the Idempotent middleware whose record commits in the handler's
-//     transaction (CompleteTx): envelopes/s.
-//   - e2e: a steady 500 envelopes/s for -e2e-duration; time from Put returning to
-//     the handler starting: p50/p99.
-//   - wal: WAL bytes written per envelope by Put, beside a bare row holding the same
-//     payload inserted the same way.
 package main
 
 import (
@@ -22,8 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime/pprof"
@@ -40,7 +23,12 @@ import (
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
-type config struct {
+// benchDatabaseURLDefault is the local server the tests use too.
+const benchDatabaseURLDefault = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// benchConfig is what the bench flags set.
+type benchConfig struct {
+	out         io.Writer
 	url         string
 	duration    time.Duration
 	e2eDuration time.Duration
@@ -50,32 +38,38 @@ type config struct {
 	batches     int
 }
 
-func main() {
-	var c config
-	flag.StringVar(&c.url, "database-url", envOr("STORAGEFIRST_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres URL")
-	flag.DurationVar(&c.duration, "duration", 3*time.Second, "how long each put case runs")
-	flag.DurationVar(&c.e2eDuration, "e2e-duration", 10*time.Second, "how long the e2e case runs")
-	flag.IntVar(&c.consumeN, "consume-n", 20000, "envelopes drained by each consume case")
-	flag.IntVar(&c.batches, "concurrent-batches", 0, "pgstore Config.MaxConcurrentBatches (0: its default)")
-	flag.StringVar(&c.cases, "cases", "put,consume,e2e,wal", "comma-separated cases to run")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	jsonOut := flag.Bool("json", true, "print JSON lines (the default; -json=false prints text)")
-	flag.Parse()
+// bench is the bench command: it parses the flags and runs the cases.
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := benchConfig{out: stdout}
+	fs := newFlagSet("bench", stderr)
+	fs.StringVar(&c.url, "database-url", envOr("STORAGEFIRST_DATABASE_URL", envOr("STORAGEFIRST_TEST_DATABASE_URL", benchDatabaseURLDefault)),
+		"Postgres URL (default $STORAGEFIRST_DATABASE_URL, else $STORAGEFIRST_TEST_DATABASE_URL, else the local server)")
+	fs.DurationVar(&c.duration, "duration", 3*time.Second, "how long each put case runs")
+	fs.DurationVar(&c.e2eDuration, "e2e-duration", 10*time.Second, "how long the e2e case runs")
+	fs.IntVar(&c.consumeN, "consume-n", 20000, "envelopes drained by each consume case")
+	fs.IntVar(&c.batches, "concurrent-batches", 0, "pgstore Config.MaxConcurrentBatches (0: its default)")
+	fs.StringVar(&c.cases, "cases", "put,consume,e2e,wal", "comma-separated cases to run")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	jsonOut := fs.Bool("json", true, "print JSON lines (the default; -json=false prints text)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
 	c.text = !*jsonOut
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+			return fmt.Errorf("bench: %w", err)
 		}
-		_ = pprof.StartCPUProfile(f)
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(context.Background(), c); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		pprof.StopCPUProfile()
-		os.Exit(1)
+	if err := runBench(ctx, c); err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
+	return nil
 }
 
 func envOr(k, def string) string {
@@ -102,15 +96,15 @@ type result struct {
 	SynchronousCo string  `json:"synchronous_commit,omitempty"`
 }
 
-func (c config) print(r result) {
+func (c benchConfig) print(r result) {
 	if c.text {
-		fmt.Printf("%-8s %-12s c=%-3d n=%-7d %9.0f/s p50=%6.2fms p99=%6.2fms batch=%5.1f wal=%.0f/%.0f (%.2fx)\n",
+		fmt.Fprintf(c.out, "%-8s %-12s c=%-3d n=%-7d %9.0f/s p50=%6.2fms p99=%6.2fms batch=%5.1f wal=%.0f/%.0f (%.2fx)\n",
 			r.Case, r.Variant, r.Concurrency, r.Envelopes, r.PerSecond, r.P50Millis, r.P99Millis, r.BatchAvg,
 			r.WALBytesPer, r.WALBaseline, r.WALRatio)
 		return
 	}
 	b, _ := json.Marshal(r)
-	fmt.Println(string(b))
+	fmt.Fprintln(c.out, string(b))
 }
 
 // env is a bench envelope with a ~300-byte payload.
@@ -138,7 +132,7 @@ type harness struct {
 	schema string
 }
 
-func newHarness(ctx context.Context, c config) (*harness, error) {
+func newHarness(ctx context.Context, c benchConfig) (*harness, error) {
 	url := c.url
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -168,7 +162,7 @@ func (h *harness) close() {
 	h.pool.Close()
 }
 
-func run(ctx context.Context, c config) error {
+func runBench(ctx context.Context, c benchConfig) error {
 	for _, name := range strings.Split(c.cases, ",") {
 		var err error
 		switch strings.TrimSpace(name) {
@@ -201,7 +195,7 @@ func percentile(ds []time.Duration, p float64) float64 {
 
 // benchPut runs group-commit Put and the naive baseline side by side, alternating,
 // at each concurrency.
-func benchPut(ctx context.Context, c config) error {
+func benchPut(ctx context.Context, c benchConfig) error {
 	h, err := newHarness(ctx, c)
 	if err != nil {
 		return err
@@ -296,7 +290,7 @@ func fill(ctx context.Context, q *pgstore.Queue, n int) error {
 	return nil
 }
 
-func benchConsume(ctx context.Context, c config) error {
+func benchConsume(ctx context.Context, c benchConfig) error {
 	for _, variant := range []string{"noop", "idempotent_tx", "idempotent_batch"} {
 		h, err := newHarness(ctx, c)
 		if err != nil {
@@ -376,7 +370,7 @@ func benchConsume(ctx context.Context, c config) error {
 	return nil
 }
 
-func benchE2E(ctx context.Context, c config) error {
+func benchE2E(ctx context.Context, c benchConfig) error {
 	h, err := newHarness(ctx, c)
 	if err != nil {
 		return err
@@ -455,7 +449,7 @@ func benchE2E(ctx context.Context, c config) error {
 	return nil
 }
 
-func benchWAL(ctx context.Context, c config) error {
+func benchWAL(ctx context.Context, c benchConfig) error {
 	h, err := newHarness(ctx, c)
 	if err != nil {
 		return err

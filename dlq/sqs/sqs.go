@@ -1,4 +1,4 @@
-package dlq
+package sqs
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -26,24 +27,24 @@ const (
 	maxFailuresAttribute = 32 << 10
 )
 
-// SendMessageAPI is the part of the SQS client SQSDestination uses.
+// SendMessageAPI is the part of the SQS client Destination uses.
 type SendMessageAPI interface {
 	SendMessage(ctx context.Context, in *awssqs.SendMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.SendMessageOutput, error)
 }
 
-// SQSDestination sends dead letters to an SQS queue: the envelope's JSON as the
+// Destination sends dead letters to an SQS queue: the envelope's JSON as the
 // body, the failure in message attributes (storagefirst-error-class,
 // -error-code, -error, -attempts, -first-failed-at, -last-failed-at, -origin and
-// the whole history in -failures), which Decode reads back.
-type SQSDestination struct {
+// the whole history in -failures), which dlq.Decode reads back.
+type Destination struct {
 	Client   SendMessageAPI
 	QueueURL string
 }
 
-var _ Destination = SQSDestination{}
+var _ dlq.Destination = Destination{}
 
 // SendDeadLetter sends dl and returns once SQS has accepted it.
-func (d SQSDestination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error {
+func (d Destination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error {
 	body, err := json.Marshal(dl.Envelope)
 	if err != nil {
 		return err
@@ -64,24 +65,24 @@ func (d SQSDestination) SendDeadLetter(ctx context.Context, dl storagefirst.Dead
 			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 		}
 	}
-	set(AttrID, dl.Envelope.ID)
-	set(AttrType, dl.Envelope.Type)
+	set(dlq.AttrID, dl.Envelope.ID)
+	set(dlq.AttrType, dl.Envelope.Type)
 	class := last.Class
 	if class == "" {
 		class = storagefirst.ClassPermanent.String()
 	}
-	set(AttrErrorClass, class)
-	set(AttrErrorCode, last.Code)
-	set(AttrError, truncate(last.Error, 4096))
-	set(AttrAttempts, strconv.Itoa(max(last.Attempt, dl.Envelope.Attempt)))
+	set(dlq.AttrErrorClass, class)
+	set(dlq.AttrErrorCode, last.Code)
+	set(dlq.AttrError, truncate(last.Error, 4096))
+	set(dlq.AttrAttempts, strconv.Itoa(max(last.Attempt, dl.Envelope.Attempt)))
 	if !first.At.IsZero() {
-		set(AttrFirstFailedAt, first.At.UTC().Format(time.RFC3339Nano))
+		set(dlq.AttrFirstFailedAt, first.At.UTC().Format(time.RFC3339Nano))
 	}
 	if !last.At.IsZero() {
-		set(AttrLastFailedAt, last.At.UTC().Format(time.RFC3339Nano))
+		set(dlq.AttrLastFailedAt, last.At.UTC().Format(time.RFC3339Nano))
 	}
-	set(AttrOrigin, last.Origin)
-	set(AttrFailures, string(fails))
+	set(dlq.AttrOrigin, last.Origin)
+	set(dlq.AttrFailures, string(fails))
 	_, err = d.Client.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: aws.String(d.QueueURL),
 		MessageBody: aws.String(string(body)), MessageAttributes: attrs})
 	if err != nil {
@@ -97,17 +98,17 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// ReceiveDeleteAPI is the part of the SQS client SQSSource uses.
+// ReceiveDeleteAPI is the part of the SQS client Source uses.
 type ReceiveDeleteAPI interface {
 	ReceiveMessage(ctx context.Context, in *awssqs.ReceiveMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.ReceiveMessageOutput, error)
 	DeleteMessage(ctx context.Context, in *awssqs.DeleteMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.DeleteMessageOutput, error)
 	PurgeQueue(ctx context.Context, in *awssqs.PurgeQueueInput, optFns ...func(*awssqs.Options)) (*awssqs.PurgeQueueOutput, error)
 }
 
-// SQSSource reads an SQS dead-letter queue of any origin, decoding each message
-// with Decode. A Read receives messages and so hides them for VisibilityTimeout;
+// Source reads an SQS dead-letter queue of any origin, decoding each message
+// with dlq.Decode. A Read receives messages and so hides them for VisibilityTimeout;
 // a pass ends when a Read receives nothing.
-type SQSSource struct {
+type Source struct {
 	Client   ReceiveDeleteAPI
 	QueueURL string
 	// VisibilityTimeout: see VisibilityTimeoutDefault.
@@ -116,10 +117,10 @@ type SQSSource struct {
 	WaitTime time.Duration
 }
 
-var _ Source = (*SQSSource)(nil)
+var _ dlq.Source = (*Source)(nil)
 
 // Read receives up to n (at most 10) messages and decodes them.
-func (s *SQSSource) Read(ctx context.Context, n int) ([]Entry, error) {
+func (s *Source) Read(ctx context.Context, n int) ([]dlq.Entry, error) {
 	vis := s.VisibilityTimeout
 	if vis == 0 {
 		vis = VisibilityTimeoutDefault
@@ -137,15 +138,15 @@ func (s *SQSSource) Read(ctx context.Context, n int) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	es := make([]Entry, len(out.Messages))
+	es := make([]dlq.Entry, len(out.Messages))
 	for i, m := range out.Messages {
-		es[i] = Decode(MessageFromSQS(m))
+		es[i] = dlq.Decode(ToMessage(m))
 	}
 	return es, nil
 }
 
-// MessageFromSQS converts a received SQS message for Decode.
-func MessageFromSQS(m types.Message) Message {
+// ToMessage converts a received SQS message for dlq.Decode.
+func ToMessage(m types.Message) dlq.Message {
 	attrs := map[string]string{}
 	for k, v := range m.Attributes {
 		attrs[k] = v
@@ -155,18 +156,18 @@ func MessageFromSQS(m types.Message) Message {
 			attrs[k] = *v.StringValue
 		}
 	}
-	return Message{MessageID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Attributes: attrs,
+	return dlq.Message{MessageID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Attributes: attrs,
 		ReceiptHandle: aws.ToString(m.ReceiptHandle)}
 }
 
 // Delete deletes the message.
-func (s *SQSSource) Delete(ctx context.Context, e Entry) error {
+func (s *Source) Delete(ctx context.Context, e dlq.Entry) error {
 	_, err := s.Client.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: aws.String(s.QueueURL), ReceiptHandle: aws.String(e.Handle)})
 	return err
 }
 
 // Purge purges the queue. SQS does not say how many messages went: it returns -1.
-func (s *SQSSource) Purge(ctx context.Context) (int64, error) {
+func (s *Source) Purge(ctx context.Context) (int64, error) {
 	_, err := s.Client.PurgeQueue(ctx, &awssqs.PurgeQueueInput{QueueUrl: aws.String(s.QueueURL)})
 	return -1, err
 }
@@ -187,9 +188,9 @@ type MoveOptions struct {
 
 // MoveBack starts an SQS message move task from the dead-letter queue (dlqURL,
 // dlqARN) back to its source: the fast path for a DLQ fed by an SQS redrive
-// policy. It first peeks at one message and refuses, with ErrMoveNotApplicable,
+// policy. It first peeks at one message and refuses, with dlq.ErrMoveNotApplicable,
 // a DLQ fed by EventBridge, a Lambda destination, Step Functions or a Destination:
-// those need Replay. It returns the task handle.
+// those need dlq.Replay. It returns the task handle.
 func MoveBack(ctx context.Context, client MoveAPI, dlqURL, dlqARN string, opts MoveOptions) (string, error) {
 	out, err := client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 1,
 		VisibilityTimeout: 0, MessageAttributeNames: []string{"All"},
@@ -198,10 +199,10 @@ func MoveBack(ctx context.Context, client MoveAPI, dlqURL, dlqARN string, opts M
 		return "", fmt.Errorf("dlq: peek: %w", err)
 	}
 	if len(out.Messages) == 0 {
-		return "", ErrEmpty
+		return "", dlq.ErrEmpty
 	}
-	if k := Decode(MessageFromSQS(out.Messages[0])).Kind; k != KindSQSRedrive {
-		return "", fmt.Errorf("%w: its messages are %s dead letters, not moved there by an SQS redrive policy; use replay", ErrMoveNotApplicable, k)
+	if k := dlq.Decode(ToMessage(out.Messages[0])).Kind; k != dlq.KindSQSRedrive {
+		return "", fmt.Errorf("%w: its messages are %s dead letters, not moved there by an SQS redrive policy; use replay", dlq.ErrMoveNotApplicable, k)
 	}
 	in := &awssqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqARN)}
 	if opts.DestinationARN != "" {

@@ -1,4 +1,4 @@
-package workflow
+package sfn
 
 import (
 	"context"
@@ -9,45 +9,46 @@ import (
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/storagefirst/storagefirst-go/workflow"
 )
 
-// StartSyncExecutionAPI is the part of the Step Functions client StepFunctions
-// uses.
+// StartSyncExecutionAPI is the part of the Step Functions client Starter uses.
 type StartSyncExecutionAPI interface {
 	StartSyncExecution(ctx context.Context, in *awssfn.StartSyncExecutionInput, optFns ...func(*awssfn.Options)) (*awssfn.StartSyncExecutionOutput, error)
 }
 
-// StepFunctions starts an Express state machine synchronously and returns the same
-// Result as the local engine: SUCCEEDED with the output, or FAILED / TIMED_OUT
-// with Error and Cause, returned as a *FailedError too. (StartSyncExecution
+// Starter starts an Express state machine synchronously and returns the same
+// workflow.Result as the local engine: SUCCEEDED with the output, or FAILED / TIMED_OUT
+// with Error and Cause, returned as a *workflow.FailedError too. (StartSyncExecution
 // answers HTTP 200 for all three; this is where a FAILED execution stops being
 // mistaken for a success.)
-type StepFunctions struct {
+type Starter struct {
 	Client          StartSyncExecutionAPI
 	StateMachineARN string
 }
 
-var _ Starter = (*StepFunctions)(nil)
+var _ workflow.Starter = (*Starter)(nil)
 
 // StartSync runs the state machine on input.
-func (s *StepFunctions) StartSync(ctx context.Context, input json.RawMessage) (Result, error) {
+func (s *Starter) StartSync(ctx context.Context, input json.RawMessage) (workflow.Result, error) {
 	if len(input) == 0 {
 		input = json.RawMessage("{}")
 	}
 	out, err := s.Client.StartSyncExecution(ctx, &awssfn.StartSyncExecutionInput{
 		StateMachineArn: aws.String(s.StateMachineARN), Input: aws.String(string(input))})
 	if err != nil {
-		return Result{}, fmt.Errorf("workflow: start sync execution: %w", err)
+		return workflow.Result{}, fmt.Errorf("sfn: start sync execution: %w", err)
 	}
-	res := Result{ExecutionID: aws.ToString(out.ExecutionArn), Status: Status(out.Status),
+	res := workflow.Result{ExecutionID: aws.ToString(out.ExecutionArn), Status: workflow.Status(out.Status),
 		Error: aws.ToString(out.Error), Cause: aws.ToString(out.Cause), StartDate: aws.ToTime(out.StartDate), StopDate: aws.ToTime(out.StopDate)}
 	if out.Output != nil {
 		res.Output = json.RawMessage(*out.Output)
 	}
 	switch res.Status {
-	case StatusSucceeded, StatusFailed, StatusTimedOut:
+	case workflow.StatusSucceeded, workflow.StatusFailed, workflow.StatusTimedOut:
 	default:
-		return res, fmt.Errorf("workflow: start sync execution: unexpected status %q", res.Status)
+		return res, fmt.Errorf("sfn: start sync execution: unexpected status %q", res.Status)
 	}
 	return res, res.Err()
 }

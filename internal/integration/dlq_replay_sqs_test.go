@@ -1,4 +1,4 @@
-package dlq_test
+package integration_test
 
 import (
 	"context"
@@ -18,8 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
+	dlqsqs "github.com/storagefirst/storagefirst-go/dlq/sqs"
 	"github.com/storagefirst/storagefirst-go/ingest/sqs"
-	"github.com/storagefirst/storagefirst-go/internal/goawstest"
+	"github.com/storagefirst/storagefirst-go/internal/integration/goawstest"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
 )
@@ -98,7 +99,7 @@ func TestReplaySQSExactlyOnce(t *testing.T) {
 		return nil
 	})
 	chain := storagefirst.Chain(effect,
-		dlq.Middleware(dlq.MiddlewareConfig{Destination: dlq.SQSDestination{Client: client, QueueURL: dlqURL}, Origin: "create-order",
+		dlq.Middleware(dlq.MiddlewareConfig{Destination: dlqsqs.Destination{Client: client, QueueURL: dlqURL}, Origin: "create-order",
 			Logger: slog.New(slog.DiscardHandler)}),
 		storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: sftest.NewMemoryIdempotencyStore(nil)}))
 	handler := sqs.NewBatchHandler(chain, sqs.BatchConfig{AllowAllFailed: true})
@@ -116,7 +117,7 @@ func TestReplaySQSExactlyOnce(t *testing.T) {
 	drain(t, ctx, client, ordersURL, handler)
 	require.Len(t, effects, n-poisoned)
 
-	src := &dlq.SQSSource{Client: client, QueueURL: dlqURL, VisibilityTimeout: time.Second, WaitTime: -1}
+	src := &dlqsqs.Source{Client: client, QueueURL: dlqURL, VisibilityTimeout: time.Second, WaitTime: -1}
 	listed, err := dlq.List(ctx, src, dlq.Filter{}, 0)
 	require.NoError(t, err)
 	require.Len(t, listed, poisoned)
@@ -136,7 +137,7 @@ func TestReplaySQSExactlyOnce(t *testing.T) {
 		return atoi(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible)])
 	}
 	waitFor(t, "the listed messages to be visible again", func() bool { return hidden() == 0 })
-	flaky := &flakyDelete{Source: &dlq.SQSSource{Client: client, QueueURL: dlqURL, VisibilityTimeout: time.Second, WaitTime: -1}}
+	flaky := &flakyDelete{Source: &dlqsqs.Source{Client: client, QueueURL: dlqURL, VisibilityTimeout: time.Second, WaitTime: -1}}
 	sum, err := dlq.Replay(ctx, flaky, sink, dlq.ReplayOptions{})
 	require.NoError(t, err)
 	require.Equal(t, poisoned-1, sum.Replayed)
@@ -146,7 +147,7 @@ func TestReplaySQSExactlyOnce(t *testing.T) {
 
 	// Run again: the entry whose delete failed is re-put; idempotency skips it.
 	waitFor(t, "the undeleted message to be visible again", func() bool { return hidden() == 0 })
-	sum, err = dlq.Replay(ctx, &dlq.SQSSource{Client: client, QueueURL: dlqURL, VisibilityTimeout: time.Second, WaitTime: -1},
+	sum, err = dlq.Replay(ctx, &dlqsqs.Source{Client: client, QueueURL: dlqURL, VisibilityTimeout: time.Second, WaitTime: -1},
 		sink, dlq.ReplayOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 1, sum.Replayed)

@@ -15,6 +15,13 @@
 // was accepted is recorded for assertions.
 //
 // Point a client at it with the client's BaseEndpoint option and Config.
+//
+// # Where it sits
+//
+// awsfake is a test kit for the AWS adapters (ingest/eventbridge, ingest/sqs,
+// ingest/kinesis, workflow/sfn, dlq/sqs) and for your own wiring of them; it
+// imports the AWS SDK's core and no package of this module, and no package of the
+// library imports it.
 package awsfake
 
 import (

@@ -1,4 +1,4 @@
-package workflow_test
+package sfn_test
 
 import (
 	"context"
@@ -9,8 +9,9 @@ import (
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/stretchr/testify/require"
 
-	"github.com/storagefirst/storagefirst-go/storagefirst/sftest/awsfake"
+	"github.com/storagefirst/storagefirst-go/awsfake"
 	"github.com/storagefirst/storagefirst-go/workflow"
+	"github.com/storagefirst/storagefirst-go/workflow/sfn"
 )
 
 func TestStepFunctionsClientMapsEveryStatus(t *testing.T) {
@@ -31,8 +32,8 @@ func TestStepFunctionsClientMapsEveryStatus(t *testing.T) {
 		}
 		return awsfake.StartSyncOutput{Status: "FAILED", Error: "OrderNotFound", Cause: "no order"}
 	})
-	client := awssfn.NewFromConfig(fake.Config(), func(o *awssfn.Options) { o.BaseEndpoint = aws.String(fake.URL()) }, workflow.WithoutHostPrefix)
-	sf := &workflow.StepFunctions{Client: client, StateMachineARN: arn}
+	client := awssfn.NewFromConfig(fake.Config(), func(o *awssfn.Options) { o.BaseEndpoint = aws.String(fake.URL()) }, sfn.WithoutHostPrefix)
+	sf := &sfn.Starter{Client: client, StateMachineARN: arn}
 	ctx := context.Background()
 
 	res, err := sf.StartSync(ctx, json.RawMessage(`{"username":"lee"}`))
@@ -53,7 +54,7 @@ func TestStepFunctionsClientMapsEveryStatus(t *testing.T) {
 
 	// Without the option the SDK prefixes the host with "sync-", which no local
 	// server answers to.
-	plain := &workflow.StepFunctions{Client: awssfn.NewFromConfig(fake.Config(), func(o *awssfn.Options) {
+	plain := &sfn.Starter{Client: awssfn.NewFromConfig(fake.Config(), func(o *awssfn.Options) {
 		o.BaseEndpoint = aws.String(fake.URL())
 		o.RetryMaxAttempts = 1
 	}), StateMachineARN: arn}
