@@ -136,8 +136,9 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // Schema returns the (unquoted) schema name.
 func (s *Store) Schema() string { return s.cfg.Schema }
 
-// Close stops the store's background work: pending group commits fail with
-// storagefirst.ErrClosed and the listener stops. It does not close the pool.
+// Close stops the store's background work: Puts and Acks not yet executing fail
+// with storagefirst.ErrClosed, group commits already running finish (each within
+// WriteTimeout) and the listener stops. It does not close the pool.
 func (s *Store) Close() {
 	s.cancel()
 	s.puts.Wait()

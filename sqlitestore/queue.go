@@ -79,7 +79,13 @@ func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst
 	return items, failed
 }
 
+// writeTimeout bounds each group-commit transaction (puts, acknowledgements): a
+// batch already running when the store closes finishes within it.
+const writeTimeout = 30 * time.Second
+
 func (s *Store) execPut(ctx context.Context, items []putItem) ([]bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
 	var out []bool
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -219,6 +225,8 @@ func (q *Queue) Ack(ctx context.Context, l storagefirst.Lease) error {
 }
 
 func (s *Store) execAck(ctx context.Context, items []ackItem) ([]bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
 	out := make([]bool, len(items))
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		for i, it := range items {

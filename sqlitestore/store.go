@@ -111,7 +111,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Close stops background work and closes the database.
+// Close stops background work and closes the database: Puts and Acks not yet
+// executing fail with storagefirst.ErrClosed, and group commits already running
+// finish first.
 func (s *Store) Close() error {
 	s.cancel()
 	s.puts.Wait()
