@@ -62,8 +62,9 @@ func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 }
 
 // Enqueue stores envs durably and says which were new and which were duplicates.
-// An envelope whose ID is a dead letter of the queue is revived (a replay) and
-// counts as inserted.
+// An envelope whose ID is in the queue already, as a dead letter too, is a
+// duplicate and left as it is: a retried Put never revives a dead letter (Requeue
+// does).
 //
 // Concurrent calls are group-committed: gathered into one transaction (one
 // multi-row INSERT) and each answered when that transaction has committed, so the

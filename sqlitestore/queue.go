@@ -44,8 +44,9 @@ type putItem struct {
 
 // Put stores envs durably: it returns once their transaction is committed (WAL,
 // synchronous=FULL). Concurrent Puts share transactions. Invalid envelopes are
-// reported in a *storagefirst.PutError; an ID already present is left as it is,
-// and a dead letter's ID is revived (a replay).
+// reported in a *storagefirst.PutError; an ID already present, a dead letter's
+// included, is left as it is: a retried Put never revives a dead letter (Requeue
+// does).
 func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 	items, failed := q.prepare(envs)
 	if len(items) > 0 {
@@ -106,9 +107,7 @@ func insert(ctx context.Context, tx *sql.Tx, items []putItem) ([]bool, error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO envelopes
 		(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload, available_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (queue, id) DO UPDATE SET state = 0, attempt = 0, available_at = excluded.available_at,
-			dead_at = NULL, metadata = excluded.metadata
-		WHERE envelopes.state = 2`)
+		ON CONFLICT (queue, id) DO NOTHING`)
 	if err != nil {
 		return nil, err
 	}
