@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/storagefirst/storagefirst-go/internal/batch"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -70,19 +72,27 @@ func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 // multi-row INSERT) and each answered when that transaction has committed, so the
 // cost of a commit is shared. A lone caller does not wait for others. Invalid
 // envelopes are reported in a *storagefirst.PutError (permanent, wrapping
-// storagefirst.ErrInvalidEnvelope) and the valid ones stored; when the transaction
-// fails, every caller in it gets the error and nothing of theirs is stored. When ctx
+// storagefirst.ErrInvalidEnvelope) and the valid ones stored. When the database
+// rejects a row (a data exception or a constraint, SQLSTATE classes 22, 23 and 54),
+// the group commit is split and retried until that envelope is alone: only it
+// fails, reported likewise, and every other envelope commits. When a transaction
+// fails otherwise, the envelopes in it fail with its error (retryable) and nothing
+// of theirs is stored; a call none of whose envelopes was stored returns that
+// error itself rather than a *storagefirst.PutError. When ctx
 // ends first, Enqueue returns ctx.Err() and the envelopes may or may not be stored:
 // retry the Put (a repeat is harmless), never acknowledge.
 func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (PutResult, error) {
 	items, failed := q.prepare(envs)
 	var res PutResult
 	if len(items) > 0 {
-		inserted, err := q.s.puts.Do(ctx, items)
+		outs, err := q.s.puts.Do(ctx, items)
 		if err != nil {
 			return PutResult{}, fmt.Errorf("pgstore: put: %w", err)
 		}
-		res = splitInserted(items, inserted)
+		var whole error
+		if res, failed, whole = splitOutcomes(items, outs, failed); whole != nil {
+			return PutResult{}, fmt.Errorf("pgstore: put: %w", whole)
+		}
 	}
 	return res, storagefirst.NewPutError(len(envs), failed)
 }
@@ -125,11 +135,56 @@ func splitInserted(items []putItem, inserted []bool) PutResult {
 }
 
 // execPut is the group commit of Put: one statement, one transaction, one round
-// trip for the whole batch.
-func (s *Store) execPut(ctx context.Context, items []putItem) ([]bool, error) {
+// trip for the whole batch. A batch the database rejects for a row's sake is split
+// until that row is alone (batch.Isolate), all within WriteTimeout.
+func (s *Store) execPut(ctx context.Context, items []putItem) ([]batch.Outcome[bool], error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
-	return s.insert(ctx, s.pool, items)
+	return batch.Isolate(ctx, items, func(ctx context.Context, items []putItem) ([]bool, error) {
+		return s.insert(ctx, s.pool, items)
+	}, rowRejected), nil
+}
+
+// rowRejected reports whether err is the database refusing a row for what it
+// holds (SQLSTATE class 22 data exception, 23 integrity constraint violation, 54
+// program limit exceeded), not a failure of the transaction as such.
+func rowRejected(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
+}
+
+// splitOutcomes sorts a group commit's outcomes for items into a PutResult and
+// failures (appended to failed): an envelope the database rejected fails for good,
+// wrapping storagefirst.ErrInvalidEnvelope; one whose transaction failed fails with
+// that error. When every item failed with a transaction's error and nothing else
+// failed, it returns that error as whole.
+func splitOutcomes(items []putItem, outs []batch.Outcome[bool], failed []storagefirst.FailedEnvelope) (PutResult, []storagefirst.FailedEnvelope, error) {
+	var r PutResult
+	var txErrs []storagefirst.FailedEnvelope
+	for i, it := range items {
+		switch o := outs[i]; {
+		case o.Err == nil && o.Value:
+			r.Inserted = append(r.Inserted, it.env.ID)
+		case o.Err == nil:
+			r.Duplicates = append(r.Duplicates, it.env.ID)
+		case rowRejected(o.Err):
+			failed = append(failed, storagefirst.FailedEnvelope{ID: it.env.ID, Err: storagefirst.Permanent(
+				fmt.Errorf("%w: the database rejected it: %w", storagefirst.ErrInvalidEnvelope, o.Err))})
+		default:
+			txErrs = append(txErrs, storagefirst.FailedEnvelope{ID: it.env.ID, Err: fmt.Errorf("pgstore: put: %w", o.Err)})
+		}
+	}
+	if len(txErrs) == len(items) && len(failed) == 0 {
+		return PutResult{}, nil, outs[0].Err
+	}
+	return r, append(failed, txErrs...), nil
 }
 
 // querier is a pool, a connection or a transaction.

@@ -83,7 +83,7 @@ type Store struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	puts *batch.Batcher[putItem, bool]
+	puts *batch.Batcher[putItem, batch.Outcome[bool]]
 	acks *batch.Batcher[ackItem, bool]
 
 	mu       sync.Mutex

@@ -8,6 +8,10 @@ import (
 	"fmt"
 	"time"
 
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/storagefirst/storagefirst-go/internal/batch"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -46,16 +50,51 @@ type putItem struct {
 // synchronous=FULL). Concurrent Puts share transactions. Invalid envelopes are
 // reported in a *storagefirst.PutError; an ID already present, a dead letter's
 // included, is left as it is: a retried Put never revives a dead letter (Requeue
-// does).
+// does). When the database rejects a row (a constraint, a value too big), the
+// shared transaction is split and retried until that envelope is alone: only it
+// fails, permanently, wrapping storagefirst.ErrInvalidEnvelope, and every other
+// envelope commits.
 func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 	items, failed := q.prepare(envs)
 	if len(items) > 0 {
-		if _, err := q.s.puts.Do(ctx, items); err != nil {
+		outs, err := q.s.puts.Do(ctx, items)
+		if err != nil {
 			return fmt.Errorf("sqlitestore: put: %w", err)
 		}
-		q.s.wake(q.name)
+		var txErrs []storagefirst.FailedEnvelope
+		for i, it := range items {
+			switch err := outs[i].Err; {
+			case err == nil:
+			case rowRejected(err):
+				failed = append(failed, storagefirst.FailedEnvelope{ID: it.env.ID, Err: storagefirst.Permanent(
+					fmt.Errorf("%w: the database rejected it: %w", storagefirst.ErrInvalidEnvelope, err))})
+			default:
+				txErrs = append(txErrs, storagefirst.FailedEnvelope{ID: it.env.ID, Err: fmt.Errorf("sqlitestore: put: %w", err)})
+			}
+		}
+		if len(txErrs) == len(items) && len(failed) == 0 {
+			return txErrs[0].Err // nothing was stored: the transaction's error
+		}
+		failed = append(failed, txErrs...)
+		if len(failed) < len(envs) { // something was stored
+			q.s.wake(q.name)
+		}
 	}
 	return storagefirst.NewPutError(len(envs), failed)
+}
+
+// rowRejected reports whether err is SQLite refusing a row for what it holds (a
+// constraint, a value too big or of the wrong type), not the transaction failing.
+func rowRejected(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return true
+	}
+	return false
 }
 
 // PutTx stores envs inside tx (from Store.WriteTx): the transactional outbox. The
@@ -84,16 +123,20 @@ func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst
 // batch already running when the store closes finishes within it.
 const writeTimeout = 30 * time.Second
 
-func (s *Store) execPut(ctx context.Context, items []putItem) ([]bool, error) {
+// execPut is the group commit of Put: one transaction for the batch, split until
+// a row the database rejects is alone (batch.Isolate), all within writeTimeout.
+func (s *Store) execPut(ctx context.Context, items []putItem) ([]batch.Outcome[bool], error) {
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	var out []bool
-	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = insert(ctx, tx, items)
-		return err
-	})
-	return out, err
+	return batch.Isolate(ctx, items, func(ctx context.Context, items []putItem) ([]bool, error) {
+		var out []bool
+		err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			out, err = insert(ctx, tx, items)
+			return err
+		})
+		return out, err
+	}, rowRejected), nil
 }
 
 func nullable(b []byte) any {

@@ -42,7 +42,7 @@ type Store struct {
 	r      *sql.DB // readers
 	ctx    context.Context
 	cancel context.CancelFunc
-	puts   *batch.Batcher[putItem, bool]
+	puts   *batch.Batcher[putItem, batch.Outcome[bool]]
 	acks   *batch.Batcher[ackItem, bool]
 
 	wakes wake.Hub

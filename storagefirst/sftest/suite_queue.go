@@ -26,6 +26,10 @@ type QueueFeatures struct {
 	// Reopen, if set, closes the given backend and opens a new one on the same
 	// storage; the suite then checks that what was stored survives.
 	Reopen func(t *testing.T, old QueueBackend) QueueBackend
+	// RejectType, if set, makes the backend's database refuse to store envelopes
+	// of type typ (a constraint or trigger Validate cannot know of); the suite then
+	// checks that such a row fails only its own envelope.
+	RejectType func(t *testing.T, q QueueBackend, typ string)
 }
 
 // suiteTimeout bounds every wait of the suites; they poll, never sleep.
@@ -53,6 +57,7 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		{"FailureHistoryIsBounded", testHistoryBounded},
 		{"StaleLeaseIsFenced", testStaleLease},
 		{"PutNeverRevivesADeadLetter", testPutNeverRevives},
+		{"PutRejectsWhatStoresCannotHold", testPutUnstorable},
 		{"Stats", testStats},
 		{"Wake", testWake},
 	}
@@ -62,6 +67,13 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 			tc.run(t, newBackend(t))
 		})
 	}
+	t.Run("RejectedRowFailsOnlyItself", func(t *testing.T) {
+		if features.RejectType == nil {
+			t.Skip("backend has no database to reject a row")
+		}
+		t.Parallel()
+		testRejectedRow(t, newBackend(t), features.RejectType)
+	})
 	t.Run("SurvivesReopen", func(t *testing.T) {
 		if features.Reopen == nil {
 			t.Skip("backend is not durable across a reopen")
