@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -383,7 +384,7 @@ func (q *Queue) execLease(ctx context.Context, op, sql string, l storagefirst.Le
 
 // Retry records failure and makes the envelope due after delay.
 func (q *Queue) Retry(ctx context.Context, l storagefirst.Lease, delay time.Duration, failure storagefirst.Failure) error {
-	f, err := json.Marshal(failure)
+	f, err := json.Marshal(storable(failure))
 	if err != nil {
 		return err
 	}
@@ -398,7 +399,7 @@ func (q *Queue) Release(ctx context.Context, l storagefirst.Lease) error {
 // DeadLetter moves the envelope to the dead letters with failure appended to its
 // history.
 func (q *Queue) DeadLetter(ctx context.Context, l storagefirst.Lease, failure storagefirst.Failure) error {
-	f, err := json.Marshal(failure)
+	f, err := json.Marshal(storable(failure))
 	if err != nil {
 		return err
 	}
@@ -515,7 +516,11 @@ func (q *Queue) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) 
 		p := string(env.Payload)
 		payload = &p
 	}
-	fails, err := json.Marshal(dl.Failures)
+	fs := make([]storagefirst.Failure, len(dl.Failures))
+	for i, f := range dl.Failures {
+		fs[i] = storable(f)
+	}
+	fails, err := json.Marshal(fs)
 	if err != nil {
 		return err
 	}
@@ -528,4 +533,13 @@ func (q *Queue) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) 
 		return fmt.Errorf("pgstore: send dead letter: %w", err)
 	}
 	return nil
+}
+
+// storable returns f with every NUL byte of its strings replaced by U+FFFD: jsonb
+// refuses the \u0000 escape, and a failure whose message holds one (an error that
+// quotes binary input) must still reach the dead letters.
+func storable(f storagefirst.Failure) storagefirst.Failure {
+	clean := func(s string) string { return strings.ReplaceAll(s, "\x00", "\uFFFD") }
+	f.Class, f.Error, f.Code, f.Origin = clean(f.Class), clean(f.Error), clean(f.Code), clean(f.Origin)
+	return f
 }

@@ -58,6 +58,7 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		{"StaleLeaseIsFenced", testStaleLease},
 		{"PutNeverRevivesADeadLetter", testPutNeverRevives},
 		{"PutRejectsWhatStoresCannotHold", testPutUnstorable},
+		{"FailureWithNULReachesTheDeadLetters", testFailureWithNUL},
 		{"Stats", testStats},
 		{"Wake", testWake},
 	}

@@ -1,6 +1,7 @@
 package sftest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -137,4 +138,23 @@ func testRejectedRow(t *testing.T, q QueueBackend, reject func(*testing.T, Queue
 		stored += len(r.in) - len(bad)
 	}
 	claimAll(t, q, stored)
+}
+
+// testFailureWithNUL: a handler error whose message holds a NUL byte (it quotes
+// binary input) is recorded by Retry and DeadLetter all the same, so the envelope
+// still reaches the dead letters with its history.
+func testFailureWithNUL(t *testing.T, q QueueBackend) {
+	ctx := suiteCtx(t)
+	in := envs(t, 1)
+	require.NoError(t, q.Put(ctx, in...))
+	d := claimOne(t, ctx, q, time.Minute)
+	require.NoError(t, q.Retry(ctx, d.Lease, 0, storagefirst.NewFailure(1, time.Now(), errors.New("bad byte \x00 in input"))))
+	d = claimOne(t, ctx, q, time.Minute)
+	require.NoError(t, q.DeadLetter(ctx, d.Lease, storagefirst.NewFailure(2, time.Now(), errors.New("still \x00"))))
+	dead, err := q.ListDead(ctx, storagefirst.DeadLetterFilter{})
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	require.Len(t, dead[0].Failures, 2)
+	require.Contains(t, dead[0].Failures[0].Error, "bad byte ")
+	require.Contains(t, dead[0].Failures[1].Error, "still ")
 }
