@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -32,10 +33,10 @@ var (
 	_ storagefirst.StatsReporter = (*Queue)(nil)
 )
 
-// Queue returns the queue called name (1 to 128 bytes). Queues need no creation:
-// one table holds them all.
+// Queue returns the queue called name (1 to 128 bytes of UTF-8, no NUL). Queues
+// need no creation: one table holds them all.
 func (s *Store) Queue(name string) (*Queue, error) {
-	if name == "" || len(name) > 128 {
+	if name == "" || len(name) > 128 || !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0 {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidQueueName, name)
 	}
 	return &Queue{s: s, name: name}, nil

@@ -37,7 +37,8 @@ const (
 var (
 	// ErrInvalidSchema: Config.Schema is not a plain lower-case identifier.
 	ErrInvalidSchema = errors.New("pgstore: invalid schema name")
-	// ErrInvalidQueueName: a queue name is empty or longer than 128 bytes.
+	// ErrInvalidQueueName: a queue name is empty, longer than 128 bytes, not UTF-8
+	// or holds a NUL byte.
 	ErrInvalidQueueName = errors.New("pgstore: invalid queue name")
 )
 

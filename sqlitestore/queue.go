@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -30,9 +32,9 @@ var (
 	_ storagefirst.StatsReporter = (*Queue)(nil)
 )
 
-// Queue returns the queue called name (1 to 128 bytes).
+// Queue returns the queue called name (1 to 128 bytes of UTF-8, no NUL).
 func (s *Store) Queue(name string) (*Queue, error) {
-	if name == "" || len(name) > 128 {
+	if name == "" || len(name) > 128 || !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0 {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidQueueName, name)
 	}
 	return &Queue{s: s, name: name}, nil

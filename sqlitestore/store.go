@@ -24,7 +24,8 @@ const (
 	ReadConnsDefault = 4
 )
 
-// ErrInvalidQueueName: a queue name is empty or longer than 128 bytes.
+// ErrInvalidQueueName: a queue name is empty, longer than 128 bytes, not UTF-8 or
+// holds a NUL byte.
 var ErrInvalidQueueName = errors.New("sqlitestore: invalid queue name")
 
 // Config configures Open. The zero value means the defaults.
