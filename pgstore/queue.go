@@ -95,6 +95,7 @@ func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (Put
 		if res, failed, whole = splitOutcomes(items, outs, failed); whole != nil {
 			return PutResult{}, fmt.Errorf("pgstore: put: %w", whole)
 		}
+		inOrder(envs, failed)
 	}
 	return res, storagefirst.NewPutError(len(envs), failed)
 }
@@ -543,4 +544,14 @@ func storable(f storagefirst.Failure) storagefirst.Failure {
 	clean := func(s string) string { return strings.ReplaceAll(s, "\x00", "\uFFFD") }
 	f.Class, f.Error, f.Code, f.Origin = clean(f.Class), clean(f.Error), clean(f.Code), clean(f.Origin)
 	return f
+}
+
+// inOrder sorts failed into the order of envs (a PutError lists its failures in
+// the order the envelopes were given).
+func inOrder(envs []storagefirst.Envelope, failed []storagefirst.FailedEnvelope) {
+	pos := make(map[string]int, len(envs))
+	for i := len(envs) - 1; i >= 0; i-- {
+		pos[envs[i].ID] = i
+	}
+	slices.SortStableFunc(failed, func(a, b storagefirst.FailedEnvelope) int { return cmp.Compare(pos[a.ID], pos[b.ID]) })
 }

@@ -1,11 +1,13 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -78,6 +80,7 @@ func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 			return txErrs[0].Err // nothing was stored: the transaction's error
 		}
 		failed = append(failed, txErrs...)
+		inOrder(envs, failed)
 		if len(failed) < len(envs) { // something was stored
 			q.s.wake(q.name)
 		}
@@ -516,3 +519,13 @@ func (q *Queue) Stats(ctx context.Context) (storagefirst.QueueStats, error) {
 
 // Store returns the store the queue belongs to.
 func (q *Queue) Store() *Store { return q.s }
+
+// inOrder sorts failed into the order of envs (a PutError lists its failures in
+// the order the envelopes were given).
+func inOrder(envs []storagefirst.Envelope, failed []storagefirst.FailedEnvelope) {
+	pos := make(map[string]int, len(envs))
+	for i := len(envs) - 1; i >= 0; i-- {
+		pos[envs[i].ID] = i
+	}
+	slices.SortStableFunc(failed, func(a, b storagefirst.FailedEnvelope) int { return cmp.Compare(pos[a.ID], pos[b.ID]) })
+}

@@ -19,7 +19,7 @@ func requireFailsAlone(t *testing.T, err error, in []storagefirst.Envelope, bad 
 	var pe *storagefirst.PutError
 	require.ErrorAs(t, err, &pe, "a *PutError naming the bad envelopes, not a failure of the whole Put")
 	require.Equal(t, len(in), pe.Total)
-	require.ElementsMatch(t, bad, pe.FailedIDs())
+	require.Equal(t, bad, pe.FailedIDs(), "the failures, in the order given")
 	for _, f := range pe.Failed {
 		require.True(t, storagefirst.IsPermanent(f.Err), "%s: %v", f.ID, f.Err)
 		require.ErrorIs(t, f.Err, storagefirst.ErrInvalidEnvelope)
