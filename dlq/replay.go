@@ -74,8 +74,9 @@ func (s *Summary) fail(e Entry, err error) {
 // A Put never revives a dead letter: into the queue that holds the dead letters
 // (the sink is src's own queue) the re-put would be a duplicate of the dead letter
 // itself, and deleting it afterwards would lose the envelope. Replay therefore
-// requeues in place when sink is the very queue a FromDeadLetters source reads;
-// pass a nil sink to say so explicitly.
+// requeues in place when sink is the queue a FromDeadLetters source reads (the
+// same handle, or another handle on the same queue of the same store); pass a nil
+// sink to say so explicitly.
 //
 // Replay returns the summary and, when it stopped early, why (StopOnError, or
 // ctx's error).
@@ -170,12 +171,21 @@ func replayOne(ctx context.Context, src Source, requeuer Requeuer, sink storagef
 	return nil
 }
 
-// sinkIsSource reports whether sink is the queue whose dead letters src reads.
+// sinkIsSource reports whether sink is the queue whose dead letters src reads: the
+// same value, or two handles equal by value (pgstore's and sqlitestore's Queue
+// methods return a new handle on a queue at each call).
 func sinkIsSource(src Source, sink storagefirst.Sink) bool {
 	ds, ok := src.(*DeadLetterSource)
-	if !ok {
+	if !ok || sink == nil || ds.dl == nil {
 		return false
 	}
-	t := reflect.TypeOf(sink)
-	return t == reflect.TypeOf(ds.dl) && t.Comparable() && any(sink) == any(ds.dl)
+	a, b := reflect.ValueOf(sink), reflect.ValueOf(ds.dl)
+	if a.Type() != b.Type() || !a.Type().Comparable() {
+		return false
+	}
+	if a.Equal(b) {
+		return true
+	}
+	return a.Kind() == reflect.Pointer && !a.IsNil() && !b.IsNil() &&
+		a.Elem().Type().Comparable() && a.Elem().Equal(b.Elem())
 }
