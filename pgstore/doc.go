@@ -4,7 +4,9 @@
 //
 //   - [Queue] (one per name, from [Store.Queue]) is a storagefirst.Sink and
 //     storagefirst.Queue: Put group-commits envelopes from concurrent callers into
-//     one transaction and answers each caller when its batch has committed; PutTx
+//     one transaction and answers each caller when its batch has committed (a row
+//     the database rejects is split out of the batch and fails only its own
+//     envelope, permanently; a Put never revives a dead letter); PutTx
 //     enqueues inside the caller's own transaction (the transactional outbox);
 //     PutKeyed and PutKeyedTx store an envelope and the record of its idempotency
 //     key in one transaction (what ingest front doors use for Idempotency-Key); Claim

@@ -32,15 +32,15 @@ func newQueries(schema string, synchronous bool) queries {
 	return queries{
 		// Columns as arrays, one row per element: one statement per batch.
 		// The NOTIFY rides in the same statement ($10: whether to send it; Postgres
-		// folds identical notifications of one transaction into one).
+		// folds identical notifications of one transaction into one). An ID already
+		// in the queue, a dead letter's included, is a duplicate: a Put never revives
+		// a dead letter (only Requeue does).
 		insert: r.Replace(`WITH ins AS (
 				INSERT INTO {{schema}}.envelopes
 				(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
 				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
 					$6::text[], $7::text[], $8::jsonb[], $9::text[])
-				ON CONFLICT (queue, id) DO UPDATE
-				SET state = 0, attempt = 0, available_at = now(), dead_at = NULL, metadata = EXCLUDED.metadata
-				WHERE {{schema}}.envelopes.state = 2
+				ON CONFLICT (queue, id) DO NOTHING
 				RETURNING queue, id)
 			SELECT queue, id, CASE WHEN $10::bool THEN pg_notify($11, queue) END FROM ins`),
 		// The same for one row: a lone caller's batch skips the arrays.
@@ -48,9 +48,7 @@ func newQueries(schema string, synchronous bool) queries {
 				INSERT INTO {{schema}}.envelopes
 				(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-				ON CONFLICT (queue, id) DO UPDATE
-				SET state = 0, attempt = 0, available_at = now(), dead_at = NULL, metadata = EXCLUDED.metadata
-				WHERE {{schema}}.envelopes.state = 2
+				ON CONFLICT (queue, id) DO NOTHING
 				RETURNING queue, id)
 			SELECT queue, id, CASE WHEN $10::bool THEN pg_notify($11, queue) END FROM ins`),
 		// A leased row's available_at is its lease's end, so an expired lease is

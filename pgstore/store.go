@@ -37,7 +37,8 @@ const (
 var (
 	// ErrInvalidSchema: Config.Schema is not a plain lower-case identifier.
 	ErrInvalidSchema = errors.New("pgstore: invalid schema name")
-	// ErrInvalidQueueName: a queue name is empty or longer than 128 bytes.
+	// ErrInvalidQueueName: a queue name is empty, longer than 128 bytes, not UTF-8
+	// or holds a NUL byte.
 	ErrInvalidQueueName = errors.New("pgstore: invalid queue name")
 )
 
@@ -83,7 +84,7 @@ type Store struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	puts *batch.Batcher[putItem, bool]
+	puts *batch.Batcher[putItem, batch.Outcome[bool]]
 	acks *batch.Batcher[ackItem, bool]
 
 	mu       sync.Mutex
@@ -136,8 +137,9 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // Schema returns the (unquoted) schema name.
 func (s *Store) Schema() string { return s.cfg.Schema }
 
-// Close stops the store's background work: pending group commits fail with
-// storagefirst.ErrClosed and the listener stops. It does not close the pool.
+// Close stops the store's background work: Puts and Acks not yet executing fail
+// with storagefirst.ErrClosed, group commits already running finish (each within
+// WriteTimeout) and the listener stops. It does not close the pool.
 func (s *Store) Close() {
 	s.cancel()
 	s.puts.Wait()

@@ -24,7 +24,8 @@ const (
 	ReadConnsDefault = 4
 )
 
-// ErrInvalidQueueName: a queue name is empty or longer than 128 bytes.
+// ErrInvalidQueueName: a queue name is empty, longer than 128 bytes, not UTF-8 or
+// holds a NUL byte.
 var ErrInvalidQueueName = errors.New("sqlitestore: invalid queue name")
 
 // Config configures Open. The zero value means the defaults.
@@ -42,7 +43,7 @@ type Store struct {
 	r      *sql.DB // readers
 	ctx    context.Context
 	cancel context.CancelFunc
-	puts   *batch.Batcher[putItem, bool]
+	puts   *batch.Batcher[putItem, batch.Outcome[bool]]
 	acks   *batch.Batcher[ackItem, bool]
 
 	wakes wake.Hub
@@ -111,7 +112,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Close stops background work and closes the database.
+// Close stops background work and closes the database: Puts and Acks not yet
+// executing fail with storagefirst.ErrClosed, and group commits already running
+// finish first.
 func (s *Store) Close() error {
 	s.cancel()
 	s.puts.Wait()

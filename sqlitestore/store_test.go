@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,11 @@ func TestQueueConformance(t *testing.T) {
 		q, err := open(t, r.path).Queue(r.Name())
 		require.NoError(t, err)
 		return reopenable{q, r.path}
+	}, RejectType: func(t *testing.T, q sftest.QueueBackend, typ string) {
+		// A trigger the store does not know of: SQLITE_CONSTRAINT_TRIGGER.
+		_, err := q.(reopenable).Store().DB().Exec(`CREATE TRIGGER rejected_type BEFORE INSERT ON envelopes
+			WHEN NEW.type = ` + "'" + strings.ReplaceAll(typ, "'", "''") + "'" + ` BEGIN SELECT RAISE(ABORT, 'rejected type'); END`)
+		require.NoError(t, err)
 	}})
 }
 

@@ -349,6 +349,9 @@ func dlqReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	var sink storagefirst.Sink
 	switch {
+	case *toQueue != "" && sess.pgQueue != nil && *toQueue == sess.pgQueue.Name():
+		// In place: a Put into the dead letters' own queue would be a duplicate of
+		// each dead letter (a Put never revives one), so requeue instead.
 	case *toQueue != "":
 		if sess.store == nil {
 			return fmt.Errorf("%w: -to-queue needs a Postgres source", errUsage)

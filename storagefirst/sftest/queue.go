@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -62,8 +61,8 @@ func NewMemoryQueue(clock storagefirst.Clock) *MemoryQueue {
 
 // Put stores envs (after the injected faults). Invalid envelopes fail with errors
 // wrapping storagefirst.ErrInvalidEnvelope, reported in a *storagefirst.PutError
-// beside any injected partial failure; the rest are stored. An ID already stored
-// is left as it is.
+// beside any injected partial failure; the rest are stored. An ID already stored,
+// a dead letter's included, is left as it is (only Requeue revives a dead letter).
 func (q *MemoryQueue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 	failed, err := q.before(ctx, envs)
 	if err != nil {
@@ -82,11 +81,6 @@ func (q *MemoryQueue) Put(ctx context.Context, envs ...storagefirst.Envelope) er
 	q.mu.Lock()
 	now := q.clock.Now()
 	for _, e := range envs {
-		if it := q.items[e.ID]; it != nil && it.state == memDead && !skip[e.ID] {
-			it.state, it.availableAt, it.env.Attempt = memReady, now, 0 // a re-put dead letter is a replay
-			it.env.Metadata = maps.Clone(e.Metadata)
-			continue
-		}
 		if skip[e.ID] || q.items[e.ID] != nil {
 			continue
 		}
