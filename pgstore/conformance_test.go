@@ -28,6 +28,9 @@ func TestQueueConformance(t *testing.T) {
 			b.store = newStore(t, b.pool, b.schema)
 			return b.queue(t, q.Name())
 		},
+		Idempotency: func(t *testing.T, q sftest.QueueBackend) storagefirst.IdempotencyStore {
+			return q.(*pgstore.Queue).Store().Idempotency()
+		},
 	})
 }
 

@@ -45,6 +45,8 @@ func TestQueueConformance(t *testing.T) {
 		q, err := open(t, r.path).Queue(r.Name())
 		require.NoError(t, err)
 		return reopenable{q, r.path}
+	}, ReopenReleasesLeases: true, Idempotency: func(t *testing.T, q sftest.QueueBackend) storagefirst.IdempotencyStore {
+		return q.(reopenable).Store().Idempotency()
 	}})
 }
 
