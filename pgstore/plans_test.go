@@ -23,6 +23,7 @@ type planNode struct {
 	RowsRemovedRecheck float64    `json:"Rows Removed by Index Recheck"`
 	SharedHit          float64    `json:"Shared Hit Blocks"`
 	SharedRead         float64    `json:"Shared Read Blocks"`
+	WALBytes           float64    `json:"WAL Bytes"`
 	Plans              []planNode `json:"Plans"`
 }
 
@@ -39,7 +40,7 @@ func (n planNode) rowsRead() float64 {
 	return (n.ActualRows + n.RowsRemovedFilter + n.RowsRemovedRecheck) * max(n.ActualLoops, 1)
 }
 
-// explain runs sql under EXPLAIN (ANALYZE, BUFFERS) in a transaction it rolls back
+// explain runs sql under EXPLAIN (ANALYZE, BUFFERS, WAL) in a transaction it rolls back
 // (a claim's UPDATE really runs), as a prepared statement with the plan cache mode
 // given, so both the custom plan of the first executions and the generic plan
 // pgx's statement cache settles on are seen. It logs the text plan and returns the
@@ -74,7 +75,7 @@ func explain(t *testing.T, b *bundle, mode, sql string, args ...any) planNode {
 
 	_, err = tx.Exec(ctx, "SAVEPOINT text_plan")
 	require.NoError(t, err)
-	rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) "+exec)
+	rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, WAL, TIMING OFF) "+exec)
 	require.NoError(t, err)
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
@@ -83,7 +84,7 @@ func explain(t *testing.T, b *bundle, mode, sql string, args ...any) planNode {
 	require.NoError(t, err)
 
 	var raw []byte
-	require.NoError(t, tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) "+exec).Scan(&raw))
+	require.NoError(t, tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, WAL, TIMING OFF, FORMAT JSON) "+exec).Scan(&raw))
 	var out []struct {
 		Plan planNode `json:"Plan"`
 	}
@@ -180,5 +181,5 @@ func requireIndexScans(t *testing.T, p planNode, maxRows map[string]float64) {
 	for idx, n := range read {
 		require.LessOrEqual(t, n, maxRows[idx], "rows read through %s", idx)
 	}
-	t.Logf("rows read per index %v; buffers %v", read, p.SharedHit+p.SharedRead)
+	t.Logf("rows read per index %v; buffers %v; WAL bytes %v", read, p.SharedHit+p.SharedRead, p.WALBytes)
 }
