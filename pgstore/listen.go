@@ -94,14 +94,20 @@ func (s *Store) listenerAppName() string {
 	return n
 }
 
-// listenOnce holds one LISTEN session until it fails. While no notification
+// listenOnce holds one LISTEN session until it fails. Connecting and starting to
+// listen are bounded by ListenPingInterval. While no notification
 // comes it pings the server every ListenPingInterval, each ping bounded by the
 // same interval, so a connection that died without a word (a half-open TCP
 // connection, a failover) is noticed within two intervals instead of when TCP
 // keepalive gives up. healthy says the session served: a notification arrived or
 // a ping was answered.
 func (l *listener) listenOnce(ctx context.Context) (healthy bool, err error) {
-	conn, err := l.s.pool.Acquire(ctx)
+	every := l.s.cfg.ListenPingInterval
+	// Setting up is bounded like a ping: a connection attempt into a network that
+	// swallows packets must not hang the listener until the store closes.
+	sctx, cancel := context.WithTimeout(ctx, every)
+	defer cancel()
+	conn, err := l.s.pool.Acquire(sctx)
 	if err != nil {
 		return false, err
 	}
@@ -112,14 +118,13 @@ func (l *listener) listenOnce(ctx context.Context) (healthy bool, err error) {
 		defer cancel()
 		_ = pc.Close(cctx)
 	}()
-	if _, err := pc.Exec(ctx, "SELECT set_config('application_name', $1, false)", l.s.listenerAppName()); err != nil {
+	if _, err := pc.Exec(sctx, "SELECT set_config('application_name', $1, false)", l.s.listenerAppName()); err != nil {
 		return false, err
 	}
-	if _, err := pc.Exec(ctx, "LISTEN "+pgx.Identifier{l.s.channel()}.Sanitize()); err != nil {
+	if _, err := pc.Exec(sctx, "LISTEN "+pgx.Identifier{l.s.channel()}.Sanitize()); err != nil {
 		return false, err
 	}
 	l.hub.NotifyAll() // anything put while we were not listening
-	every := l.s.cfg.ListenPingInterval
 	for {
 		wctx, cancel := context.WithTimeout(ctx, every)
 		n, err := pc.WaitForNotification(wctx)
