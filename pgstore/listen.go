@@ -95,12 +95,11 @@ func (s *Store) listenerAppName() string {
 }
 
 // listenOnce holds one LISTEN session until it fails. Connecting and starting to
-// listen are bounded by ListenPingInterval. While no notification
-// comes it pings the server every ListenPingInterval, each ping bounded by the
-// same interval, so a connection that died without a word (a half-open TCP
-// connection, a failover) is noticed within two intervals instead of when TCP
-// keepalive gives up. healthy says the session served: a notification arrived or
-// a ping was answered.
+// listen are bounded by ListenPingInterval. While no notification comes it pings
+// the server every ListenPingInterval, each ping bounded by the same interval, so
+// a connection that died without a word (a half-open TCP connection, a failover)
+// is noticed within two intervals instead of when TCP keepalive gives up. healthy
+// says the session served: a notification arrived or a ping was answered.
 func (l *listener) listenOnce(ctx context.Context) (healthy bool, err error) {
 	every := l.s.cfg.ListenPingInterval
 	// Setting up is bounded like a ping: a connection attempt into a network that
