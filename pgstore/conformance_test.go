@@ -32,6 +32,9 @@ func TestQueueConformance(t *testing.T) {
 			return b.queue(t, q.Name())
 		},
 		RejectType: func(t *testing.T, q sftest.QueueBackend, typ string) { rejectType(t, q.(*pgstore.Queue), typ) },
+		Idempotency: func(t *testing.T, q sftest.QueueBackend) storagefirst.IdempotencyStore {
+			return q.(*pgstore.Queue).Store().Idempotency()
+		},
 	})
 }
 

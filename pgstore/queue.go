@@ -427,7 +427,13 @@ func (q *Queue) ListDead(ctx context.Context, f storagefirst.DeadLetterFilter) (
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := q.s.pool.Query(ctx, q.s.q.listDead, q.name, f.AfterID, f.Type, limit)
+	var rows pgx.Rows
+	var err error
+	if f.Type == "" {
+		rows, err = q.s.pool.Query(ctx, q.s.q.listDead, q.name, f.AfterID, limit)
+	} else {
+		rows, err = q.s.pool.Query(ctx, q.s.q.listDeadType, q.name, f.Type, f.AfterID, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list dead: %w", err)
 	}

@@ -187,8 +187,7 @@ func (q *Queue) Claim(ctx context.Context, max int, lease time.Duration) ([]stor
 	var out []storagefirst.Delivery
 	err := q.s.WriteTx(ctx, func(tx *sql.Tx) error {
 		now := time.Now()
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM envelopes WHERE queue = ? AND state < 2 AND available_at <= ?
-			ORDER BY available_at, id LIMIT ?`, q.name, micros(now), max)
+		rows, err := tx.QueryContext(ctx, sqlClaimDue, q.name, micros(now), max)
 		if err != nil {
 			return err
 		}
@@ -390,9 +389,13 @@ func (q *Queue) ListDead(ctx context.Context, f storagefirst.DeadLetterFilter) (
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := q.s.r.QueryContext(ctx, `SELECT id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload,
-		attempt, failures, dead_at FROM envelopes WHERE queue = ? AND state = 2 AND id > ? AND (? = '' OR type = ?)
-		ORDER BY id LIMIT ?`, q.name, f.AfterID, f.Type, f.Type, limit)
+	var rows *sql.Rows
+	var err error
+	if f.Type == "" {
+		rows, err = q.s.r.QueryContext(ctx, sqlListDead, q.name, f.AfterID, limit)
+	} else {
+		rows, err = q.s.r.QueryContext(ctx, sqlListDeadType, q.name, f.Type, f.AfterID, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list dead: %w", err)
 	}
@@ -501,13 +504,7 @@ func (q *Queue) Stats(ctx context.Context) (storagefirst.QueueStats, error) {
 	now := micros(time.Now())
 	var s storagefirst.QueueStats
 	var oldest sql.NullInt64
-	err := q.s.r.QueryRowContext(ctx, `SELECT
-			count(*) FILTER (WHERE state < 2 AND available_at <= ?),
-			count(*) FILTER (WHERE state = 0 AND available_at > ?),
-			count(*) FILTER (WHERE state = 1 AND available_at > ?),
-			count(*) FILTER (WHERE state = 2),
-			min(available_at) FILTER (WHERE state < 2 AND available_at <= ?)
-		FROM envelopes WHERE queue = ?`, now, now, now, now, q.name).Scan(&s.Ready, &s.Scheduled, &s.InFlight, &s.Dead, &oldest)
+	err := q.s.r.QueryRowContext(ctx, sqlStats, q.name, now).Scan(&s.Ready, &s.Scheduled, &s.InFlight, &s.Dead, &oldest)
 	if err != nil {
 		return s, fmt.Errorf("sqlitestore: stats: %w", err)
 	}

@@ -175,6 +175,12 @@ var migrations = []string{
 		id TEXT PRIMARY KEY, workflow TEXT NOT NULL, status TEXT NOT NULL, deadline INTEGER NOT NULL,
 		started_at INTEGER NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL);
 	 CREATE INDEX executions_running ON executions (deadline) WHERE status = 'RUNNING';`,
+	// Indexes in the order the queries read (see queries.go): ties of available_at
+	// ordered by id as a claim orders them, and dead letters by id and by type.
+	`CREATE INDEX envelopes_due_id ON envelopes (queue, available_at, id) WHERE state < 2;
+	 DROP INDEX envelopes_due;
+	 CREATE INDEX envelopes_dead ON envelopes (queue, id) WHERE state = 2;
+	 CREATE INDEX envelopes_dead_type ON envelopes (queue, type, id) WHERE state = 2;`,
 }
 
 // migrate applies the migrations not yet applied, each in its own transaction.

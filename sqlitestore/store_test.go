@@ -51,6 +51,8 @@ func TestQueueConformance(t *testing.T) {
 		_, err := q.(reopenable).Store().DB().Exec(`CREATE TRIGGER rejected_type BEFORE INSERT ON envelopes
 			WHEN NEW.type = ` + "'" + strings.ReplaceAll(typ, "'", "''") + "'" + ` BEGIN SELECT RAISE(ABORT, 'rejected type'); END`)
 		require.NoError(t, err)
+	}, ReopenReleasesLeases: true, Idempotency: func(t *testing.T, q sftest.QueueBackend) storagefirst.IdempotencyStore {
+		return q.(reopenable).Store().Idempotency()
 	}})
 }
 

@@ -30,6 +30,14 @@ type QueueFeatures struct {
 	// of type typ (a constraint or trigger Validate cannot know of); the suite then
 	// checks that such a row fails only its own envelope.
 	RejectType func(t *testing.T, q QueueBackend, typ string)
+	// ReopenReleasesLeases says Reopen gives back the leases and idempotency claims
+	// the old backend held (a store owned by one process takes them for a dead
+	// one's): their envelopes are due at once and the old holders fenced.
+	// Otherwise they survive a reopen, holding and expiring as if nothing happened.
+	ReopenReleasesLeases bool
+	// Idempotency, if set, returns the idempotency store kept in the same storage
+	// as the backend, so that the reopen cases check its records too.
+	Idempotency func(t *testing.T, q QueueBackend) storagefirst.IdempotencyStore
 }
 
 // suiteTimeout bounds every wait of the suites; they poll, never sleep.
@@ -61,6 +69,7 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		{"FailureWithNULReachesTheDeadLetters", testFailureWithNUL},
 		{"Stats", testStats},
 		{"Wake", testWake},
+		{"ListDeadPaging", testListDeadPaging},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +90,13 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		}
 		t.Parallel()
 		testReopen(t, newBackend(t), features.Reopen)
+	})
+	t.Run("ReopenWithInFlightLeasesAndIdempotencyRecords", func(t *testing.T) {
+		if features.Reopen == nil {
+			t.Skip("backend is not durable across a reopen")
+		}
+		t.Parallel()
+		testReopenInFlight(t, newBackend(t), features)
 	})
 }
 
