@@ -62,6 +62,7 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 			tc.run(t, newBackend(t))
 		})
 	}
+	runConsumerSuite(t, newBackend)
 	t.Run("SurvivesReopen", func(t *testing.T) {
 		if features.Reopen == nil {
 			t.Skip("backend is not durable across a reopen")
