@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -208,6 +209,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	slots := make(chan struct{}, cfg.Workers)
 	var wg sync.WaitGroup
+	var inflight atomic.Int64
 	var runErr error
 	backlog := false // the last claim filled its batch: there is more waiting
 	for loop.Err() == nil {
@@ -260,8 +262,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		for _, d := range ds {
 			wg.Add(1)
+			inflight.Add(1)
 			go func() {
-				defer func() { <-slots; wg.Done() }()
+				defer func() { <-slots; inflight.Add(-1); wg.Done() }()
 				c.process(handlerBase, d)
 			}()
 		}
@@ -280,7 +283,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		}
 	}
-	c.drain(ctx, r, &wg, cancelHandlers)
+	c.drain(ctx, r, &wg, &inflight, cancelHandlers)
 	return runErr
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -90,7 +91,11 @@ func (c *Consumer) releaseAll(ctx context.Context, ds []Delivery) {
 // done, or until the grace period ends (ShutdownTimeout after Run's context ended,
 // or the end of Shutdown's context); then it cancels them, so that they release
 // their envelopes, and waits consumerAbandonAfter for those that ignore it.
-func (c *Consumer) drain(ctx context.Context, r *consumerRun, wg *sync.WaitGroup, cancelHandlers context.CancelFunc) {
+func (c *Consumer) drain(ctx context.Context, r *consumerRun, wg *sync.WaitGroup, inflight *atomic.Int64, cancelHandlers context.CancelFunc) {
+	if inflight.Load() == 0 {
+		wg.Wait() // at most a handler goroutine's last instructions
+		return
+	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	c.mu.Lock()
