@@ -103,7 +103,8 @@ type ConsumerConfig struct {
 	// OnHealthChange report the failures either way.
 	FailAfter time.Duration
 	// OnHealthChange, if set, is called when the consumer's health changes: when
-	// Run starts and stops, when claims start failing and when they recover.
+	// Run starts and stops, when claims start failing and when they recover. It is
+	// called synchronously from Run; keep it quick.
 	OnHealthChange func(ctx context.Context, h ConsumerHealth)
 }
 
