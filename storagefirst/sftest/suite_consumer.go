@@ -27,6 +27,7 @@ func runConsumerSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend) 
 		run  func(t *testing.T, q QueueBackend)
 	}{
 		{"ConsumerHandlesEveryEnvelope", testConsumerHandles},
+		{"ConsumerExtendsTheLease", testConsumerExtends},
 		{"ConsumerDeadLettersPoisonPastMaxAttempts", testConsumerPoison},
 		{"ConsumerShutdownLeavesNothingLeased", testConsumerShutdownLeavesNothingLeased},
 		{"ConsumerShutdownReleasesInFlight", testConsumerShutdownReleases},
@@ -142,6 +143,52 @@ func testConsumerHandles(t *testing.T, q QueueBackend) {
 	s, err := q.Stats(ctx)
 	require.NoError(t, err)
 	require.Equal(t, storagefirst.QueueStats{Dead: 2}, s)
+}
+
+// testConsumerExtends: a handler that runs for several lease lengths keeps its
+// envelope (the consumer extends the lease in the store), runs once, and is acked
+// at its first attempt.
+func testConsumerExtends(t *testing.T, q QueueBackend) {
+	ctx := suiteCtx(t)
+	in := envs(t, 1)
+	release := make(chan struct{})
+	var calls atomic.Int32
+	processed := make(chan storagefirst.Processed, 2)
+	startConsumer(t, storagefirst.ConsumerConfig{
+		Queue: q, Workers: 2, Lease: 2 * shortLease, Retry: storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever},
+		Handler: storagefirst.HandlerFunc(func(ctx context.Context, _ storagefirst.Envelope) error {
+			calls.Add(1)
+			select {
+			case <-release:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}),
+		OnProcessed: func(_ context.Context, p storagefirst.Processed) { processed <- p },
+	})
+	require.NoError(t, q.Put(ctx, in...))
+	for calls.Load() == 0 {
+		require.NoError(t, ctx.Err(), "the handler did not start")
+		<-time.After(5 * time.Millisecond) // poll interval, not synchronisation
+	}
+	deadline := time.Now().Add(6 * shortLease) // outliving the lease is the point here
+	for time.Now().Before(deadline) {
+		s, err := q.Stats(ctx)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), s.InFlight, "the lease ran out while the handler ran: %+v", s)
+		<-time.After(20 * time.Millisecond)
+	}
+	close(release)
+	awaitProcessed(t, ctx, processed, func(p storagefirst.Processed) bool {
+		require.Equal(t, storagefirst.ActionAcked, p.Action)
+		require.Equal(t, 1, p.Envelope.Attempt)
+		return true
+	})
+	require.Equal(t, int32(1), calls.Load())
+	s, err := q.Stats(ctx)
+	require.NoError(t, err)
+	require.Zero(t, s.Depth()+s.Dead)
 }
 
 // testConsumerPoison: an envelope whose handler never answers (the worker dies
