@@ -302,11 +302,9 @@ func (c *Consumer) process(base context.Context, d Delivery) {
 	}
 
 	lease := d.Lease
-	expired, poison := exhaustedByExpiry(cfg.Retry, d)
-	var herr error
-	if poison {
-		herr = expired
-	} else {
+	herr := exhaustedByExpiry(cfg.Retry, d)
+	poison := herr != nil
+	if !poison {
 		lease, herr = c.handle(ctx, cancel, d)
 	}
 

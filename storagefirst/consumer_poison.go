@@ -16,23 +16,22 @@ const FailureCodeLeaseExpired = "LeaseExpired"
 // hung until its lease ran out), so it is probably poison.
 var ErrLeasesExpired = errors.New("storagefirst: leases expired unanswered")
 
-// exhaustedByExpiry reports whether d is past the attempts that policy allows, and
-// if so the error and failure with which to dead-letter it without running the
-// handler. An attempt that the consumer answered leaves a failure (Retry) or ends
+// exhaustedByExpiry returns, when d is past the attempts that policy allows, the
+// error with which to dead-letter it without running the handler (nil otherwise). An attempt that the consumer answered leaves a failure (Retry) or ends
 // the envelope, so every delivery beyond the policy's attempts is one whose earlier
 // leases expired unanswered: as River and Oban discard a job at rescue, the consumer
 // stops handing it to workers it kills.
-func exhaustedByExpiry(policy RetryPolicy, d Delivery) (error, bool) {
+func exhaustedByExpiry(policy RetryPolicy, d Delivery) error {
 	allowed := policy.Retries() + 1
 	attempt := d.Envelope.Attempt
 	if attempt <= allowed {
-		return nil, false
+		return nil
 	}
 	lost := attempt - 1 - answeredFailures(d.Failures, attempt)
 	lost = min(max(lost, 1), attempt-1)
 	return fmt.Errorf("%w: delivery %d of envelope %s under a retry policy allowing %d attempts; "+
 		"%d earlier lease(s) expired without an answer (the handler crashed, was killed or hung)",
-		ErrLeasesExpired, attempt, d.Envelope.ID, allowed, lost), true
+		ErrLeasesExpired, attempt, d.Envelope.ID, allowed, lost)
 }
 
 // answeredFailures counts the failures recorded by earlier attempts of the current
