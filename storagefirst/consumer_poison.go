@@ -3,6 +3,7 @@ package storagefirst
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // FailureCodeLeaseExpired is the Failure.Code of an envelope that the Consumer
@@ -27,7 +28,7 @@ func exhaustedByExpiry(policy RetryPolicy, d Delivery) error {
 	if attempt <= allowed {
 		return nil
 	}
-	lost := attempt - 1 - answeredFailures(d.Failures, attempt)
+	lost := attempt - 1 - answeredFailures(d.Failures, attempt, replayedAt(d.Envelope))
 	lost = min(max(lost, 1), attempt-1)
 	return fmt.Errorf("%w: delivery %d of envelope %s under a retry policy allowing %d attempts; "+
 		"%d earlier lease(s) expired without an answer (the handler crashed, was killed or hung)",
@@ -36,16 +37,22 @@ func exhaustedByExpiry(policy RetryPolicy, d Delivery) error {
 
 // answeredFailures counts the failures recorded by earlier attempts of the current
 // run of deliveries: the trailing failures whose attempt numbers fall, from the
-// newest back, below attempt (a requeue resets attempts, so older runs number
-// again from 1).
-func answeredFailures(fs []Failure, attempt int) int {
+// newest back, below attempt, and that are not older than the envelope's last
+// replay (a replay resets attempts, so older runs number again from 1).
+func answeredFailures(fs []Failure, attempt int, since time.Time) int {
 	n, below := 0, attempt
 	for i := len(fs) - 1; i >= 0; i-- {
 		a := fs[i].Attempt
-		if a <= 0 || a >= below {
+		if a <= 0 || a >= below || fs[i].At.Before(since) {
 			break
 		}
 		n, below = n+1, a
 	}
 	return n
+}
+
+// replayedAt returns when env was last replayed (zero if never, or unreadable).
+func replayedAt(env Envelope) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, env.Metadata[MetadataReplayedAt])
+	return t
 }
