@@ -41,7 +41,9 @@
 //     stored and replayed) or released.
 //   - [Queue] is what a durable store offers a local consumer: claim under a lease,
 //     acknowledge, retry later, release, or dead-letter with the failure history.
-//     [Consumer] is the runtime that drives a Queue with a bounded worker pool.
+//     [Consumer] is the runtime that drives a Queue with a bounded worker pool; it
+//     dead-letters poison deliveries past the policy's attempts, reports its
+//     [ConsumerHealth], and stops with [Consumer.Shutdown] leaving nothing leased.
 //
 // # Where it sits
 //

@@ -47,7 +47,9 @@ const suiteTimeout = 15 * time.Second
 const shortLease = 300 * time.Millisecond
 
 // RunQueueSuite runs the Queue conformance suite: every subtest gets a fresh, empty
-// backend from newBackend and runs in parallel with the others.
+// backend from newBackend and runs in parallel with the others. The Consumer* cases
+// run a storagefirst.Consumer over the backend (poison past max attempts, shutdown
+// at random points leaving nothing leased, lease extension).
 func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, features QueueFeatures) {
 	tests := []struct {
 		name string
@@ -84,6 +86,7 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		t.Parallel()
 		testRejectedRow(t, newBackend(t), features.RejectType)
 	})
+	runConsumerSuite(t, newBackend)
 	t.Run("SurvivesReopen", func(t *testing.T) {
 		if features.Reopen == nil {
 			t.Skip("backend is not durable across a reopen")
