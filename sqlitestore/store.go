@@ -170,6 +170,11 @@ var migrations = []string{
 		id TEXT PRIMARY KEY, workflow TEXT NOT NULL, status TEXT NOT NULL, deadline INTEGER NOT NULL,
 		started_at INTEGER NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL);
 	 CREATE INDEX executions_running ON executions (deadline) WHERE status = 'RUNNING';`,
+	// Retention of executions (workflow.Store Prune); those finished before count as
+	// stopped when they started.
+	`ALTER TABLE executions ADD COLUMN stopped_at INTEGER;
+	 UPDATE executions SET stopped_at = started_at WHERE status <> 'RUNNING';
+	 CREATE INDEX executions_stopped ON executions (stopped_at) WHERE status <> 'RUNNING';`,
 }
 
 // migrate applies the migrations not yet applied, each in its own transaction.

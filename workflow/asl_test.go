@@ -41,7 +41,7 @@ func TestASLGoldenCancelOrder(t *testing.T) {
 	require.Equal(t, "arn:aws:states:::lambda:invoke", doc.States["CancelOrder"].Resource)
 	require.Equal(t, 25, doc.TimeoutSeconds)
 	r := doc.States["CancelOrder"].Retry[0]
-	require.Equal(t, workflow.ASLRetrier{ErrorEquals: r.ErrorEquals, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2}, r)
+	require.Equal(t, workflow.ASLRetrier{ErrorEquals: r.ErrorEquals, IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2}, r)
 	require.Equal(t, []workflow.ASLCatcher{{ErrorEquals: []string{"States.ALL"}, Next: "SendToDLQ", ResultPath: "$.error"}},
 		doc.States["CancelOrder"].Catch)
 	def, err := doc.Definition(map[string]workflow.TaskFunc{"CancelOrder": noop, "SendToDLQ": noop},
