@@ -74,7 +74,6 @@ const (
 	sendTimeout = 10 * time.Second
 )
 
-
 // Engine runs workflows locally. It is safe for concurrent use.
 type Engine struct {
 	cfg       EngineConfig

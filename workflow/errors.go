@@ -16,6 +16,9 @@ const (
 	ErrorRuntime           = "States.Runtime"
 	ErrorDataLimitExceeded = "States.DataLimitExceeded"
 	ErrorNoChoiceMatched   = "States.NoChoiceMatched"
+	// ErrorResultPathMatchFailure: a state's ResultPath cannot be applied to its
+	// input (e.g. "$.a.b" where a is not an object).
+	ErrorResultPathMatchFailure = "States.ResultPathMatchFailure"
 	// ErrorInterrupted names the failure of an execution a crash interrupted
 	// (not a States Language name: Step Functions has no such case).
 	ErrorInterrupted = "Workflow.Interrupted"

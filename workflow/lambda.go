@@ -3,14 +3,21 @@ package workflow
 import (
 	"context"
 	"errors"
+	"reflect"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 )
 
 // LambdaTask turns a Go task function into a Lambda handler for a Step Functions
-// lambda:invoke Task (lambda.Start(workflow.LambdaTask(fn))). Its errors reach
-// Step Functions with their States Language name (ErrorName) as the error type, so
-// the state machine's Retry and Catch match them as the local engine does.
+// Task (lambda.Start(workflow.LambdaTask(fn))). Its errors reach Step Functions
+// with an error type that the state machine's Retry and Catch match: a Named
+// error's name (workflow.Errorf("OrderNotFound", ...)), as with the local engine.
+// An error without a name, or with a reserved "States." name (which a function
+// may not report), takes the name Step Functions gives Lambda function errors:
+// the Go type name of the error, as the Go Lambda runtime reports it (e.g.
+// "errorString" for errors.New). States.TaskFailed and States.ALL match those as
+// they match the local engine's States.TaskFailed.
 func LambdaTask[In, Out any](fn func(ctx context.Context, in In) (Out, error)) func(ctx context.Context, in In) (Out, error) {
 	return func(ctx context.Context, in In) (Out, error) {
 		out, err := fn(ctx, in)
@@ -20,8 +27,25 @@ func LambdaTask[In, Out any](fn func(ctx context.Context, in In) (Out, error)) f
 			if errors.As(err, &already) {
 				return zero, err
 			}
-			return zero, &messages.InvokeResponse_Error{Type: ErrorName(err), Message: errorCause(err)}
+			return zero, &messages.InvokeResponse_Error{Type: lambdaErrorType(err), Message: errorCause(err)}
 		}
 		return out, nil
 	}
+}
+
+// lambdaErrorType is the error type a Lambda function reports for err: its Named
+// name unless reserved, else the Go type name of the error.
+func lambdaErrorType(err error) string {
+	var n Named
+	if errors.As(err, &n) && n.ErrorName() != "" && !strings.HasPrefix(n.ErrorName(), "States.") {
+		return n.ErrorName()
+	}
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Name() == "" {
+		return "Lambda.Unknown"
+	}
+	return t.Name()
 }
