@@ -156,12 +156,12 @@ func DeadLetterTask(dest DeadLetterDestination) TaskFunc {
 // as input: an asynchronous way in (a queue of workflow runs), and how dead
 // letters of wf (type "workflow.<name>") are replayed. A FAILED or TIMED_OUT
 // execution is returned as a retryable error; a permanent one when its error is
-// States.Runtime.
+// States.Runtime, or when the workflow refuses the input (ErrInvalidInput).
 func (e *Engine) Handler(wf *Workflow) storagefirst.Handler {
 	return storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
 		_, err := e.StartSync(ctx, wf, env.Payload)
 		var fe *FailedError
-		if errors.As(err, &fe) && fe.Name == ErrorRuntime {
+		if errors.As(err, &fe) && fe.Name == ErrorRuntime || errors.Is(err, ErrInvalidInput) {
 			return storagefirst.Permanent(err)
 		}
 		return err
