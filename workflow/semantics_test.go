@@ -54,7 +54,9 @@ func TestEngineMatchesDocumentedStepFunctionsBehaviour(t *testing.T) {
 	echo := json.RawMessage(`{"done":true}`)
 	ok := func(context.Context, json.RawMessage) (json.RawMessage, error) { return echo, nil }
 	failing := func(name string) workflow.TaskFunc {
-		return func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, workflow.Errorf(name, "it broke") }
+		return func(context.Context, json.RawMessage) (json.RawMessage, error) {
+			return nil, workflow.Errorf(name, "it broke")
+		}
 	}
 	one := func(s workflow.State) map[string]workflow.State {
 		states := map[string]workflow.State{"S": s}
