@@ -203,3 +203,20 @@ func TestATimedOutExecutionWhoseDeadLetterFailsIsSweptLater(t *testing.T) {
 	require.Len(t, dls, 1)
 	require.Equal(t, workflow.ErrorTimeout, dls[0].LastFailure().Code)
 }
+
+func TestDeadLetterTaskUsesTheEnginesClock(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := sftest.NewFakeClock(start)
+	dest := sftest.NewMemoryQueue(nil)
+	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, workflow.Errorf("Boom", "x") })
+	wf, err := workflow.New("cancel", cancelOrderTimeout(run, dest, 0))
+	require.NoError(t, err)
+	e, _, _ := newEngine(t, clock, wf)
+	_, err = e.StartSync(context.Background(), wf, json.RawMessage(`{}`))
+	require.ErrorIs(t, err, workflow.ErrFailed)
+	dls, err := dest.ListDead(context.Background(), storagefirst.DeadLetterFilter{})
+	require.NoError(t, err)
+	require.Len(t, dls, 1)
+	require.True(t, dls[0].DeadAt.Equal(start), "dead at %v, the engine's clock says %v", dls[0].DeadAt, start)
+}

@@ -161,6 +161,7 @@ type ExecutionInfo struct {
 	Workflow string
 	State    string
 	Input    json.RawMessage
+	clock    storagefirst.Clock // the engine's, for the times a task records
 }
 
 // ExecutionFromContext returns the execution a task runs in.
@@ -452,7 +453,8 @@ type attemptResult struct {
 
 // attempt runs the task function once, under the task's timeout.
 func (e *Engine) attempt(ctx context.Context, wf *Workflow, exec *Execution, s Task, input json.RawMessage) (json.RawMessage, error) {
-	actx := context.WithValue(ctx, execKey{}, ExecutionInfo{ID: exec.ID, Workflow: wf.Name, State: exec.State, Input: exec.Input})
+	actx := context.WithValue(ctx, execKey{}, ExecutionInfo{ID: exec.ID, Workflow: wf.Name, State: exec.State, Input: exec.Input,
+		clock: e.cfg.Clock})
 	if s.Timeout > 0 {
 		var cancel context.CancelFunc
 		actx, cancel = withDeadline(actx, e.cfg.Clock, e.cfg.Clock.Now().Add(s.Timeout))

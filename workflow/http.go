@@ -26,7 +26,9 @@ const (
 	ProblemTypePrefix = "https://github.com/storagefirst/storagefirst-go/problems/"
 	// IdempotencyKeyHeader names the request header whose value becomes the
 	// execution name (WithExecutionName): a retried request with the same key is
-	// answered from the first execution.
+	// answered from the first execution. The local engine honours it; a Starter
+	// that ignores the name (StepFunctions: Express executions are not unique by
+	// name) starts again.
 	IdempotencyKeyHeader = "Idempotency-Key"
 )
 

@@ -143,8 +143,12 @@ func DeadLetterTask(dest DeadLetterDestination) TaskFunc {
 				_ = json.Unmarshal(v, &caught)
 			}
 		}
-		exec := Execution{ID: info.ID, Workflow: info.Workflow, Input: info.Input, StartedAt: time.Now(),
-			History: []Event{{At: time.Now(), Type: "Caught", State: info.State, Error: caught.Error, Cause: caught.Cause}}}
+		now := time.Now()
+		if info.clock != nil {
+			now = info.clock.Now() // the engine's clock
+		}
+		exec := Execution{ID: info.ID, Workflow: info.Workflow, Input: info.Input, StartedAt: now,
+			History: []Event{{At: now, Type: "Caught", State: info.State, Error: caught.Error, Cause: caught.Cause}}}
 		if err := dest.SendDeadLetter(ctx, deadLetterOf(exec, info.State, caught.Error, caught.Cause)); err != nil {
 			return nil, &NamedError{Name: ErrorTaskFailed, Cause: "dead letter not stored: " + err.Error()}
 		}
