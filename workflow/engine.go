@@ -170,14 +170,22 @@ func ExecutionFromContext(ctx context.Context) (ExecutionInfo, bool) {
 	return i, ok
 }
 
-// StartSync runs wf on input to the end and returns its Result. The execution is
-// stored before its first state runs and after every state. The result's error is
-// nil only for SUCCEEDED; FAILED and TIMED_OUT come back as a *FailedError beside
-// the Result. Other errors (the store failing, bad input) leave Result zero.
+// StartSync runs wf on input to the end and returns its Result. The input is
+// checked first (Workflow.CheckInput: ErrInvalidInput, ErrInputTooLarge), and
+// nothing is stored for one it refuses. The execution is stored before its first
+// state runs and after every state. The result's error is nil only for
+// SUCCEEDED; FAILED and TIMED_OUT come back as a *FailedError beside the Result.
+// When the store fails once a state may have run, the error is ErrOutcomeUnknown
+// and the Result carries the execution ID (status RUNNING); when it fails before
+// (nothing ran), the Result is zero.
 //
-// The execution's deadline is the earlier of ctx's and the definition's Timeout.
-// A caller that cancels ctx gets its answer at once, but the execution runs on to
-// its end or deadline, recorded in the store.
+// Under an execution name (WithExecutionName) the execution is started at most
+// once: a second start with the same name and input returns the first's Result,
+// waiting within ctx while it runs; with another input it is ErrNameInUse.
+//
+// The execution's deadline is the earlier of ctx's and the definition's Timeout,
+// timed by the engine's Clock. A caller that cancels ctx does not stop the
+// execution: it runs on to its end or deadline, recorded in the store.
 func (e *Engine) StartSync(ctx context.Context, wf *Workflow, input json.RawMessage) (Result, error) {
 	if len(input) == 0 {
 		input = json.RawMessage("{}")

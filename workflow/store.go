@@ -152,12 +152,18 @@ func (m *MemoryStore) Prune(ctx context.Context, before time.Time, limit int) (i
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var old []Execution
+	stopped := func(e Execution) time.Time { // as the SQL stores: the start for want of a stop
+		if e.StoppedAt.IsZero() {
+			return e.StartedAt
+		}
+		return e.StoppedAt
+	}
 	for _, e := range m.execs {
-		if e.Status != StatusRunning && e.StoppedAt.Before(before) {
+		if e.Status != StatusRunning && stopped(e).Before(before) {
 			old = append(old, e)
 		}
 	}
-	sort.Slice(old, func(i, j int) bool { return old[i].StoppedAt.Before(old[j].StoppedAt) })
+	sort.Slice(old, func(i, j int) bool { return stopped(old[i]).Before(stopped(old[j])) })
 	if limit > 0 && len(old) > limit {
 		old = old[:limit]
 	}
