@@ -48,8 +48,8 @@ type EngineConfig struct {
 	SweepGrace time.Duration
 	// DeadLetterRetry retries a dead letter the destination did not take: the
 	// storagefirst.RetryPolicy defaults (3 retries, backoff 2), except that a zero
-	// Interval means DeadLetterRetryIntervalDefault. Whatever it cannot send stays RUNNING in the store, so
-	// a later Sweep sends it.
+	// Interval means DeadLetterRetryIntervalDefault. An execution whose dead letter
+	// it cannot send stays RUNNING in the store, so a later Sweep sends it.
 	DeadLetterRetry storagefirst.RetryPolicy
 	// Retention is how long a finished (SUCCEEDED, FAILED, TIMED_OUT) execution is
 	// kept before Sweep (Prune) deletes it. Zero: RetentionDefault; negative: kept
@@ -70,8 +70,9 @@ const (
 	// DeadLetterRetryIntervalDefault is the first wait before a failed dead-letter
 	// send is retried (then 200 and 400 ms): short, as a caller may be waiting.
 	DeadLetterRetryIntervalDefault = 100 * time.Millisecond
-	// sendTimeout bounds one SendDeadLetter call.
-	sendTimeout = 10 * time.Second
+	// writeTimeout bounds one SendDeadLetter call, and one store update made
+	// after the caller may have gone.
+	writeTimeout = 10 * time.Second
 )
 
 // Engine runs workflows locally. It is safe for concurrent use.
@@ -260,7 +261,7 @@ func (e *Engine) sendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter)
 	ctx = context.WithoutCancel(ctx)
 	p := e.cfg.DeadLetterRetry
 	for n := 0; ; n++ {
-		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		sctx, cancel := context.WithTimeout(ctx, writeTimeout)
 		err := e.cfg.DeadLetters.SendDeadLetter(sctx, dl)
 		cancel()
 		if err == nil {
@@ -299,7 +300,7 @@ func (e *Engine) run(ctx context.Context, wf *Workflow, exec Execution) (Result,
 		stored.Version = exec.Version
 		// Record progress even when the caller has gone: the store must not be left
 		// with a stale picture.
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 		err := e.cfg.Store.Update(sctx, stored)
 		scancel()
 		if err != nil {
