@@ -209,7 +209,9 @@ func TestDeadLetterTaskUsesTheEnginesClock(t *testing.T) {
 	start := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock := sftest.NewFakeClock(start)
 	dest := sftest.NewMemoryQueue(nil)
-	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, workflow.Errorf("Boom", "x") })
+	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		return nil, workflow.Errorf("Boom", "x")
+	})
 	wf, err := workflow.New("cancel", cancelOrderTimeout(run, dest, 0))
 	require.NoError(t, err)
 	e, _, _ := newEngine(t, clock, wf)
