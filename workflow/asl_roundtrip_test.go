@@ -232,3 +232,30 @@ func TestARetryScheduleMustFitTheDeadline(t *testing.T) {
 	capped := workflow.Retrier{ErrorEquals: []string{"A"}, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 3}
 	require.Equal(t, (2+3+3+3+3+3)*time.Second, workflow.Task{Retry: []workflow.Retrier{capped}}.RetryBudget())
 }
+
+// TestLambdaTasksExportForEveryResultPath: the exported Lambda Task's result is
+// the function's response itself (no OutputPath run after ResultPath, no
+// wrapping), so every ResultPath means on Step Functions what it means locally.
+func TestLambdaTasksExportForEveryResultPath(t *testing.T) {
+	t.Parallel()
+	run := task(func(_ context.Context, in json.RawMessage) (json.RawMessage, error) { return in, nil })
+	for _, tc := range []struct {
+		resultPath string
+		discard    bool
+		want       string // the exported ResultPath, raw
+	}{{"", false, ""}, {"$", false, ""}, {"$.x", false, `"$.x"`}, {"$.a.b", false, `"$.a.b"`}, {"", true, "null"}} {
+		wf, err := workflow.New("w", workflow.Definition{StartAt: "T", States: map[string]workflow.State{
+			"T": workflow.Task{Run: run, ResultPath: tc.resultPath, DiscardResult: tc.discard, End: true}}})
+		require.NoError(t, err)
+		asl, err := wf.ASL(map[string]workflow.Resource{"T": workflow.LambdaInvoke("arn:aws:lambda:us-east-1:1:function:f")})
+		require.NoError(t, err)
+		var raw struct{ States map[string]map[string]json.RawMessage }
+		require.NoError(t, json.Unmarshal(asl, &raw))
+		st := raw.States["T"]
+		require.JSONEq(t, `"arn:aws:lambda:us-east-1:1:function:f"`, string(st["Resource"]))
+		for _, field := range []string{"OutputPath", "ResultSelector", "InputPath", "Parameters"} {
+			require.NotContains(t, st, field, "ResultPath %q discard %v", tc.resultPath, tc.discard)
+		}
+		require.Equal(t, tc.want, string(st["ResultPath"]))
+	}
+}
