@@ -249,7 +249,9 @@ func TestLambdaTasksExportForEveryResultPath(t *testing.T) {
 		require.NoError(t, err)
 		asl, err := wf.ASL(map[string]workflow.Resource{"T": workflow.LambdaInvoke("arn:aws:lambda:us-east-1:1:function:f")})
 		require.NoError(t, err)
-		var raw struct{ States map[string]map[string]json.RawMessage }
+		var raw struct {
+			States map[string]map[string]json.RawMessage
+		}
 		require.NoError(t, json.Unmarshal(asl, &raw))
 		st := raw.States["T"]
 		require.JSONEq(t, `"arn:aws:lambda:us-east-1:1:function:f"`, string(st["Resource"]))
