@@ -181,6 +181,11 @@ var migrations = []string{
 	 DROP INDEX envelopes_due;
 	 CREATE INDEX envelopes_dead ON envelopes (queue, id) WHERE state = 2;
 	 CREATE INDEX envelopes_dead_type ON envelopes (queue, type, id) WHERE state = 2;`,
+	// Retention of executions (workflow.Store Prune); those finished before count as
+	// stopped when they started.
+	`ALTER TABLE executions ADD COLUMN stopped_at INTEGER;
+	 UPDATE executions SET stopped_at = started_at WHERE status <> 'RUNNING';
+	 CREATE INDEX executions_stopped ON executions (stopped_at) WHERE status <> 'RUNNING';`,
 }
 
 // migrate applies the migrations not yet applied, each in its own transaction.

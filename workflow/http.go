@@ -21,6 +21,12 @@ const (
 	HTTPMaxBodyDefault = 256 << 10
 	// ProblemTypePrefix starts the type URIs of the problem+json answers.
 	ProblemTypePrefix = "https://github.com/storagefirst/storagefirst-go/problems/"
+	// IdempotencyKeyHeader names the request header whose value becomes the
+	// execution name (WithExecutionName): a retried request with the same key is
+	// answered from the first execution. The local engine honours it; a Starter
+	// that ignores the name (sfn.Starter: Express executions are not unique by
+	// name) starts again.
+	IdempotencyKeyHeader = "Idempotency-Key"
 )
 
 // HTTPConfig configures an HTTPHandler. Starter is required.
@@ -108,6 +114,10 @@ func (h *HTTPHandler) run(ctx context.Context, r *http.Request, body []byte, con
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
+	if key := r.Header.Get(IdempotencyKeyHeader); key != "" {
+		// A retried request finds the first execution instead of running again.
+		ctx = WithExecutionName(ctx, key)
+	}
 	res, err := h.cfg.Starter.StartSync(ctx, input)
 	var fe *FailedError
 	switch {
@@ -128,8 +138,24 @@ func (h *HTTPHandler) run(ctx context.Context, r *http.Request, body []byte, con
 			status = http.StatusBadGateway
 		}
 		return problemAnswer(status, "workflow-failed", fe.Cause, fe.ExecutionID, fe.Name)
+	case errors.Is(err, ErrInputTooLarge):
+		return problemAnswer(http.StatusRequestEntityTooLarge, "too-large", err.Error(), "", "")
+	case errors.Is(err, ErrInvalidInput):
+		return problemAnswer(http.StatusBadRequest, "invalid-body", err.Error(), "", "")
+	case errors.Is(err, ErrNameInUse):
+		return problemAnswer(http.StatusConflict, "idempotency-key-in-use",
+			"the Idempotency-Key was used for a request with another body", "", "")
+	case errors.Is(err, ErrOutcomeUnknown):
+		// It started, and a task may have run: never "not started; retry". The
+		// ID finds it; a retry with the same Idempotency-Key finds it too.
+		h.cfg.Logger.ErrorContext(ctx, "workflow: outcome not recorded", "execution_id", res.ExecutionID, "error", err)
+		a := problemAnswer(http.StatusInternalServerError, "workflow-outcome-unknown",
+			"the workflow started, but its outcome could not be recorded; it will be finished or dead-lettered",
+			res.ExecutionID, "")
+		a.header.Set("X-Execution-Id", res.ExecutionID)
+		return a
 	case errors.Is(err, context.DeadlineExceeded):
-		return problemAnswer(http.StatusGatewayTimeout, "workflow-timed-out", "no answer within "+h.cfg.Timeout.String(), "", "")
+		return problemAnswer(http.StatusGatewayTimeout, "workflow-timed-out", "no answer within "+h.cfg.Timeout.String(), res.ExecutionID, "")
 	default:
 		h.cfg.Logger.WarnContext(ctx, "workflow: could not start", "error", err)
 		a := problemAnswer(http.StatusServiceUnavailable, "workflow-not-started", "the workflow could not be started; retry", "", "")

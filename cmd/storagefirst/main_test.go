@@ -78,7 +78,7 @@ func TestMigrateAndQueueStats(t *testing.T) {
 	for i, m := range ms {
 		versions[i] = m.Version
 	}
-	require.Contains(t, out, fmt.Sprintf("applied migrations %v", versions))
+	require.Contains(t, out, fmt.Sprintf("applied migrations %v", versions), "every embedded migration")
 	out = runCmd(t, bin, 0, "migrate", "-database-url", url, "-schema", schema)
 	require.Contains(t, out, "up to date")
 

@@ -29,6 +29,11 @@ const (
 	TypeCreateOrder = "pizza.order.create"
 	// WorkflowCancel names the cancel workflow.
 	WorkflowCancel = "cancel-order"
+	// CancelMaxInputBytes bounds a cancel workflow's input: a cancel names one
+	// order, so anything larger is refused (413) before an execution is stored.
+	CancelMaxInputBytes = 4 << 10
+	// MaxOrderIDLength bounds the order ID a cancel names.
+	MaxOrderIDLength = 64
 )
 
 // Config configures a Shop. Backend is required.
@@ -240,19 +245,26 @@ func (s *Shop) CancelOrder(ctx context.Context, in CancelInput) (Order, error) {
 var lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException",
 	"Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"}
 
-// CancelWorkflow is the cancel workflow: the task retried on transient errors (as
-// the reference system: 2 s, 6 attempts, backoff 2 for Lambda service errors),
+// CancelWorkflow is the cancel workflow: the task retried on transient errors,
 // business rejections routed to their own Fail states, and everything else caught
-// into the dead-letter queue.
+// into the dead-letter queue. Its retry schedule fits CancelTimeoutDefault (25 s),
+// which workflow.New checks: at most 5 attempts of at most 3 s (1 + 2 retries on
+// Lambda service errors, 1 + 2 on Database.Unavailable, each after 1 then 2 s),
+// 5 x 3 + 3 + 3 = 21 s. (The reference system's 2 s x 6 attempts with backoff 2
+// waits 2+4+...+64 s: it never fits an execution API Gateway waits 29 s for.) Its
+// input is checked before anything is stored: at most CancelMaxInputBytes, a
+// CancelInput that validates, an order ID of at most MaxOrderIDLength.
 func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination, timeout time.Duration) workflow.Definition {
 	return workflow.Definition{
-		Comment: "Cancel a pizza order (storage-first reference system)",
-		StartAt: "CancelOrder",
-		Timeout: timeout,
+		Comment:       "Cancel a pizza order (storage-first reference system)",
+		StartAt:       "CancelOrder",
+		Timeout:       timeout,
+		MaxInputBytes: CancelMaxInputBytes,
+		ValidateInput: validateCancelInput,
 		States: map[string]workflow.State{
-			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: 10 * time.Second,
+			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: 3 * time.Second,
 				Retry: []workflow.Retrier{
-					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2},
+					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
 					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
 				},
 				Catch: []workflow.Catcher{
@@ -435,4 +447,16 @@ func (s *Shop) replay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, sum)
+}
+
+// validateCancelInput is the cancel workflow's input check.
+func validateCancelInput(input json.RawMessage) error {
+	var in CancelInput
+	if err := json.Unmarshal(input, &in); err != nil {
+		return fmt.Errorf("the input is not a cancel: %w", err)
+	}
+	if len(in.Body.ID) > MaxOrderIDLength {
+		return fmt.Errorf("an order ID has at most %d characters", MaxOrderIDLength)
+	}
+	return in.Body.Validate()
 }
