@@ -44,6 +44,7 @@ type Store struct {
 	cancel context.CancelFunc
 	puts   *batch.Batcher[putItem, bool]
 	acks   *batch.Batcher[ackItem, bool]
+	owner  *owner // the lock that makes this Store the file's one owner
 
 	wakes wake.Hub
 }
@@ -63,9 +64,17 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Open opens (creating if needed) the database at path and applies the store's
-// migrations. A SQLite store belongs to one process: Open releases the leases and
-// idempotency claims a previous process left (it crashed), so their envelopes are
-// delivered and run again at once instead of after their leases run out.
+// migrations.
+//
+// A SQLite store has one owner: Open takes an exclusive OS lock (flock on the
+// sidecar file "<path>-lock") for the Store's lifetime, and fails at once with
+// ErrStoreInUse, naming the file, while another Store (of this or another
+// process) holds it. The lock ends with its process however that ends, so once
+// Open holds it the previous owner is dead: Open then releases the leases and
+// idempotency claims it left, and their envelopes are delivered and run again at
+// once instead of after their leases run out. On platforms without flock the
+// lock only excludes this process's other Stores, and what a predecessor left is
+// released when its leases run out.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = MaxBatchDefault
@@ -73,6 +82,19 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if cfg.ReadConns <= 0 {
 		cfg.ReadConns = ReadConnsDefault
 	}
+	own, err := lockOwner(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(ctx, path, cfg, own)
+	if err != nil {
+		_ = own.release()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, path string, cfg Config, own *owner) (*Store, error) {
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, err
@@ -84,18 +106,11 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlitestore: migrate %s: %w", path, err)
 	}
-	// One process owns the file: leases still held belong to a process that died.
-	// Release them now rather than when they run out (their attempt stays counted),
-	// queue leases and idempotency claims alike.
-	now := micros(time.Now())
-	if _, err := w.ExecContext(ctx, `UPDATE envelopes SET state = 0, lease_token = NULL, available_at = ? WHERE state = 1`, now); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlitestore: release stale leases: %w", err)
-	}
-	if _, err := w.ExecContext(ctx, `UPDATE idempotency SET state = 'released', fingerprint = '', lease_until = NULL,
-		expires_at = ? WHERE state = 'in_progress'`, now+(24*time.Hour).Microseconds()); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlitestore: release stale claims: %w", err)
+	if own.exclusive {
+		if err := releaseDeadOwners(ctx, w); err != nil {
+			w.Close()
+			return nil, err
+		}
 	}
 	r, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
@@ -103,7 +118,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(cfg.ReadConns)
-	s := &Store{path: path, cfg: cfg, w: w, r: r}
+	s := &Store{path: path, cfg: cfg, w: w, r: r, owner: own}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	bc := batch.Config{MaxBatch: cfg.MaxBatch, Concurrency: 1}
 	s.puts = batch.New(s.ctx, bc, s.execPut)
@@ -116,7 +131,24 @@ func (s *Store) Close() error {
 	s.cancel()
 	s.puts.Wait()
 	s.acks.Wait()
-	return errors.Join(s.r.Close(), s.w.Close())
+	// The lock goes last: a successor must not start while this Store still writes.
+	return errors.Join(s.r.Close(), s.w.Close(), s.owner.release())
+}
+
+// releaseDeadOwners releases the leases and idempotency claims still held in the
+// file: the owner lock proves that whoever took them is dead (they crashed). Their
+// envelopes are due at once rather than when the leases run out (their attempt
+// stays counted), and their keys can be claimed again.
+func releaseDeadOwners(ctx context.Context, w *sql.DB) error {
+	now := micros(time.Now())
+	if _, err := w.ExecContext(ctx, `UPDATE envelopes SET state = 0, lease_token = NULL, available_at = ? WHERE state = 1`, now); err != nil {
+		return fmt.Errorf("sqlitestore: release stale leases: %w", err)
+	}
+	if _, err := w.ExecContext(ctx, `UPDATE idempotency SET state = 'released', fingerprint = '', lease_until = NULL,
+		expires_at = ? WHERE state = 'in_progress'`, now+(24*time.Hour).Microseconds()); err != nil {
+		return fmt.Errorf("sqlitestore: release stale claims: %w", err)
+	}
+	return nil
 }
 
 // DB returns the writing connection pool (one connection), for the application's
