@@ -45,6 +45,15 @@ func TestQueueConformance(t *testing.T) {
 		q, err := open(t, r.path).Queue(r.Name())
 		require.NoError(t, err)
 		return reopenable{q, r.path}
+	}, SingleOwner: func(t *testing.T, live sftest.QueueBackend) error {
+		path := live.(reopenable).path
+		s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
+		if err != nil {
+			require.ErrorIs(t, err, sqlitestore.ErrStoreInUse)
+			require.ErrorContains(t, err, path)
+			return err
+		}
+		return s.Close()
 	}})
 }
 

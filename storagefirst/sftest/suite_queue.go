@@ -26,6 +26,11 @@ type QueueFeatures struct {
 	// Reopen, if set, closes the given backend and opens a new one on the same
 	// storage; the suite then checks that what was stored survives.
 	Reopen func(t *testing.T, old QueueBackend) QueueBackend
+	// SingleOwner, if set, says the backend is an embedded store with one owner:
+	// it opens a second backend on the storage of live, which is in use, and
+	// returns the error of that open (closing the backend if it opened). The
+	// suite requires an error and the live backend's leases left alone.
+	SingleOwner func(t *testing.T, live QueueBackend) error
 }
 
 // suiteTimeout bounds every wait of the suites; they poll, never sleep.
@@ -68,6 +73,13 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		}
 		t.Parallel()
 		testReopen(t, newBackend(t), features.Reopen)
+	})
+	t.Run("SingleOwnerForAnEmbeddedStore", func(t *testing.T) {
+		if features.SingleOwner == nil {
+			t.Skip("backend is not an embedded store with one owner")
+		}
+		t.Parallel()
+		testSingleOwner(t, newBackend(t), features.SingleOwner)
 	})
 }
 
