@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
-
 	"github.com/storagefirst/storagefirst-go/internal/batch"
 	"github.com/storagefirst/storagefirst-go/internal/wake"
 )
@@ -18,7 +16,8 @@ import (
 const (
 	// MaxBatchDefault bounds the envelopes or acknowledgements of one transaction.
 	MaxBatchDefault = 500
-	// BusyTimeoutDefault is how long a connection waits for a lock.
+	// BusyTimeoutDefault is the longest a call waits for a lock another
+	// connection (another process) holds, whatever its context allows.
 	BusyTimeoutDefault = 10 * time.Second
 	// ReadConnsDefault bounds the reading connections.
 	ReadConnsDefault = 4
@@ -31,6 +30,12 @@ var ErrInvalidQueueName = errors.New("sqlitestore: invalid queue name")
 type Config struct {
 	MaxBatch  int
 	ReadConns int
+	// BusyTimeout bounds how long any call waits for a lock that another
+	// connection to the file holds (a tool or process outside the Store; the
+	// Store's own calls wait for its one writer in turn, bounded by their
+	// context). The caller's context bounds every wait first; this is the
+	// backstop for contexts without a deadline. Zero means BusyTimeoutDefault.
+	BusyTimeout time.Duration
 }
 
 // Store is an open SQLite database holding queues, idempotency records and
@@ -51,7 +56,9 @@ type Store struct {
 
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeoutDefault.Milliseconds()))
+	// SQLite's busy handler ignores contexts: it waits one slice, and lockWait
+	// waits in slices for as long as the caller's context allows.
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busySlice.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
@@ -82,6 +89,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if cfg.ReadConns <= 0 {
 		cfg.ReadConns = ReadConnsDefault
 	}
+	if cfg.BusyTimeout <= 0 {
+		cfg.BusyTimeout = BusyTimeoutDefault
+	}
 	own, err := lockOwner(path)
 	if err != nil {
 		return nil, err
@@ -95,10 +105,11 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 }
 
 func open(ctx context.Context, path string, cfg Config, own *owner) (*Store, error) {
-	w, err := sql.Open("sqlite", dsn(path, false))
+	wc, err := newConnector(dsn(path, false), cfg.BusyTimeout)
 	if err != nil {
 		return nil, err
 	}
+	w := sql.OpenDB(wc)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -112,11 +123,12 @@ func open(ctx context.Context, path string, cfg Config, own *owner) (*Store, err
 			return nil, err
 		}
 	}
-	r, err := sql.Open("sqlite", dsn(path, true))
+	rc, err := newConnector(dsn(path, true), cfg.BusyTimeout)
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
+	r := sql.OpenDB(rc)
 	r.SetMaxOpenConns(cfg.ReadConns)
 	s := &Store{path: path, cfg: cfg, w: w, r: r, owner: own}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
