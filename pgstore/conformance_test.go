@@ -28,6 +28,7 @@ func TestQueueConformance(t *testing.T) {
 			b.store = newStore(t, b.pool, b.schema)
 			return b.queue(t, q.Name())
 		},
+		Stall: func(t *testing.T, q sftest.QueueBackend) { lockEnvelopes(t, q.(*pgstore.Queue).Store()) },
 	})
 }
 

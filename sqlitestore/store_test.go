@@ -54,6 +54,8 @@ func TestQueueConformance(t *testing.T) {
 			return err
 		}
 		return s.Close()
+	}, Stall: func(t *testing.T, q sftest.QueueBackend) {
+		holdFileLock(t, nil, q.(reopenable).path)
 	}})
 }
 

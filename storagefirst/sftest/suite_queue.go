@@ -31,6 +31,10 @@ type QueueFeatures struct {
 	// returns the error of that open (closing the backend if it opened). The
 	// suite requires an error and the live backend's leases left alone.
 	SingleOwner func(t *testing.T, live QueueBackend) error
+	// Stall, if set, holds what every write of q waits for (a lock, its one
+	// writer) until the test ends; the suite then checks that each write returns
+	// the caller's context error within its deadline or cancellation.
+	Stall func(t *testing.T, q QueueBackend)
 }
 
 // suiteTimeout bounds every wait of the suites; they poll, never sleep.
@@ -60,6 +64,7 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		{"PutRevivesADeadLetter", testPutRevives},
 		{"Stats", testStats},
 		{"Wake", testWake},
+		{"CanceledContextChangesNothing", testCanceledContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,6 +78,13 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		}
 		t.Parallel()
 		testReopen(t, newBackend(t), features.Reopen)
+	})
+	t.Run("StalledWritesHonourTheContext", func(t *testing.T) {
+		if features.Stall == nil {
+			t.Skip("backend offers no way to stall its writes")
+		}
+		t.Parallel()
+		testStalledWrites(t, newBackend(t), features.Stall)
 	})
 	t.Run("SingleOwnerForAnEmbeddedStore", func(t *testing.T) {
 		if features.SingleOwner == nil {
