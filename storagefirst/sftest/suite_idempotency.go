@@ -31,6 +31,7 @@ func RunIdempotencySuite(t *testing.T, newStore func(t *testing.T) storagefirst.
 		{"ScopesAreSeparate", testIdemScopes},
 		{"StoredFailureOutcome", testIdemStoredFailure},
 		{"Delete", testIdemDelete},
+		{"CanceledContextChangesNothing", testIdemCanceledContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
