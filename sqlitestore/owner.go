@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ErrStoreInUse: Open found the store file owned by another Store, in this
@@ -24,11 +25,13 @@ const ownerLockSuffix = "-lock"
 
 // owner is the lock that makes a Store the one owner of its file.
 type owner struct {
-	f *os.File
+	f    *os.File
+	once sync.Once
 	// exclusive reports whether the lock excludes other processes (flock). Where
 	// the platform has no such lock it is false, and Open leaves a predecessor's
 	// leases to run out instead of releasing them.
 	exclusive bool
+	err       error // of the release
 }
 
 // lockOwner takes the owner lock of the store file at path, or fails at once with
@@ -73,11 +76,12 @@ func ownerLockPath(path string) string {
 	return path + ownerLockSuffix
 }
 
-// release ends the ownership (closing the file drops the lock).
+// release ends the ownership (closing the file drops the lock). Only the first
+// call acts; later ones return its result.
 func (o *owner) release() error {
-	if o == nil {
-		return nil
-	}
-	unlock(o.f)
-	return o.f.Close()
+	o.once.Do(func() {
+		unlock(o.f)
+		o.err = o.f.Close()
+	})
+	return o.err
 }

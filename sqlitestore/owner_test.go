@@ -128,3 +128,18 @@ func holdStore(t *testing.T, path string) {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	os.Exit(0)
 }
+
+// TestCloseTwice: a second Close does not fail on the released owner lock, and
+// does not release a lock a later Store took.
+func TestCloseTwice(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "store.db")
+	s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	s2 := open(t, path)
+	require.NoError(t, s.Close())
+	_, err = sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
+	require.ErrorIs(t, err, sqlitestore.ErrStoreInUse, "the second Close released the new owner's lock")
+	require.NotNil(t, s2)
+}
