@@ -153,7 +153,13 @@ func (c *lockConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 
 func (c *lockConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if !singleStatement(query) {
-		return c.conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+		var res driver.Result
+		err := c.longBusy(ctx, func() error {
+			var err error
+			res, err = c.conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+			return err
+		})
+		return res, err
 	}
 	var res driver.Result
 	err := c.wait.do(ctx, func() error {
@@ -166,7 +172,13 @@ func (c *lockConn) ExecContext(ctx context.Context, query string, args []driver.
 
 func (c *lockConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if !singleStatement(query) {
-		return c.conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+		var rows driver.Rows
+		err := c.longBusy(ctx, func() error {
+			var err error
+			rows, err = c.conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+			return err
+		})
+		return rows, err
 	}
 	var rows driver.Rows
 	err := c.wait.do(ctx, func() error {
@@ -175,6 +187,31 @@ func (c *lockConn) QueryContext(ctx context.Context, query string, args []driver
 		return err
 	})
 	return rows, err
+}
+
+// longBusy runs op, several statements that cannot be run again once one has
+// committed, with SQLite's busy handler waiting until ctx's deadline (at most the
+// backstop) instead of one slice. The handler heeds the deadline, not a
+// cancellation.
+func (c *lockConn) longBusy(ctx context.Context, op func() error) error {
+	wait := c.wait.backstop
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl))
+	}
+	if wait <= busySlice {
+		return op()
+	}
+	setBusy := func(d time.Duration) error {
+		_, err := c.conn.(driver.ExecerContext).ExecContext(context.Background(),
+			fmt.Sprintf("PRAGMA busy_timeout = %d", d.Milliseconds()), nil)
+		return err
+	}
+	if err := setBusy(wait); err != nil {
+		return err
+	}
+	err := op()
+	_ = setBusy(busySlice) // failing, it leaves this connection with longer waits
+	return err
 }
 
 func (c *lockConn) Ping(ctx context.Context) error { return c.conn.(driver.Pinger).Ping(ctx) }

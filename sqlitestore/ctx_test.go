@@ -188,3 +188,32 @@ func TestLockWaitHasABackstop(t *testing.T) {
 	require.GreaterOrEqual(t, took, backstop-50*time.Millisecond)
 	require.Less(t, took, backstop+waitMargin)
 }
+
+// TestSeveralStatementsWaitForALock: an Exec of several statements, which the
+// store cannot run again once one has committed, waits for another connection's
+// lock until its deadline instead of failing after one slice of it.
+func TestSeveralStatementsWaitForALock(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "store.db")
+	s := open(t, path)
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	conn, err := db.Conn(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	_, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+	require.NoError(t, err)
+	released := make(chan error, 1)
+	time.AfterFunc(300*time.Millisecond, func() { // the other connection holds the lock this long
+		_, err := conn.ExecContext(ctx, "ROLLBACK")
+		released <- err
+	})
+
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = s.DB().ExecContext(dctx, `CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER)`)
+	require.NoError(t, err)
+	require.NoError(t, <-released)
+}
