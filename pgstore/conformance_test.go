@@ -35,6 +35,7 @@ func TestQueueConformance(t *testing.T) {
 		Idempotency: func(t *testing.T, q sftest.QueueBackend) storagefirst.IdempotencyStore {
 			return q.(*pgstore.Queue).Store().Idempotency()
 		},
+		Stall: func(t *testing.T, q sftest.QueueBackend) { lockEnvelopes(t, q.(*pgstore.Queue).Store()) },
 	})
 }
 

@@ -14,6 +14,12 @@
 // transactions, and reads through a pool of its own.
 //
 // Use it for a single process. For several processes or machines, use pgstore.
+// A store file has one owner: Open takes an exclusive OS lock for the Store's
+// lifetime and a second Open fails with ErrStoreInUse.
+//
+// Every call is bounded by its context: waits for the one writer, and for locks
+// another connection to the file holds (waited for in short slices of SQLite's
+// busy timeout, up to Config.BusyTimeout at most), end with the context's error.
 //
 // # Where it sits
 //

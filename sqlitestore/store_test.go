@@ -53,6 +53,17 @@ func TestQueueConformance(t *testing.T) {
 		require.NoError(t, err)
 	}, ReopenReleasesLeases: true, Idempotency: func(t *testing.T, q sftest.QueueBackend) storagefirst.IdempotencyStore {
 		return q.(reopenable).Store().Idempotency()
+	}, SingleOwner: func(t *testing.T, live sftest.QueueBackend) error {
+		path := live.(reopenable).path
+		s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
+		if err != nil {
+			require.ErrorIs(t, err, sqlitestore.ErrStoreInUse)
+			require.ErrorContains(t, err, path)
+			return err
+		}
+		return s.Close()
+	}, Stall: func(t *testing.T, q sftest.QueueBackend) {
+		holdFileLock(t, nil, q.(reopenable).path)
 	}})
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
+	"github.com/storagefirst/storagefirst-go/sqlitestore"
 )
 
 func env(name, def string) string {
@@ -45,6 +46,11 @@ func main() {
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if err := run(*addr, *db, *schema, *failPrefix, logger); err != nil {
+		if errors.Is(err, sqlitestore.ErrStoreInUse) {
+			// Another shop owns the file: two would handle the same orders twice.
+			fmt.Fprintf(os.Stderr, "pizza: %v\npizza: stop the other shop on this file, or choose another -db\n", err)
+			os.Exit(1)
+		}
 		logger.Error("pizza: stopped", "error", err)
 		os.Exit(1)
 	}

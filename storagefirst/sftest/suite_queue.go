@@ -38,6 +38,15 @@ type QueueFeatures struct {
 	// Idempotency, if set, returns the idempotency store kept in the same storage
 	// as the backend, so that the reopen cases check its records too.
 	Idempotency func(t *testing.T, q QueueBackend) storagefirst.IdempotencyStore
+	// SingleOwner, if set, says the backend is an embedded store with one owner:
+	// it opens a second backend on the storage of live, which is in use, and
+	// returns the error of that open (closing the backend if it opened). The
+	// suite requires an error and the live backend's leases left alone.
+	SingleOwner func(t *testing.T, live QueueBackend) error
+	// Stall, if set, holds what every write of q waits for (a lock, its one
+	// writer) until the test ends; the suite then checks that each write returns
+	// the caller's context error within its deadline or cancellation.
+	Stall func(t *testing.T, q QueueBackend)
 }
 
 // suiteTimeout bounds every wait of the suites; they poll, never sleep.
@@ -72,6 +81,7 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		{"Stats", testStats},
 		{"Wake", testWake},
 		{"ListDeadPaging", testListDeadPaging},
+		{"CanceledContextChangesNothing", testCanceledContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,6 +110,20 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		}
 		t.Parallel()
 		testReopenInFlight(t, newBackend(t), features)
+	})
+	t.Run("StalledWritesHonourTheContext", func(t *testing.T) {
+		if features.Stall == nil {
+			t.Skip("backend offers no way to stall its writes")
+		}
+		t.Parallel()
+		testStalledWrites(t, newBackend(t), features.Stall)
+	})
+	t.Run("SingleOwnerForAnEmbeddedStore", func(t *testing.T) {
+		if features.SingleOwner == nil {
+			t.Skip("backend is not an embedded store with one owner")
+		}
+		t.Parallel()
+		testSingleOwner(t, newBackend(t), features.SingleOwner)
 	})
 }
 
