@@ -2,6 +2,8 @@ package problem_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -70,4 +72,13 @@ func TestRoutesAnswersProblems(t *testing.T) {
 
 	resp, _, _ = get("POST", "/orders")
 	require.Equal(t, 202, resp.StatusCode)
+}
+
+func TestDetailSpeaksTheClientsLanguage(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "validation failed: username is required",
+		problem.Detail(errors.New("storagefirst: invalid envelope: ingest: validation failed: username is required")))
+	require.Equal(t, "the input is not JSON", problem.Detail(fmt.Errorf("%w: the input is not JSON", errors.New("workflow: invalid input"))))
+	require.Equal(t, "the request is not valid", problem.Detail(errors.New("ingest: invalid envelope")))
+	require.Empty(t, problem.Detail(nil))
 }
