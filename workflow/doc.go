@@ -33,14 +33,17 @@
 //   - [HTTPHandler] is the front door: 200 with the output on success, a mapped
 //     4xx/5xx problem+json on failure, 504 on timeout, 400/413 for input the
 //     workflow refuses, 500 with the execution ID when the outcome could not be
-//     recorded after a state ran, 503 only when nothing started. The
+//     recorded after a state ran, 503 only when nothing started. Its problems
+//     are the module's one problem+json format (package problem): instance is the
+//     correlation ID (X-Correlation-Id, kept or generated, on every answer), and
+//     execution_id and error name the execution and its error. The
 //     Idempotency-Key header names the execution, so a retry finds the first. The
-//     subpackage apigateway serves it behind API Gateway (through
-//     [HTTPHandler.ServeEncoded]).
+//     subpackage apigateway serves it behind API Gateway (through the module's
+//     apigateway adapter).
 //
 // # Where it sits
 //
-// workflow imports storagefirst only, and no AWS package: the ASL export and
+// workflow imports storagefirst and problem only, and no AWS package: the ASL export and
 // parser are plain JSON. A dead-letter state sends to any dlq-style destination
 // (pgstore.Queue, dlq/sqs.Destination) through the small
 // [DeadLetterDestination] interface declared here.
