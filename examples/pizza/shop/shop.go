@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/ingest"
+	"github.com/storagefirst/storagefirst-go/problem"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
@@ -341,8 +344,10 @@ func (s *Shop) Run(ctx context.Context) error {
 	return errors.Join(all...)
 }
 
-// Handler is the shop's HTTP API.
-func (s *Shop) Handler() http.Handler { return s.mux }
+// Handler is the shop's HTTP API. Every answer carries X-Correlation-Id, and
+// every error is application/problem+json (package problem), the router's own
+// (404, 405 with Allow) included.
+func (s *Shop) Handler() http.Handler { return correlate(problem.Routes(s.mux, correlationID)) }
 
 func (s *Shop) routes() {
 	s.mux.Handle("POST /orders", s.create)
@@ -361,34 +366,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeProblem(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", ingest.ContentTypeProblem)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(ingest.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
-}
-
 func (s *Shop) list(w http.ResponseWriter, r *http.Request) {
 	limit := PageSizeDefault
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > PageSizeLimit {
-			writeProblem(w, http.StatusBadRequest, fmt.Sprintf("limit is 1 to %d", PageSizeLimit))
+			s.writeProblem(w, r, http.StatusBadRequest, ProblemInvalidQuery, fmt.Sprintf("limit is a number from 1 to %d", PageSizeLimit), nil)
 			return
 		}
 		limit = n
 	}
 	orders, err := s.orders.List(r.Context(), r.URL.Query().Get("after"), limit)
 	if err != nil {
-		s.cfg.Logger.ErrorContext(r.Context(), "pizza: list orders", "error", err)
-		writeProblem(w, http.StatusServiceUnavailable, "the orders could not be read")
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the orders could not be read; retry", err)
 		return
 	}
-	page := struct {
-		Orders []Order `json:"orders"`
-		Next   string  `json:"next,omitempty"`
-	}{Orders: orders}
+	page := Page{Orders: orders}
 	if len(orders) == limit {
 		page.Next = orders[len(orders)-1].ID
+		page.NextURL = "/orders?" + url.Values{"limit": {strconv.Itoa(limit)}, "after": {page.Next}}.Encode()
+		w.Header().Set("Link", "<"+page.NextURL+`>; rel="next"`)
 	}
 	writeJSON(w, http.StatusOK, page)
 }
@@ -397,9 +394,9 @@ func (s *Shop) get(w http.ResponseWriter, r *http.Request) {
 	ord, err := s.orders.Get(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "there is no such order")
+		s.writeProblem(w, r, http.StatusNotFound, ProblemNotFound, "there is no order "+strconv.Quote(r.PathValue("id")), nil)
 	case err != nil:
-		writeProblem(w, http.StatusServiceUnavailable, "the order could not be read")
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the order could not be read; retry", err)
 	default:
 		writeJSON(w, http.StatusOK, ord)
 	}
@@ -409,10 +406,12 @@ func (s *Shop) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Backend.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the store does not answer", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": s.cfg.Backend.Name()})
+	// The store's kind ("sqlite", "postgres"), not its path or address.
+	kind, _, _ := strings.Cut(s.cfg.Backend.Name(), " ")
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": kind})
 }
 
 func (s *Shop) stats(w http.ResponseWriter, r *http.Request) {
@@ -420,7 +419,7 @@ func (s *Shop) stats(w http.ResponseWriter, r *http.Request) {
 	for name, q := range map[string]Queue{"create-order": s.cfg.Backend.OrdersQueue(), "cancel-order": s.cfg.Backend.CancelQueue()} {
 		st, err := q.Stats(r.Context())
 		if err != nil {
-			writeProblem(w, http.StatusServiceUnavailable, "stats could not be read")
+			s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the stats could not be read; retry", err)
 			return
 		}
 		out[name] = st
@@ -438,12 +437,12 @@ func (s *Shop) replay(w http.ResponseWriter, r *http.Request) {
 	case "cancel-order":
 		q = s.cfg.Backend.CancelQueue()
 	default:
-		writeProblem(w, http.StatusBadRequest, "queue is create-order or cancel-order")
+		s.writeProblem(w, r, http.StatusBadRequest, ProblemInvalidQuery, "queue is create-order or cancel-order", nil)
 		return
 	}
 	sum, err := dlq.Replay(r.Context(), dlq.FromDeadLetters(q), nil, dlq.ReplayOptions{DryRun: r.URL.Query().Get("dry_run") == "true"})
 	if err != nil {
-		writeProblem(w, http.StatusServiceUnavailable, err.Error())
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the dead letters could not be replayed; retry", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, sum)
