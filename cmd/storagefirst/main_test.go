@@ -108,7 +108,7 @@ func TestUsageErrors(t *testing.T) {
 	bin := build(t)
 	runCmd(t, bin, 2)
 	runCmd(t, bin, 2, "nope")
-	require.Contains(t, runCmd(t, bin, 2, "migrate", "-h"), "-database-url")
+	require.Contains(t, runCmd(t, bin, 0, "migrate", "-h"), "-database-url")
 	require.Contains(t, runCmd(t, bin, 2, "migrate"), "-database-url is required")
 	runCmd(t, bin, 2, "queue", "stats", "-database-url", "postgres://x")
 	require.Contains(t, runCmd(t, bin, 1, "migrate", "-database-url", "postgres://x", "-schema", "Bad-Name"), "invalid schema")
