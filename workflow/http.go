@@ -25,7 +25,7 @@ const (
 	// ProblemTypePrefix starts the type URIs of the problem+json answers.
 	ProblemTypePrefix = problem.TypePrefix
 	// HeaderCorrelationIDDefault carries the correlation ID: a request's is
-	// kept (up to maxCorrelationLength characters), a missing one generated; every
+	// kept (up to 255 characters), a missing or longer one generated; every
 	// answer carries it, and a problem's instance is it.
 	HeaderCorrelationIDDefault = "X-Correlation-Id"
 	// HeaderExecutionID carries the ID of the execution that answered.
