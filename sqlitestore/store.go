@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
@@ -37,6 +38,8 @@ type Config struct {
 	// context). The caller's context bounds every wait first; this is the
 	// backstop for contexts without a deadline. Zero means BusyTimeoutDefault.
 	BusyTimeout time.Duration
+	// Logger logs background errors (RunReaper). Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is an open SQLite database holding queues, idempotency records and
@@ -92,6 +95,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	}
 	if cfg.BusyTimeout <= 0 {
 		cfg.BusyTimeout = BusyTimeoutDefault
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	own, err := lockOwner(path)
 	if err != nil {
