@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"time"
 
@@ -69,8 +70,11 @@ func ExampleIdempotent() {
 		orders++
 		return nil
 	})
-	h := storagefirst.Chain(createOrder,
-		storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Scope: "create-order"}))
+	exactlyOnce, err := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Scope: "create-order"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := storagefirst.Chain(createOrder, exactlyOnce)
 
 	env, _ := storagefirst.NewEnvelope("order", []byte(`{"username":"lee"}`))
 	for range 3 { // at-least-once delivery: the same envelope three times

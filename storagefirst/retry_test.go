@@ -73,7 +73,7 @@ func TestRetryMiddlewareWaitsOnTheClock(t *testing.T) {
 			return errors.New("flaky")
 		}
 		return nil
-	}), storagefirst.Retry(storagefirst.RetryConfig{
+	}), retry(t, storagefirst.RetryConfig{
 		Policy: storagefirst.RetryPolicy{Interval: time.Second, MaxAttempts: 5},
 		Clock:  clock,
 		OnRetry: func(_ context.Context, _ storagefirst.Envelope, _ error, _ int, wait time.Duration) {
@@ -97,7 +97,7 @@ func TestRetryMiddlewareStopsOnPermanentAndExhaustion(t *testing.T) {
 	t.Parallel()
 	calls := 0
 	perm := storagefirst.Permanentf("bad input")
-	h := storagefirst.Retry(storagefirst.RetryConfig{})(storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
+	h := retry(t, storagefirst.RetryConfig{})(storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
 		calls++
 		return perm
 	}))
@@ -106,7 +106,7 @@ func TestRetryMiddlewareStopsOnPermanentAndExhaustion(t *testing.T) {
 
 	calls = 0
 	flaky := errors.New("flaky")
-	h = storagefirst.Retry(storagefirst.RetryConfig{Policy: storagefirst.RetryPolicy{Interval: time.Nanosecond, MaxAttempts: 2}})(
+	h = retry(t, storagefirst.RetryConfig{Policy: storagefirst.RetryPolicy{Interval: time.Nanosecond, MaxAttempts: 2}})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { calls++; return flaky }))
 	require.ErrorIs(t, h.Handle(context.Background(), storagefirst.Envelope{}), flaky)
 	require.Equal(t, 3, calls, "first attempt plus two retries")
@@ -117,7 +117,7 @@ func TestRetryMiddlewareNeverSleepsPastTheDeadline(t *testing.T) {
 	clock := sftest.NewFakeClock(time.Now())
 	flaky := errors.New("flaky")
 	calls := 0
-	h := storagefirst.Retry(storagefirst.RetryConfig{Clock: clock, Policy: storagefirst.RetryPolicy{Interval: time.Minute}})(
+	h := retry(t, storagefirst.RetryConfig{Clock: clock, Policy: storagefirst.RetryPolicy{Interval: time.Minute}})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { calls++; return flaky }))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -131,7 +131,7 @@ func TestRetryMiddlewareCancelledWhileWaiting(t *testing.T) {
 	t.Parallel()
 	clock := sftest.NewFakeClock(time.Now())
 	flaky := errors.New("flaky")
-	h := storagefirst.Retry(storagefirst.RetryConfig{Clock: clock})(
+	h := retry(t, storagefirst.RetryConfig{Clock: clock})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { return flaky }))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -65,6 +65,7 @@ type Shop struct {
 	engine   *workflow.Engine
 	cancelWF *workflow.Workflow
 	create   *ingest.FrontDoor[CreateOrder]
+	createMW storagefirst.Middleware // exactly once per create-order envelope
 	cancel   *workflow.HTTPHandler
 	mux      *http.ServeMux
 	failMu   sync.RWMutex
@@ -93,6 +94,14 @@ func New(cfg Config) (*Shop, error) {
 	s := &Shop{cfg: cfg, orders: cfg.Backend.Orders(), mux: http.NewServeMux()}
 
 	var err error
+	// A short claim: after a crash the order is created again within 30 s. It is
+	// safe because the claim is completed in the order's own transaction (a
+	// worker that outlives its claim cannot commit).
+	s.createMW, err = storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: cfg.Backend.Idempotency(),
+		Scope: "create-order", Lease: 30 * time.Second})
+	if err != nil {
+		return nil, err
+	}
 	s.cancelWF, err = workflow.New(WorkflowCancel, CancelWorkflow(s.CancelTask(), cfg.Backend.CancelQueue(), cfg.CancelTimeout))
 	if err != nil {
 		return nil, err
@@ -195,12 +204,7 @@ func (s *Shop) CreateHandler() storagefirst.Handler {
 		}
 		return s.orders.Create(ctx, Order{ID: ev.ID, Username: ev.Data.Username, Items: ev.Data.Items})
 	})
-	return storagefirst.Chain(create,
-		// A short claim: after a crash the order is created again within 30 s. It is
-		// safe because the claim is completed in the order's own transaction (a
-		// worker that outlives its claim cannot commit).
-		storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: s.cfg.Backend.Idempotency(), Scope: "create-order",
-			Lease: 30 * time.Second}))
+	return storagefirst.Chain(create, s.createMW)
 }
 
 // CancelInput is the cancel workflow's input, as in the reference system.
