@@ -79,11 +79,14 @@
 //
 // # Where it sits
 //
-// This package imports no other package of the module. Front doors and AWS adapters
-// live in ingest, dead-letter tooling in dlq, synchronous workflows in workflow, and
-// the Postgres store in pgstore; all of them speak these types. Package
-// storagefirst/sftest holds in-memory fakes and the conformance suite every backend
-// passes.
+// This package is the bottom layer: it imports no other package of the module
+// (only github.com/cenkalti/backoff/v4), and every other package speaks its types.
+// Above it, front doors live in ingest, dead-letter tooling in dlq and synchronous
+// workflows in workflow, each importing only storagefirst; the stores pgstore and
+// sqlitestore import storagefirst and workflow. What speaks to an AWS service sits
+// in a subpackage named after it (ingest/sqs, dlq/sqs, workflow/sfn, ...), above the
+// core package it extends. Package storagefirst/sftest holds in-memory fakes and
+// the conformance suites every backend passes.
 //
 // # Concurrency and time
 //
