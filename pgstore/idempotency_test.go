@@ -93,7 +93,7 @@ func TestConsumerExactlyOnceWithCompleteTx(t *testing.T) {
 	c, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{
 		Queue: q, Workers: 8, PollInterval: 20 * time.Millisecond,
 		Handler: storagefirst.Chain(handler, idempotent(t, storagefirst.IdempotentConfig{Store: idem, Scope: "orders"})),
-		Retry:   storagefirst.RetryPolicy{Interval: time.Millisecond, MaxAttempts: 5},
+		Retry:   storagefirst.RetryPolicy{Interval: time.Millisecond, MaxRetries: 5},
 		Logger:  slog.New(slog.DiscardHandler),
 		OnProcessed: func(_ context.Context, p storagefirst.Processed) {
 			if p.Action == storagefirst.ActionAcked && acked.Add(1) == int32(len(in)) {

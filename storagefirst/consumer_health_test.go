@@ -199,7 +199,7 @@ func TestConsumerDeadLettersPoisonOnTheFakeClock(t *testing.T) {
 	var calls atomic.Int32
 	processed := make(chan storagefirst.Processed, 1)
 	runConsumer(t, storagefirst.ConsumerConfig{
-		Queue: q, Clock: clock, Retry: storagefirst.RetryPolicy{MaxAttempts: 3},
+		Queue: q, Clock: clock, Retry: storagefirst.RetryPolicy{MaxRetries: 3},
 		Handler: storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
 			calls.Add(1)
 			return nil

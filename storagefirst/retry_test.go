@@ -25,13 +25,13 @@ func TestRetryPolicyDefaultsAreStepFunctions(t *testing.T) {
 	require.False(t, p.ShouldRetry(err, 3))
 	require.False(t, p.ShouldRetry(storagefirst.Permanent(err), 0))
 	require.False(t, p.ShouldRetry(context.Canceled, 0))
-	require.False(t, storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever}.ShouldRetry(err, 0))
+	require.False(t, storagefirst.RetryPolicy{NoRetries: true}.ShouldRetry(err, 0))
 }
 
 func TestRetryPolicyPizzaCancel(t *testing.T) {
 	t.Parallel()
 	// The reference system's cancel task: interval 2 s, 6 attempts, backoff 2, capped.
-	p := storagefirst.RetryPolicy{Interval: 2 * time.Second, MaxAttempts: 6, BackoffRate: 2, MaxDelay: 20 * time.Second}
+	p := storagefirst.RetryPolicy{Interval: 2 * time.Second, MaxRetries: 6, BackoffRate: 2, MaxDelay: 20 * time.Second}
 	var got []time.Duration
 	b := p.BackOff()
 	for d := b.NextBackOff(); d != backoff.Stop; d = b.NextBackOff() {
@@ -56,7 +56,7 @@ func TestRetryPolicyJitterAndRetryAfter(t *testing.T) {
 func TestRetryPolicyValidate(t *testing.T) {
 	t.Parallel()
 	for _, p := range []storagefirst.RetryPolicy{
-		{Interval: -1}, {MaxAttempts: -2}, {BackoffRate: 0.5}, {MaxDelay: -1}, {Jitter: "HALF"},
+		{Interval: -1}, {MaxRetries: -1}, {NoRetries: true, MaxRetries: 2}, {BackoffRate: 0.5}, {MaxDelay: -1}, {Jitter: "HALF"},
 	} {
 		require.Error(t, p.Validate(), "%+v", p)
 	}
@@ -74,7 +74,7 @@ func TestRetryMiddlewareWaitsOnTheClock(t *testing.T) {
 		}
 		return nil
 	}), retry(t, storagefirst.RetryConfig{
-		Policy: storagefirst.RetryPolicy{Interval: time.Second, MaxAttempts: 5},
+		Policy: storagefirst.RetryPolicy{Interval: time.Second, MaxRetries: 5},
 		Clock:  clock,
 		OnRetry: func(_ context.Context, _ storagefirst.Envelope, _ error, _ int, wait time.Duration) {
 			waits = append(waits, wait)
@@ -106,7 +106,7 @@ func TestRetryMiddlewareStopsOnPermanentAndExhaustion(t *testing.T) {
 
 	calls = 0
 	flaky := errors.New("flaky")
-	h = retry(t, storagefirst.RetryConfig{Policy: storagefirst.RetryPolicy{Interval: time.Nanosecond, MaxAttempts: 2}})(
+	h = retry(t, storagefirst.RetryConfig{Policy: storagefirst.RetryPolicy{Interval: time.Nanosecond, MaxRetries: 2}})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { calls++; return flaky }))
 	require.ErrorIs(t, h.Handle(context.Background(), storagefirst.Envelope{}), flaky)
 	require.Equal(t, 3, calls, "first attempt plus two retries")
@@ -143,4 +143,15 @@ func TestRetryMiddlewareCancelledWhileWaiting(t *testing.T) {
 	err := <-done
 	require.ErrorIs(t, err, context.Canceled)
 	require.ErrorIs(t, err, flaky)
+}
+
+// MaxRetries counts retries, zero meaning the default; NoRetries means none.
+func TestRetryPolicyCountsRetries(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, storagefirst.RetryMaxRetriesDefault, storagefirst.RetryPolicy{}.Retries())
+	require.Equal(t, 5, storagefirst.RetryPolicy{MaxRetries: 5}.Retries())
+	require.Equal(t, 0, storagefirst.RetryPolicy{NoRetries: true}.Retries())
+	err := errors.New("x")
+	require.True(t, storagefirst.RetryPolicy{MaxRetries: 1}.ShouldRetry(err, 0))
+	require.False(t, storagefirst.RetryPolicy{MaxRetries: 1}.ShouldRetry(err, 1), "2 attempts in all")
 }

@@ -268,8 +268,8 @@ func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination,
 		States: map[string]workflow.State{
 			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: 3 * time.Second,
 				Retry: []workflow.Retrier{
-					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
-					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
+					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 1, MaxRetries: 2, BackoffRate: 2},
+					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxRetries: 2, BackoffRate: 2},
 				},
 				Catch: []workflow.Catcher{
 					{ErrorEquals: []string{"OrderNotFound"}, Next: "OrderNotFound"},
@@ -301,13 +301,13 @@ func (s *Shop) Run(ctx context.Context) error {
 		}
 	}
 	creates, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: b.OrdersQueue(), Handler: s.CreateHandler(),
-		Workers: s.cfg.Workers, Retry: storagefirst.RetryPolicy{Interval: s.cfg.RetryInterval, MaxAttempts: 3},
+		Workers: s.cfg.Workers, Retry: storagefirst.RetryPolicy{Interval: s.cfg.RetryInterval, MaxRetries: 3},
 		Logger: s.cfg.Logger, OnProcessed: onDead, ShutdownTimeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}
 	cancels, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: b.CancelQueue(), Handler: s.engine.Handler(s.cancelWF),
-		Workers: 2, Retry: storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever}, Logger: s.cfg.Logger,
+		Workers: 2, Retry: storagefirst.RetryPolicy{NoRetries: true}, Logger: s.cfg.Logger,
 		ShutdownTimeout: 10 * time.Second})
 	if err != nil {
 		return err
