@@ -75,7 +75,7 @@ type Config struct {
 	// redelivers envelopes (at-least-once) or frees idempotency keys early; what Put
 	// acknowledges and what Complete records is always durable.
 	SynchronousBookkeeping bool
-	// Logger logs background errors (the listener). Default slog.Default().
+	// Logger logs background errors (the listener, RunReaper). Default slog.Default().
 	Logger *slog.Logger
 }
 
