@@ -30,7 +30,10 @@ var ErrInvalidQueueName = errors.New("sqlitestore: invalid queue name")
 
 // Config configures Open. The zero value means the defaults.
 type Config struct {
-	MaxBatch  int
+	// MaxBatch bounds the envelopes or acknowledgements of one group-commit
+	// transaction. Default MaxBatchDefault.
+	MaxBatch int
+	// ReadConns bounds the reading connections. Default ReadConnsDefault.
 	ReadConns int
 	// BusyTimeout bounds how long any call waits for a lock that another
 	// connection to the file holds (a tool or process outside the Store; the
