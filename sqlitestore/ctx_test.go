@@ -119,7 +119,7 @@ func TestEveryWaitHonoursTheContext(t *testing.T) {
 				"IdempotencyRelease": func(ctx context.Context) error { return idem.Release(ctx, begun.Claim) },
 				"IdempotencyDelete":  func(ctx context.Context) error { return idem.Delete(ctx, "s", "k") },
 				"IdempotencyReap": func(ctx context.Context) error {
-					_, err := idem.Reap(ctx, time.Hour)
+					_, err := idem.Reap(ctx, time.Hour, 0)
 					return err
 				},
 				"WorkflowCreate": func(ctx context.Context) error {

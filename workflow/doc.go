@@ -5,8 +5,9 @@
 //
 //   - [Definition] describes a workflow in Go with Amazon States Language
 //     semantics: [Task] (a Go function), [Pass], [Choice], [Succeed] and [Fail]
-//     states; per-task Retry and Catch (ErrorEquals, IntervalSeconds, MaxAttempts,
-//     BackoffRate, MaxDelaySeconds, JitterStrategy; Catch Next and ResultPath);
+//     states; per-task Retry and Catch (ErrorEquals, IntervalSeconds, MaxRetries and
+//     NoRetries for ASL's MaxAttempts, BackoffRate, MaxDelaySeconds,
+//     JitterStrategy; Catch Next and ResultPath);
 //     timeouts per task and per execution, in whole seconds as ASL has them; a
 //     bound on the input and a check of it ([Definition].MaxInputBytes and
 //     ValidateInput) applied before anything is stored. [New] validates it, and

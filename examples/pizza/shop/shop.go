@@ -68,6 +68,7 @@ type Shop struct {
 	engine   *workflow.Engine
 	cancelWF *workflow.Workflow
 	create   *ingest.FrontDoor[CreateOrder]
+	createMW storagefirst.Middleware // exactly once per create-order envelope
 	cancel   *workflow.HTTPHandler
 	mux      *http.ServeMux
 	failMu   sync.RWMutex
@@ -96,6 +97,14 @@ func New(cfg Config) (*Shop, error) {
 	s := &Shop{cfg: cfg, orders: cfg.Backend.Orders(), mux: http.NewServeMux()}
 
 	var err error
+	// A short claim: after a crash the order is created again within 30 s. It is
+	// safe because the claim is completed in the order's own transaction (a
+	// worker that outlives its claim cannot commit).
+	s.createMW, err = storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: cfg.Backend.Idempotency(),
+		Scope: "create-order", Lease: 30 * time.Second})
+	if err != nil {
+		return nil, err
+	}
 	s.cancelWF, err = workflow.New(WorkflowCancel, CancelWorkflow(s.CancelTask(), cfg.Backend.CancelQueue(), cfg.CancelTimeout))
 	if err != nil {
 		return nil, err
@@ -198,12 +207,7 @@ func (s *Shop) CreateHandler() storagefirst.Handler {
 		}
 		return s.orders.Create(ctx, Order{ID: ev.ID, Username: ev.Data.Username, Items: ev.Data.Items})
 	})
-	return storagefirst.Chain(create,
-		// A short claim: after a crash the order is created again within 30 s. It is
-		// safe because the claim is completed in the order's own transaction (a
-		// worker that outlives its claim cannot commit).
-		storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: s.cfg.Backend.Idempotency(), Scope: "create-order",
-			Lease: 30 * time.Second}))
+	return storagefirst.Chain(create, s.createMW)
 }
 
 // CancelInput is the cancel workflow's input, as in the reference system.
@@ -267,8 +271,8 @@ func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination,
 		States: map[string]workflow.State{
 			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: 3 * time.Second,
 				Retry: []workflow.Retrier{
-					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
-					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
+					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 1, MaxRetries: 2, BackoffRate: 2},
+					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxRetries: 2, BackoffRate: 2},
 				},
 				Catch: []workflow.Catcher{
 					{ErrorEquals: []string{"OrderNotFound"}, Next: "OrderNotFound"},
@@ -300,13 +304,13 @@ func (s *Shop) Run(ctx context.Context) error {
 		}
 	}
 	creates, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: b.OrdersQueue(), Handler: s.CreateHandler(),
-		Workers: s.cfg.Workers, Retry: storagefirst.RetryPolicy{Interval: s.cfg.RetryInterval, MaxAttempts: 3},
+		Workers: s.cfg.Workers, Retry: storagefirst.RetryPolicy{Interval: s.cfg.RetryInterval, MaxRetries: 3},
 		Logger: s.cfg.Logger, OnProcessed: onDead, ShutdownTimeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}
 	cancels, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: b.CancelQueue(), Handler: s.engine.Handler(s.cancelWF),
-		Workers: 2, Retry: storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever}, Logger: s.cfg.Logger,
+		Workers: 2, Retry: storagefirst.RetryPolicy{NoRetries: true}, Logger: s.cfg.Logger,
 		ShutdownTimeout: 10 * time.Second})
 	if err != nil {
 		return err
