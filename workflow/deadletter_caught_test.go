@@ -17,7 +17,9 @@ import (
 // DeadLetterTask state (no Retry, no Catch) whose destination is down.
 func caughtIntoFailingDLQ(t *testing.T) (*workflow.Workflow, *flakyDest) {
 	t.Helper()
-	fail := task(func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, workflow.Errorf("Boom", "x") })
+	fail := task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		return nil, workflow.Errorf("Boom", "x")
+	})
 	stateDLQ := &flakyDest{q: sftest.NewMemoryQueue(nil)}
 	stateDLQ.down.Store(true)
 	wf, err := workflow.New("c", workflow.Definition{StartAt: "T", States: map[string]workflow.State{
