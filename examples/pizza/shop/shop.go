@@ -277,7 +277,11 @@ func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination,
 			"OrderNotFound":       workflow.Fail{Error: "OrderNotFound", Cause: "there is no such order"},
 			"OrderNotCancellable": workflow.Fail{Error: "OrderNotCancellable", Cause: "the order cannot be cancelled in its state"},
 			"InvalidRequest":      workflow.Fail{Error: "InvalidRequest", Cause: "give the order's id or username"},
-			"SendToDLQ":           workflow.Task{Run: workflow.DeadLetterTask(dead), Resource: "dlq", Next: "CancelFailed"},
+			// A dead letter the queue does not take at once is retried (1 + 2
+			// s, within the 25 s); one it never takes fails this state, and the
+			// engine dead-letters the execution itself, until it is stored.
+			"SendToDLQ": workflow.Task{Run: workflow.DeadLetterTask(dead), Resource: "dlq", Next: "CancelFailed",
+				Retry: []workflow.Retrier{{ErrorEquals: []string{workflow.ErrorAll}, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2}}},
 			"CancelFailed": workflow.Fail{Error: "CancelFailed",
 				Cause: "the order could not be cancelled; the request is in the dead-letter queue"},
 		},
