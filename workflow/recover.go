@@ -44,13 +44,35 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// Prune deletes up to SweepLimit finished executions that stopped more than the
-// engine's Retention ago (none when Retention is negative) and returns how many.
+// pruneBudget bounds the time one Prune spends deleting, batch after batch.
+const pruneBudget = 5 * time.Second
+
+// Prune deletes the finished executions that stopped more than the engine's
+// Retention ago (none when Retention is negative), SweepLimit at a time, until a
+// batch deletes fewer or pruneBudget (5 s) has passed, and returns how many it
+// deleted. An execution whose dead letter is not stored yet is RUNNING, and never
+// pruned.
 func (e *Engine) Prune(ctx context.Context) (int, error) {
 	if e.cfg.Retention < 0 {
 		return 0, nil
 	}
-	return e.cfg.Store.Prune(ctx, e.cfg.Clock.Now().Add(-e.cfg.Retention), SweepLimit)
+	before := e.cfg.Clock.Now().Add(-e.cfg.Retention)
+	ctx, cancel := context.WithTimeout(ctx, pruneBudget)
+	defer cancel()
+	total := 0
+	for {
+		n, err := e.cfg.Store.Prune(ctx, before, SweepLimit)
+		total += n
+		if err != nil {
+			if ctx.Err() != nil && total > 0 {
+				return total, nil // out of time; the next sweep goes on
+			}
+			return total, err
+		}
+		if n < SweepLimit || ctx.Err() != nil {
+			return total, nil
+		}
+	}
 }
 
 func (e *Engine) recoverOne(ctx context.Context, exec Execution) error {

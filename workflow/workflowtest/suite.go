@@ -1,5 +1,7 @@
-// Package workflowtest holds the conformance suite every workflow.Store passes:
-// the in-memory one and pgstore's.
+// Package workflowtest holds the conformance suite every workflow.Store passes
+// (the in-memory one, pgstore's and sqlitestore's), with the engine's behaviour
+// that rests on the store: dead letters before terminal writes, retention,
+// concurrent sweepers.
 package workflowtest
 
 import (
@@ -20,6 +22,7 @@ import (
 // RunStoreSuite runs the Store conformance suite; each subtest gets a fresh store.
 func RunStoreSuite(t *testing.T, newStore func(t *testing.T) workflow.Store) {
 	runPrune(t, newStore)
+	runEngine(t, newStore)
 	t.Run("CreateGetRoundTrip", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
