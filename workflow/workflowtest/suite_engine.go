@@ -58,7 +58,9 @@ func interrupted(t *testing.T, s workflow.Store, now time.Time, age time.Duratio
 	return e.ID
 }
 
-func okTask(context.Context, json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }
+func okTask(context.Context, json.RawMessage) (json.RawMessage, error) {
+	return json.RawMessage(`{}`), nil
+}
 
 // runEngine runs the engine against the store: the order of dead letter and
 // terminal write, retention, and concurrent sweepers, as they depend on the
@@ -96,7 +98,9 @@ func runEngine(t *testing.T, newStore func(t *testing.T) workflow.Store) {
 		t.Parallel()
 		s := newStore(t)
 		ctx := context.Background()
-		boom := func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, workflow.Errorf("Boom", "x") }
+		boom := func(context.Context, json.RawMessage) (json.RawMessage, error) {
+			return nil, workflow.Errorf("Boom", "x")
+		}
 		stateDest, engineDest := newRecordingDest(), newRecordingDest()
 		down := func(string) bool { return true }
 		stateDest.setRefuse(down)
