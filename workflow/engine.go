@@ -534,11 +534,24 @@ func (e *Engine) attempt(ctx context.Context, wf *Workflow, exec *Execution, s T
 		case <-e.cfg.Clock.After(taskGrace):
 			e.cfg.Logger.WarnContext(ctx, "workflow: a task ignored its context; the execution goes on without it",
 				"execution_id", exec.ID, "state", exec.State)
+			if ctx.Err() == nil {
+				return nil, &NamedError{Name: ErrorTimeout, Cause: fmt.Sprintf("the task ran past its timeout of %v", s.Timeout)}
+			}
 			return nil, actx.Err()
 		}
 	}
+	if errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		// The task's own deadline passed (finished too late, or failed because of
+		// it): States.Timeout, whatever the task returned.
+		return nil, &NamedError{Name: ErrorTimeout, Cause: fmt.Sprintf("the task ran past its timeout of %v", s.Timeout)}
+	}
 	if r.err == nil && actx.Err() != nil {
 		r.err = actx.Err() // finished, but too late
+	}
+	if r.err == nil {
+		if err := checkData("task's result", r.out); err != nil {
+			return nil, err
+		}
 	}
 	if r.err == nil && len(r.out) > 0 && !json.Valid(r.out) {
 		r.err = &NamedError{Name: ErrorRuntime, Cause: "the task's result is not JSON"}

@@ -1,0 +1,60 @@
+package workflow
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// Bounds of what an execution stores, as Step Functions has them.
+const (
+	// MaxDataBytes bounds a task's result and every state's output: 256 KiB. A
+	// larger one fails the state with States.DataLimitExceeded (which States.ALL
+	// does not catch), and is not stored.
+	MaxDataBytes = 256 << 10
+	// MaxCauseLength bounds an error's Cause, in characters: a longer one is cut
+	// (at a character boundary) and marked.
+	MaxCauseLength = 32768
+	// MaxErrorNameLength bounds an error's name, in characters.
+	MaxErrorNameLength = 256
+)
+
+// checkData refuses a state's data larger than MaxDataBytes.
+func checkData(what string, data []byte) error {
+	if len(data) > MaxDataBytes {
+		return &NamedError{Name: ErrorDataLimitExceeded,
+			Cause: fmt.Sprintf("the %s has %d bytes, more than %d", what, len(data), MaxDataBytes)}
+	}
+	return nil
+}
+
+// truncatedMark ends a cut Cause.
+const truncatedMark = "... (truncated)"
+
+// capText returns s cut to at most n characters (runes), at a character
+// boundary, ending in truncatedMark when cut; invalid UTF-8 is replaced.
+func capText(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = toValidUTF8(s)
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	keep := n - utf8.RuneCountInString(truncatedMark)
+	i := 0
+	for j := range s {
+		if keep == 0 {
+			i = j
+			break
+		}
+		keep--
+	}
+	return s[:i] + truncatedMark
+}
+
+func toValidUTF8(s string) string {
+	b := make([]rune, 0, len(s))
+	for _, r := range s {
+		b = append(b, r) // invalid bytes come as utf8.RuneError
+	}
+	return string(b)
+}

@@ -1,0 +1,145 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
+	"github.com/storagefirst/storagefirst-go/workflow"
+)
+
+// catchAll runs T, whose failures a States.ALL Catch sends to a Pass state.
+func catchAll(t *testing.T, run workflow.TaskFunc, resultPath string) *workflow.Workflow {
+	t.Helper()
+	wf, err := workflow.New("w", workflow.Definition{StartAt: "T", States: map[string]workflow.State{
+		"T": workflow.Task{Run: run, ResultPath: resultPath, End: true,
+			Catch: []workflow.Catcher{{ErrorEquals: []string{workflow.ErrorAll}, Next: "Caught", ResultPath: "$.error"}}},
+		"Caught": workflow.Pass{End: true},
+	}})
+	require.NoError(t, err)
+	return wf
+}
+
+func TestATaskResultOrStateOutputOverTheDataLimitFailsTheExecution(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	big := func(n int) json.RawMessage { return json.RawMessage(`"` + strings.Repeat("x", n) + `"`) }
+	for name, tc := range map[string]struct {
+		input      json.RawMessage
+		result     json.RawMessage
+		resultPath string
+	}{
+		"result":       {json.RawMessage(`{}`), big(workflow.MaxDataBytes), ""},
+		"state output": {json.RawMessage(`{"a":` + string(big(200<<10)) + `}`), big(100 << 10), "$.r"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) { return tc.result, nil })
+			wf := catchAll(t, run, tc.resultPath)
+			e, store, dead := newEngine(t, sftest.NewFakeClock(time.Now()), wf)
+			res, err := e.StartSync(ctx, wf, tc.input)
+			require.ErrorIs(t, err, workflow.ErrFailed, "States.ALL does not catch it")
+			require.Equal(t, workflow.ErrorDataLimitExceeded, res.Error)
+			exec, err := store.Get(ctx, res.ExecutionID)
+			require.NoError(t, err)
+			require.Empty(t, exec.Output)
+			b, err := json.Marshal(exec)
+			require.NoError(t, err)
+			require.Less(t, len(b), 2*len(tc.input)+64<<10, "nothing over the limit is stored (the input, as execution and as state input, and no more)")
+			dls, err := dead.ListDead(ctx, storagefirst.DeadLetterFilter{})
+			require.NoError(t, err)
+			require.Len(t, dls, 1, "a failure no Catch handled")
+		})
+	}
+}
+
+func TestACauseIsCutToMaxCauseLengthCharacters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	long := strings.Repeat("é", 100_000) // 2 bytes each
+	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		return nil, workflow.Errorf(strings.Repeat("N", 1000), "%s", long)
+	})
+	wf, err := workflow.New("w", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: run, End: true}}})
+	require.NoError(t, err)
+	e, store, _ := newEngine(t, sftest.NewFakeClock(time.Now()), wf)
+	res, err := e.StartSync(ctx, wf, nil)
+	require.ErrorIs(t, err, workflow.ErrFailed)
+	exec, err := store.Get(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.True(t, utf8.ValidString(exec.Cause))
+	require.Equal(t, workflow.MaxCauseLength, utf8.RuneCountInString(exec.Cause))
+	require.True(t, strings.HasSuffix(exec.Cause, "(truncated)"))
+	require.Equal(t, workflow.MaxErrorNameLength, utf8.RuneCountInString(exec.Error))
+	require.Equal(t, long[:10], workflow.ErrorCause(errors.New(long))[:10])
+	require.LessOrEqual(t, utf8.RuneCountInString(workflow.ErrorCause(errors.New(long))), workflow.MaxCauseLength)
+}
+
+func TestOnlyTheTasksOwnDeadlineIsStatesTimeout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := sftest.NewFakeClock(time.Now())
+	// The task's own call timed out (a database's, say): a task failure, which a
+	// States.TaskFailed retrier retries.
+	var calls int
+	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		calls++
+		if calls == 1 {
+			return nil, fmt.Errorf("query: %w", context.DeadlineExceeded)
+		}
+		return json.RawMessage(`{"ok":true}`), nil
+	})
+	wf, err := workflow.New("w", workflow.Definition{StartAt: "T", States: map[string]workflow.State{
+		"T": workflow.Task{Run: run, Timeout: 5 * time.Second, End: true,
+			Retry: []workflow.Retrier{{ErrorEquals: []string{workflow.ErrorTaskFailed}, IntervalSeconds: 1, MaxAttempts: 1}}}}})
+	require.NoError(t, err)
+	e, _, _ := newEngine(t, clock, wf)
+	var res workflow.Result
+	err = advanceWhile(t, clock, 0, time.Second, func() (err error) { res, err = e.StartSync(ctx, wf, nil); return err })
+	require.NoError(t, err)
+	require.Equal(t, 2, calls)
+	require.Equal(t, workflow.StatusSucceeded, res.Status)
+	require.Equal(t, "States.TaskFailed", workflow.ErrorName(fmt.Errorf("x: %w", context.DeadlineExceeded)))
+
+	// The task's deadline passing is States.Timeout.
+	slow := task(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		<-ctx.Done()
+		return nil, fmt.Errorf("gave up: %w", ctx.Err())
+	})
+	wf2, err := workflow.New("w2", workflow.Definition{StartAt: "T", States: map[string]workflow.State{
+		"T": workflow.Task{Run: slow, Timeout: 2 * time.Second, End: true,
+			Catch: []workflow.Catcher{{ErrorEquals: []string{workflow.ErrorTimeout}, Next: "TimedOut"}}},
+		"TimedOut": workflow.Succeed{}}})
+	require.NoError(t, err)
+	e2, _, _ := newEngine(t, clock, wf2)
+	err = advanceWhile(t, clock, 0, time.Second, func() (err error) { res, err = e2.StartSync(ctx, wf2, nil); return err })
+	require.NoError(t, err, "caught as States.Timeout")
+}
+
+func TestStatesRuntimeCannotBeCaughtEvenByName(t *testing.T) {
+	t.Parallel()
+	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		return json.RawMessage(`not json`), nil // States.Runtime
+	})
+	wf, err := workflow.New("w", workflow.Definition{StartAt: "T", States: map[string]workflow.State{
+		"T": workflow.Task{Run: run, End: true,
+			Retry: []workflow.Retrier{{ErrorEquals: []string{workflow.ErrorRuntime}, MaxAttempts: 2}},
+			Catch: []workflow.Catcher{{ErrorEquals: []string{workflow.ErrorRuntime}, Next: "Caught"}}},
+		"Caught": workflow.Succeed{}}})
+	require.NoError(t, err)
+	clock := sftest.NewFakeClock(time.Now())
+	e, _, _ := newEngine(t, clock, wf)
+	var res workflow.Result
+	err = advanceWhile(t, clock, 0, time.Second, func() (err error) { res, err = e.StartSync(context.Background(), wf, nil); return err })
+	require.ErrorIs(t, err, workflow.ErrFailed)
+	require.Equal(t, workflow.ErrorRuntime, res.Error)
+}
