@@ -19,10 +19,13 @@ const (
 	TimeoutDefault = 25 * time.Second
 	// TimeoutLimit is the longest Express workflow, 5 minutes.
 	TimeoutLimit = 5 * time.Minute
-	// MaxInputDefault bounds an execution's input without a MaxInputBytes: 256 KiB,
-	// Step Functions' limit, which is also MaxInputLimit.
-	MaxInputDefault = 256 << 10
-	// MaxInputLimit is the largest MaxInputBytes.
+	// MaxInputDefault bounds an execution's input without a MaxInputBytes: 192
+	// KiB, so that its dead letter (DeadLetterOverhead more) fits the default
+	// MaxDeadLetterBytes (an SQS message of 256 KiB).
+	MaxInputDefault = MaxDeadLetterBytesDefault - DeadLetterOverhead
+	// MaxInputLimit is the largest MaxInputBytes: 256 KiB, Step Functions' limit.
+	// (An engine takes such a workflow only with a MaxDeadLetterBytes of at least
+	// MaxInputLimit + DeadLetterOverhead.)
 	MaxInputLimit = 256 << 10
 )
 

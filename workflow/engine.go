@@ -60,6 +60,11 @@ type EngineConfig struct {
 	// the time of a store write (so no other sweeper takes the execution over
 	// meanwhile).
 	DeadLetterRetry storagefirst.RetryPolicy
+	// MaxDeadLetterBytes is the largest dead letter DeadLetters takes (payload,
+	// failure and all). Zero: MaxDeadLetterBytesDefault (256 KiB). NewEngine
+	// refuses a workflow whose MaxInputBytes plus DeadLetterOverhead exceeds it:
+	// a dead letter that can never be sent would stay RUNNING for ever.
+	MaxDeadLetterBytes int
 	// Retention is how long a finished (SUCCEEDED, FAILED, TIMED_OUT) execution is
 	// kept before Sweep (Prune) deletes it. Zero: RetentionDefault; negative: kept
 	// forever.
@@ -126,8 +131,16 @@ func NewEngine(cfg EngineConfig, workflows ...*Workflow) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxDeadLetterBytes == 0 {
+		cfg.MaxDeadLetterBytes = MaxDeadLetterBytesDefault
+	}
 	e := &Engine{cfg: cfg, workflows: map[string]*Workflow{}}
 	for _, wf := range workflows {
+		if need := wf.Def.MaxInputBytes + DeadLetterOverhead; need > cfg.MaxDeadLetterBytes {
+			return nil, fmt.Errorf("workflow: %q takes inputs of up to %d bytes, whose dead letters (%d bytes) the destination "+
+				"cannot hold (EngineConfig.MaxDeadLetterBytes %d): lower its MaxInputBytes", wf.Name, wf.Def.MaxInputBytes, need,
+				cfg.MaxDeadLetterBytes)
+		}
 		e.workflows[wf.Name] = wf
 	}
 	return e, nil

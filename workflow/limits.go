@@ -16,7 +16,33 @@ const (
 	MaxCauseLength = 32768
 	// MaxErrorNameLength bounds an error's name, in characters.
 	MaxErrorNameLength = 256
+	// MaxDeadLetterBytesDefault is the default EngineConfig.MaxDeadLetterBytes:
+	// 256 KiB, an SQS queue's classic message limit.
+	MaxDeadLetterBytesDefault = 256 << 10
+	// DeadLetterOverhead is the most an execution's dead letter adds to its input
+	// (the envelope's other fields, the failure with at most
+	// maxDeadLetterCause of cause and maxDeadLetterHistory of history, as a
+	// destination such as dlq/sqs encodes them in body and attributes): a
+	// workflow's MaxInputBytes plus this must fit EngineConfig.MaxDeadLetterBytes.
+	DeadLetterOverhead = 64 << 10
+	// maxDeadLetterCause and maxDeadLetterHistory bound the failure text of a
+	// dead letter, in bytes.
+	maxDeadLetterCause   = 4 << 10
+	maxDeadLetterHistory = 8 << 10
 )
+
+// capBytes returns s cut to at most n bytes at a character boundary, ending in
+// truncatedMark when cut.
+func capBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := max(n-len(truncatedMark), 0)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + truncatedMark
+}
 
 // checkData refuses a state's data larger than MaxDataBytes.
 func checkData(what string, data []byte) error {

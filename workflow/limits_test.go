@@ -39,7 +39,7 @@ func TestATaskResultOrStateOutputOverTheDataLimitFailsTheExecution(t *testing.T)
 		resultPath string
 	}{
 		"result":       {json.RawMessage(`{}`), big(workflow.MaxDataBytes), ""},
-		"state output": {json.RawMessage(`{"a":` + string(big(200<<10)) + `}`), big(100 << 10), "$.r"},
+		"state output": {json.RawMessage(`{"a":` + string(big(150<<10)) + `}`), big(120 << 10), "$.r"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -142,4 +142,54 @@ func TestStatesRuntimeCannotBeCaughtEvenByName(t *testing.T) {
 	err = advanceWhile(t, clock, 0, time.Second, func() (err error) { res, err = e.StartSync(context.Background(), wf, nil); return err })
 	require.ErrorIs(t, err, workflow.ErrFailed)
 	require.Equal(t, workflow.ErrorRuntime, res.Error)
+}
+
+// sizeDest measures the dead letters it takes.
+type sizeDest struct{ largest int }
+
+func (d *sizeDest) SendDeadLetter(_ context.Context, dl storagefirst.DeadLetter) error {
+	env, _ := json.Marshal(dl.Envelope)
+	fails, _ := json.Marshal(dl.Failures)
+	d.largest = max(d.largest, len(env)+len(fails))
+	return nil
+}
+
+func TestEveryDeadLetterFitsTheDestination(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// An input the destination could never hold with its dead letter is refused
+	// up front: it would block the sweeper for ever.
+	huge, err := workflow.New("huge", workflow.Definition{StartAt: "S", MaxInputBytes: workflow.MaxInputLimit,
+		States: map[string]workflow.State{"S": workflow.Succeed{}}})
+	require.NoError(t, err)
+	_, err = workflow.NewEngine(workflow.EngineConfig{Store: workflow.NewMemoryStore(), DeadLetters: &sizeDest{}}, huge)
+	require.ErrorContains(t, err, "MaxDeadLetterBytes")
+	_, err = workflow.NewEngine(workflow.EngineConfig{Store: workflow.NewMemoryStore(), DeadLetters: &sizeDest{},
+		MaxDeadLetterBytes: 1 << 20}, huge)
+	require.NoError(t, err, "a destination that holds 1 MiB")
+
+	// The largest default input, the longest cause and a full history: the dead
+	// letter still fits 256 KiB.
+	long := strings.Repeat(`"é\`, 40_000)
+	calls := 0
+	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		calls++
+		return nil, workflow.Errorf("Boom", "%s", long)
+	})
+	wf, err := workflow.New("w", workflow.Definition{StartAt: "T", Timeout: workflow.TimeoutLimit, States: map[string]workflow.State{
+		"T": workflow.Task{Run: run, End: true,
+			Retry: []workflow.Retrier{{ErrorEquals: []string{"Boom"}, IntervalSeconds: 1, MaxAttempts: 250, BackoffRate: 1}}}}})
+	require.NoError(t, err)
+	dest := &sizeDest{}
+	clock := sftest.NewFakeClock(time.Now())
+	e, err := workflow.NewEngine(workflow.EngineConfig{Store: workflow.NewMemoryStore(), DeadLetters: dest, Clock: clock}, wf)
+	require.NoError(t, err)
+	input := json.RawMessage(`{"a":"` + strings.Repeat("x", workflow.MaxInputDefault-10) + `"}`)
+	err = advanceWhile(t, clock, 1, time.Second, func() error { _, err := e.StartSync(ctx, wf, input); return err })
+	require.ErrorIs(t, err, workflow.ErrFailed)
+	require.Equal(t, 251, calls)
+	require.Positive(t, dest.largest)
+	t.Logf("dead letter: %d bytes for an input of %d", dest.largest, len(input))
+	require.LessOrEqual(t, dest.largest-len(input), workflow.DeadLetterOverhead/2,
+		"the failure text is bounded, with room for the destination's own encoding (attributes)")
 }

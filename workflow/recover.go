@@ -160,10 +160,8 @@ func deadLetterOf(exec Execution, state, name, cause string) storagefirst.DeadLe
 	env := storagefirst.Envelope{ID: exec.ID, Type: "workflow." + exec.Workflow, Source: "workflow:" + exec.Workflow,
 		AcceptedAt: exec.StartedAt, Payload: exec.Input}
 	_ = env.Normalize()
-	history, _ := json.Marshal(exec.History)
-	if len(history) > 16<<10 {
-		history = append(history[:16<<10], "..."...)
-	}
+	h, _ := json.Marshal(exec.History)
+	history := capBytes(string(h), maxDeadLetterHistory)
 	attempts := 0
 	for _, ev := range exec.History {
 		if ev.Type == "TaskFailed" {
@@ -171,7 +169,7 @@ func deadLetterOf(exec Execution, state, name, cause string) storagefirst.DeadLe
 		}
 	}
 	f := storagefirst.Failure{Attempt: max(attempts, 1), At: exec.StoppedAt, Class: storagefirst.ClassRetryable.String(),
-		Code: name, Error: cause + "; history: " + string(history), Origin: "workflow:" + exec.Workflow + "/" + state}
+		Code: name, Error: capBytes(cause, maxDeadLetterCause) + "; history: " + history, Origin: "workflow:" + exec.Workflow + "/" + state}
 	if f.At.IsZero() {
 		f.At = exec.StartedAt
 	}
