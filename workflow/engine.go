@@ -263,13 +263,20 @@ func (e *Engine) attach(ctx context.Context, wf *Workflow, id string, input json
 	for {
 		exec, err := e.cfg.Store.Get(ctx, id)
 		if err != nil {
-			return Result{}, fmt.Errorf("workflow: find execution %s: %w", id, err)
+			// It exists (Create said so) and may have run: not "not started".
+			return Result{ExecutionID: id, Status: StatusRunning},
+				fmt.Errorf("%w: execution %s: %w", ErrOutcomeUnknown, id, err)
 		}
 		if exec.Workflow != wf.Name || !sameJSON(exec.Input, input) {
 			return Result{}, fmt.Errorf("%w: execution %s was started with another input", ErrNameInUse, exec.Name)
 		}
-		if exec.Status != StatusRunning {
+		if exec.Status != StatusRunning || exec.Pending != "" {
+			// Ended, or decided and only waiting for its dead letter: the outcome
+			// is known.
 			res := resultOf(exec)
+			if exec.Pending != "" {
+				res.Status = exec.Pending
+			}
 			return res, res.Err()
 		}
 		select {
