@@ -29,7 +29,9 @@ func (s *getFailStore) Get(ctx context.Context, id string) (workflow.Execution, 
 
 func TestASecondStartOfADecidedExecutionAnswersAtOnce(t *testing.T) {
 	t.Parallel()
-	boom := task(func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, workflow.Errorf("Boom", "x") })
+	boom := task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		return nil, workflow.Errorf("Boom", "x")
+	})
 	wf, err := workflow.New("w", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: boom, End: true}}})
 	require.NoError(t, err)
 	clock := sftest.NewFakeClock(time.Now())
