@@ -23,7 +23,11 @@
 //     execution that ends on an error no Catch handled (timed out, interrupted,
 //     failed anywhere but in a Fail state) is dead-lettered by the engine, and
 //     becomes terminal only once its dead letter is durable; until then it stays
-//     RUNNING (never pruned) and a later sweep sends it.
+//     RUNNING (never pruned) and a later sweep sends it. What an execution
+//     stores is bounded: task results and state outputs at [MaxDataBytes]
+//     (States.DataLimitExceeded), causes at [MaxCauseLength] characters, inputs
+//     so that a dead letter fits its destination
+//     ([EngineConfig].MaxDeadLetterBytes, [DeadLetterOverhead]).
 //     One injected Clock times deadlines, task timeouts and waits. An execution
 //     started under a name ([WithExecutionName]) runs at most once: a second
 //     start finds the first.
