@@ -74,3 +74,33 @@ func TestAStoreFailureWhileAttachingIsNoNotStarted(t *testing.T) {
 	require.ErrorIs(t, err, workflow.ErrOutcomeUnknown, "it exists and may have run: a 500 with its ID, not 503 \"not started; retry\"")
 	require.Equal(t, first.ExecutionID, again.ExecutionID)
 }
+
+func TestASuccessWhoseTerminalWriteFailsOnceIsRecorded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var calls atomic.Int32
+	ok := task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		calls.Add(1)
+		return json.RawMessage(`{"status":"cancelled"}`), nil
+	})
+	wf, err := workflow.New("w", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: ok, End: true}}})
+	require.NoError(t, err)
+	clock := sftest.NewFakeClock(time.Now())
+	store := &crashyStore{MemoryStore: workflow.NewMemoryStore()}
+	store.crash.Store(true) // the terminal write fails once
+	dead := sftest.NewMemoryQueue(nil)
+	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: dead, Clock: clock}, wf)
+	require.NoError(t, err)
+	var res workflow.Result
+	err = advanceWhile(t, clock, 1, 100*time.Millisecond, func() (err error) { res, err = e.StartSync(ctx, wf, nil); return err })
+	require.NoError(t, err, "the write is retried: the task's success is not lost")
+	exec, err := store.Get(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.Equal(t, workflow.StatusSucceeded, exec.Status)
+	require.JSONEq(t, `{"status":"cancelled"}`, string(exec.Output))
+	clock.Advance(time.Hour)
+	n, err := e.Sweep(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing for the sweeper to fail as interrupted")
+	require.Equal(t, int32(1), calls.Load())
+}

@@ -366,10 +366,7 @@ func (e *Engine) run(ctx context.Context, wf *Workflow, exec Execution) (Result,
 		stored.Version = exec.Version
 		// Record progress even when the caller has gone: the store must not be left
 		// with a stale picture.
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-		err := e.cfg.Store.Update(sctx, stored)
-		scancel()
-		if err != nil {
+		if err := e.update(ctx, stored, exec.Deadline.Add(DeadLetterGrace)); err != nil {
 			// A state may have run: this is not "not started". The ID finds the
 			// execution; a sweep ends it.
 			return Result{ExecutionID: exec.ID, Status: StatusRunning, StartDate: exec.StartedAt},
@@ -378,6 +375,41 @@ func (e *Engine) run(ctx context.Context, wf *Workflow, exec Execution) (Result,
 	}
 	res := resultOf(exec)
 	return res, res.Err()
+}
+
+// update stores exec, retrying a failed write under the engine's
+// DeadLetterRetry while the clock is before until (the first attempt is always
+// made): a store that fails for a moment must not turn a task that ran, a
+// success included, into an interrupted execution. A write that reported an
+// error but was stored is recognised by its version.
+func (e *Engine) update(ctx context.Context, exec Execution, until time.Time) error {
+	ctx = context.WithoutCancel(ctx)
+	p := e.cfg.DeadLetterRetry
+	for n := 0; ; n++ {
+		sctx, cancel := context.WithTimeout(ctx, writeTimeout)
+		err := e.cfg.Store.Update(sctx, exec)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, ErrConflict) {
+			if n > 0 { // perhaps our own earlier attempt, stored after all
+				gctx, gcancel := context.WithTimeout(ctx, writeTimeout)
+				cur, gerr := e.cfg.Store.Get(gctx, exec.ID)
+				gcancel()
+				if gerr == nil && cur.Version == exec.Version && cur.Status == exec.Status && cur.State == exec.State {
+					return nil
+				}
+			}
+			return err
+		}
+		wait := p.Delay(n+1, err)
+		if n >= p.Retries() || !e.cfg.Clock.Now().Add(wait).Before(until) {
+			return err
+		}
+		e.cfg.Logger.WarnContext(ctx, "workflow: recording an execution failed; retrying", "execution_id", exec.ID, "error", err)
+		<-e.cfg.Clock.After(wait)
+	}
 }
 
 func (e *Engine) finish(exec *Execution, status Status, output json.RawMessage, name, cause string) {
