@@ -58,7 +58,8 @@ type EngineConfig struct {
 	// retries are bounded in time too: at the end of an execution, by its deadline
 	// plus DeadLetterGrace (a caller is waiting); in a Sweep, by SweepGrace less
 	// the time of a store write (so no other sweeper takes the execution over
-	// meanwhile).
+	// meanwhile). It also retries a store write of an execution's progress that
+	// failed, within the same bound.
 	DeadLetterRetry storagefirst.RetryPolicy
 	// MaxDeadLetterBytes is the largest dead letter DeadLetters takes (payload,
 	// failure and all). Zero: MaxDeadLetterBytesDefault (256 KiB). NewEngine
