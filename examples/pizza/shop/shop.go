@@ -254,10 +254,11 @@ var lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaE
 
 // CancelWorkflow is the cancel workflow: the task retried on transient errors,
 // business rejections routed to their own Fail states, and everything else caught
-// into the dead-letter queue. Its retry schedule fits CancelTimeoutDefault (25 s),
-// which workflow.New checks: at most 5 attempts of at most 3 s (1 + 2 retries on
-// Lambda service errors, 1 + 2 on Database.Unavailable, each after 1 then 2 s),
-// 5 x 3 + 3 + 3 = 21 s. (The reference system's 2 s x 6 attempts with backoff 2
+// into the dead-letter queue. Its retry schedule fits CancelTimeoutDefault (25 s)
+// on its longest path, which workflow.New checks: at most 5 attempts of at most
+// 3 s (1 + 2 retries on Lambda service errors, 1 + 2 on Database.Unavailable,
+// each after 1 then 2 s), 5 x 3 + 3 + 3 = 21 s, then SendToDLQ's 2 attempts of
+// at most 1 s, 1 s apart: 24 s. (The reference system's 2 s x 6 attempts with backoff 2
 // waits 2+4+...+64 s: it never fits an execution API Gateway waits 29 s for.) Its
 // input is checked before anything is stored: at most CancelMaxInputBytes, a
 // CancelInput that validates, an order ID of at most MaxOrderIDLength.
@@ -284,7 +285,11 @@ func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination,
 			"OrderNotFound":       workflow.Fail{Error: "OrderNotFound", Cause: "there is no such order"},
 			"OrderNotCancellable": workflow.Fail{Error: "OrderNotCancellable", Cause: "the order cannot be cancelled in its state"},
 			"InvalidRequest":      workflow.Fail{Error: "InvalidRequest", Cause: "give the order's id or username"},
-			"SendToDLQ":           workflow.Task{Run: workflow.DeadLetterTask(dead), Resource: "dlq", Next: "CancelFailed"},
+			// A dead letter the queue does not take within 1 s is tried once
+			// more; one it never takes fails this state, and the engine
+			// dead-letters the execution itself, until it is stored.
+			"SendToDLQ": workflow.Task{Run: workflow.DeadLetterTask(dead), Resource: "dlq", Next: "CancelFailed", Timeout: time.Second,
+				Retry: []workflow.Retrier{{ErrorEquals: []string{workflow.ErrorAll}, IntervalSeconds: 1, MaxRetries: 1}}},
 			"CancelFailed": workflow.Fail{Error: "CancelFailed",
 				Cause: "the order could not be cancelled; the request is in the dead-letter queue"},
 		},
