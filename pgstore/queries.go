@@ -13,7 +13,7 @@ type queries struct {
 	insert, insertOne, claim, retry, release, deadLetter, extend, ack   string
 	listDead, listDeadType, sendDead, requeue, deleteDead, stats        string
 	idemBegin, idemGet, idemComplete, idemRelease, idemReap, idemDelete string
-	idemExtend, idemBeginMany, idemCompleteAck, ackLeased               string
+	idemExtend, idemBeginMany, idemCompleteAck, ackLeased, notify       string
 }
 
 // newQueries builds the SQL. Unless synchronous is set, the bookkeeping statements
@@ -169,6 +169,9 @@ func newQueries(schema string, synchronous bool) queries {
 		idemCompleteAck: r.Replace(`SELECT {{schema}}.idempotency_complete($1, $2, $3, $4, $5, $6::interval),
 				{{schema}}.ack_leased($7, $8, $9)`),
 		ackLeased: r.Replace(`SELECT {{schema}}.ack_leased($1, $2, $3)`),
+		// The wake-up sent after a group commit of Put, in a transaction of its own
+		// that need not wait for a flush (see notifier).
+		notify: r.Replace(`SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q, {{bk}}`),
 		idemGet: r.Replace(`SELECT fingerprint, state, token, lease_until, outcome_error, outcome_result, expires_at,
 				(state = 'completed' AND expires_at > now()) OR (state = 'in_progress' AND lease_until > now())
 			FROM {{schema}}.idempotency WHERE scope = $1 AND key = $2`),

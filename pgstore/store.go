@@ -95,6 +95,7 @@ type Store struct {
 	puts   *batch.Batcher[putItem, batch.Outcome[bool]]
 	acks   *batch.Batcher[ackItem, bool]
 	begins *batch.Batcher[beginItem, beginOutcome]
+	wakes  *notifier
 
 	mu       sync.Mutex
 	listener *listener
@@ -141,6 +142,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	s.puts = batch.New(s.ctx, bc, s.execPut)
 	s.acks = batch.New(s.ctx, bc, s.execAck)
 	s.begins = batch.New(s.ctx, bc, s.execBegin)
+	s.wakes = newNotifier(s)
 	return s, nil
 }
 
@@ -164,6 +166,7 @@ func (s *Store) Close() {
 	s.puts.Wait()
 	s.acks.Wait()
 	s.begins.Wait()
+	s.wakes.wait()
 	s.mu.Lock()
 	l := s.listener
 	s.mu.Unlock()
