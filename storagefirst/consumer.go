@@ -117,6 +117,12 @@ type ConsumerConfig struct {
 // hung) is dead-lettered without running the handler, with a failure coded
 // FailureCodeLeaseExpired, so a poison envelope cannot kill workers forever.
 //
+// The handler's context carries the queue and the lease of its delivery
+// (DeliveryLeaseFromContext): a handler whose effect lives in the queue's database
+// can acknowledge the delivery in the transaction that applies the effect and say
+// so with MarkAcked (pgstore's and sqlitestore's transactional idempotency
+// completions do), and the Consumer then does not acknowledge it again.
+//
 // Health reports whether its claims succeed; Shutdown stops it within the caller's
 // deadline.
 type Consumer struct {
