@@ -52,6 +52,9 @@ const (
 	MetricWorkflowExecution = "storagefirst.workflow.executions"
 )
 
+// secondsBuckets suit durations from a millisecond to a minute.
+var secondsBuckets = metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
 // Config configures an Instrumentation. The zero value uses the global providers
 // and the W3C trace-context propagator.
 type Config struct {
@@ -109,7 +112,7 @@ func New(cfg Config) (*Instrumentation, error) {
 	add := func(err error) { errs = append(errs, err) }
 	var err error
 	i.putDuration, err = i.meter.Float64Histogram(MetricPutDuration, metric.WithUnit("s"),
-		metric.WithDescription("Time to store envelopes durably (Sink.Put)."))
+		metric.WithDescription("Time to store envelopes durably (Sink.Put)."), secondsBuckets)
 	add(err)
 	i.putBatch, err = i.meter.Int64Histogram(MetricPutBatchSize, metric.WithUnit("{envelope}"),
 		metric.WithDescription("Envelopes per Sink.Put."),
@@ -119,7 +122,7 @@ func New(cfg Config) (*Instrumentation, error) {
 		metric.WithDescription("Deliveries answered by a consumer, by action (acked, retried, released, dead_lettered, lease_lost)."))
 	add(err)
 	i.handlerDur, err = i.meter.Float64Histogram(MetricHandlerDuration, metric.WithUnit("s"),
-		metric.WithDescription("Handler time per delivery."))
+		metric.WithDescription("Handler time per delivery."), secondsBuckets)
 	add(err)
 	i.deadLettered, err = i.meter.Int64Counter(MetricDeadLettered, metric.WithUnit("{envelope}"),
 		metric.WithDescription("Envelopes dead-lettered by a consumer."))
