@@ -348,6 +348,9 @@ func TestOverviewAndWorkflows(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, body, "TaskFailed")
 	require.Contains(t, body, "OrderNotFound")
+	status, body, _ = r.do(t, http.MethodGet, "/console/workflows", nil, true)
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, `href="/console/workflows/exec-1"`, "the memory store lists executions")
 	status, _, _ = r.do(t, http.MethodGet, "/console/workflows/nope", nil, true)
 	require.Equal(t, http.StatusNotFound, status)
 }
