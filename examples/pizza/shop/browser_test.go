@@ -145,6 +145,24 @@ func TestConsoleInABrowser(t *testing.T) {
 	dead, err := b.OrdersQueue().Stats(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, dead.Dead)
+
+	// The overview's figures update without a reload: a new dead letter appears
+	// while the page (marked, to prove it is the same document) stays open.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/console/"),
+		chromedp.WaitVisible(chromedp.CSS("#queues table"))))
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`window.sameDocument = true`))
+	require.NoError(t, err)
+	s.SetFailCreate(func(o shop.CreateOrder) error { return storagefirst.Permanentf("still broken") })
+	id2 := c.create(`{"username":"poison-paul"}`)
+	c.waitStatus(id2, shop.StatusFailed)
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](
+		`document.querySelector('#queues').textContent.includes('1 dead letters in create-order')`,
+		chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(100*time.Millisecond)))
+	require.NoError(t, err, "the queue figures did not refresh")
+	same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.sameDocument === true`))
+	require.NoError(t, err)
+	require.True(t, same, "the page was reloaded")
+	shot("5-refreshed")
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("the browser test ran out of time")
 	}
