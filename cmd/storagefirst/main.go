@@ -8,6 +8,7 @@
 //	storagefirst dlq show    ... -id ENVELOPE_ID
 //	storagefirst dlq replay  ... [filters] [-dry-run] [-rate N] [-limit N] [-stop-on-error]
 //	storagefirst dlq purge   ... -yes
+//	storagefirst console     -database-url postgres://... -queues orders,payments [-addr 127.0.0.1:8081] [-token T]
 //
 // Install it with go install github.com/storagefirst/storagefirst-go/cmd/storagefirst@latest.
 // The database URL may also come from STORAGEFIRST_DATABASE_URL; SQS uses the
@@ -42,6 +43,7 @@ Usage:
   storagefirst dlq show    SOURCE -id ENVELOPE_ID [-json]
   storagefirst dlq replay  SOURCE [FILTERS] [TARGET] [-dry-run] [-rate N] [-limit N] [-stop-on-error] [-json]
   storagefirst dlq purge   SOURCE -yes
+  storagefirst console     -database-url URL [-schema NAME] -queues A,B [-addr HOST:PORT] [-token T]
 
 SOURCE is -database-url URL [-schema NAME] -queue NAME (Postgres dead letters),
 or -sqs-url URL [-endpoint-url URL] [-region R] (an SQS dead-letter queue).
@@ -90,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 		return dlqCommand(ctx, args[1], args[2:], stdout, stderr)
+	case "console":
+		return consoleCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
