@@ -135,14 +135,6 @@ func (r *rig) waitSpan(t *testing.T, name string) tracetest.SpanStub {
 	return found
 }
 
-func spanNames(ss tracetest.SpanStubs) []string {
-	var names []string
-	for _, s := range ss {
-		names = append(names, s.Name)
-	}
-	return names
-}
-
 func attr(s tracetest.SpanStub, key attribute.Key) attribute.Value {
 	for _, a := range s.Attributes {
 		if a.Key == key {

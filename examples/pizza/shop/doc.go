@@ -12,6 +12,10 @@
 //     the failure in the dead-letter queue.
 //   - GET /orders (paged) and GET /orders/{id} read the orders; GET /healthz and
 //     GET /admin/stats report; POST /admin/dlq/replay replays dead letters (dlq).
+//   - /console/ is the operator console (package console). It and /admin/ need the
+//     credentials of Config.AdminAuth, and refuse everything without them.
+//   - With Config.Telemetry (sfotel), every request is one trace across the store,
+//     and the queues, consumers, idempotency records and workflows are measured.
 //
 // Two backends carry the same app, each in a package of its own so that a binary
 // links only the one it uses: sqliteshop (sqlitestore, the default) and pgshop
