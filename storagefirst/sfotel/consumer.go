@@ -16,7 +16,8 @@ import (
 // runs in a consumer span ("process <queue>") that continues the trace found in
 // the envelope's Metadata (the front door's or the sink's span is its parent) and
 // links to it, with the messaging attributes, the envelope's type, attempt and
-// correlation ID; a failure is recorded on it with its class. The handler's
+// correlation ID; a failure is recorded on it with its class, and a delivery of a
+// replayed dead letter carries a "replayed" event. The handler's
 // context carries the envelope for LogHandler, and the handler duration is
 // recorded.
 func (i *Instrumentation) Middleware(queue string) storagefirst.Middleware {
@@ -31,6 +32,11 @@ func (i *Instrumentation) Middleware(queue string) storagefirst.Middleware {
 			}
 			ctx, span := i.tracer.Start(parent, "process "+queue, opts...)
 			defer span.End()
+			if at := env.Metadata[storagefirst.MetadataReplayedAt]; at != "" {
+				// A replayed dead letter keeps its metadata, so this delivery continues
+				// the original trace; the replay is an event on it.
+				span.AddEvent("replayed", trace.WithAttributes(attribute.String("storagefirst.replayed_at", at)))
+			}
 			ctx = ContextWithEnvelope(ctx, env)
 			start := time.Now()
 			err := next.Handle(ctx, env)

@@ -226,6 +226,20 @@ func TestDeadLetterIsAnEventOnTheTraceAndCounted(t *testing.T) {
 			// The observable gauge reads the queue's stats at collection.
 			require.Equal(t, int64(1), gauge(t, r.reader, sfotel.MetricQueueEnvelopes, sfotel.AttrState.String("dead")))
 			require.Equal(t, int64(0), gauge(t, r.reader, sfotel.MetricQueueEnvelopes, sfotel.AttrState.String("ready")))
+
+			// A replay continues the same trace, with a "replayed" event.
+			dls, err := r.q.(storagefirst.DeadLetters).ListDead(context.Background(), storagefirst.DeadLetterFilter{})
+			require.NoError(t, err)
+			require.Len(t, dls, 1)
+			require.NoError(t, r.q.(storagefirst.DeadLetters).Requeue(context.Background(), dls[0].Envelope.ID))
+			require.Eventually(t, func() bool {
+				for _, s := range r.spans.GetSpans() {
+					if s.Name == "process orders" && len(s.Events) > 0 && s.Events[0].Name == "replayed" {
+						return s.SpanContext.TraceID() == server.SpanContext.TraceID()
+					}
+				}
+				return false
+			}, 15*time.Second, 5*time.Millisecond, "no replayed delivery on the trace")
 		})
 	}
 }
