@@ -17,7 +17,9 @@
 //   - Middleware wraps a consumer's handler: a consumer span that continues the
 //     envelope's trace, with the OpenTelemetry messaging attributes (message ID,
 //     operation, destination, conversation ID = correlation ID) and the envelope's
-//     type and attempt; the handler duration.
+//     type and attempt; the handler duration. A replayed dead letter keeps its
+//     metadata, so its next delivery continues the same trace, with a "replayed"
+//     event.
 //   - OnProcessed (for storagefirst.ConsumerConfig.OnProcessed) counts deliveries
 //     by outcome and records retries and dead-letterings as a "settle" span with an
 //     event on the envelope's trace.
