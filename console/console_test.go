@@ -317,6 +317,10 @@ func TestPagingAndBounds(t *testing.T) {
 	require.Contains(t, body, ids[1])
 	require.NotContains(t, body, ids[2])
 	require.Contains(t, body, "after="+ids[1])
+	// The next page keeps the filter.
+	status, body, _ = r.do(t, http.MethodGet, "/console/dead?queue=orders&type=a", nil, true)
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, body, `href="/console/dead?queue=orders&amp;type=a&amp;after=`+ids[1]+`"`)
 	status, body, _ = r.do(t, http.MethodGet, "/console/dead?queue=orders&after="+ids[1], nil, true)
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, body, ids[2])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -37,6 +38,9 @@ func (f filterForm) Values() url.Values {
 	}
 	return v
 }
+
+// Query is Values encoded for a link.
+func (f filterForm) Query() template.URL { return template.URL(f.Values().Encode()) }
 
 // Active reports whether anything but the queue is set.
 func (f filterForm) Active() bool {
