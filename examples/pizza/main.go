@@ -5,6 +5,7 @@
 //	go run ./examples/pizza -db postgres://...       # Postgres (pgstore)
 //	go run ./examples/pizza -addr 127.0.0.1:9090
 //	go run ./examples/pizza -traces stdout           # print every span
+//	go run ./examples/pizza -traces otlp             # to OTEL_EXPORTER_OTLP_ENDPOINT
 //
 // The operator console is at /console/ and the admin endpoints under /admin/;
 // both need the admin token (-admin-token or PIZZA_ADMIN_TOKEN; one is generated
@@ -58,7 +59,7 @@ func main() {
 		"demo: creates for usernames with this prefix fail for good and land in the DLQ (PIZZA_FAIL_CREATE_PREFIX)")
 	token := flag.String("admin-token", env("PIZZA_ADMIN_TOKEN", ""),
 		"the token of /admin/ and /console/; generated and printed when empty (PIZZA_ADMIN_TOKEN)")
-	traces := flag.String("traces", env("PIZZA_TRACES", ""), "print traces: stdout, or empty for none (PIZZA_TRACES)")
+	traces := flag.String("traces", env("PIZZA_TRACES", ""), "export traces: stdout, otlp (OTEL_EXPORTER_OTLP_* variables), or empty for none (PIZZA_TRACES)")
 	flag.Parse()
 	logger := slog.New(sfotel.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	if err := run(options{addr: *addr, db: *db, schema: *schema, failPrefix: *failPrefix, token: *token, traces: *traces}, logger); err != nil {
@@ -84,7 +85,7 @@ func run(o options, logger *slog.Logger) error {
 	}
 	defer backend.Close()
 
-	tel, err := newTelemetry(o.traces)
+	tel, err := newTelemetry(ctx, o.traces)
 	if err != nil {
 		return err
 	}

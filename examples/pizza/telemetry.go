@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -23,12 +24,15 @@ import (
 // (Prometheus text format) and, when asked, traces to stdout.
 type telemetry struct {
 	inst     *sfotel.Instrumentation
+	tracer   *sdktrace.TracerProvider
 	metrics  http.Handler
 	shutdown func(context.Context) error
 }
 
-// newTelemetry sets up the SDK. traces is "" (none) or "stdout".
-func newTelemetry(traces string) (*telemetry, error) {
+// newTelemetry sets up the SDK. traces is "" (none), "stdout", or "otlp" (OTLP over
+// HTTP, configured by the standard OTEL_EXPORTER_OTLP_* environment variables,
+// e.g. OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318).
+func newTelemetry(ctx context.Context, traces string) (*telemetry, error) {
 	reg := prometheus.NewRegistry()
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
@@ -44,15 +48,21 @@ func newTelemetry(traces string) (*telemetry, error) {
 			return nil, err
 		}
 		tpOpts = append(tpOpts, sdktrace.WithBatcher(te))
+	case "otlp":
+		te, err := otlptracehttp.New(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("OTLP exporter: %w", err)
+		}
+		tpOpts = append(tpOpts, sdktrace.WithBatcher(te))
 	default:
-		return nil, fmt.Errorf("-traces is empty or stdout, not %q", traces)
+		return nil, fmt.Errorf("-traces is empty, stdout or otlp, not %q", traces)
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	inst, err := sfotel.New(sfotel.Config{TracerProvider: tp, MeterProvider: mp})
 	if err != nil {
 		return nil, err
 	}
-	return &telemetry{inst: inst, metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+	return &telemetry{inst: inst, tracer: tp, metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		shutdown: func(ctx context.Context) error { return errors.Join(tp.Shutdown(ctx), mp.Shutdown(ctx)) }}, nil
 }
 
