@@ -22,7 +22,7 @@ type Message struct {
 	ReceiptHandle string
 }
 
-// Message attributes written by SQSDestination.
+// Message attributes written by the SQS destination (dlq/sqs.Destination).
 const (
 	AttrID            = "storagefirst-id"
 	AttrType          = "storagefirst-type"
@@ -109,7 +109,7 @@ func parseTime(s string) time.Time {
 	return t.UTC()
 }
 
-// decodeOwn reads SQSDestination's messages: the envelope's JSON as the body, the
+// decodeOwn reads dlq/sqs.Destination's messages: the envelope's JSON as the body, the
 // failure in attributes.
 func decodeOwn(e *Entry, m Message, body []byte) error {
 	env, ok := storagefirst.ParseEnvelope(body)

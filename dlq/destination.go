@@ -11,7 +11,7 @@ import (
 )
 
 // Destination keeps dead letters. SendDeadLetter returns nil only once dl is
-// durable. pgstore.Queue, sftest.MemoryQueue and SQSDestination implement it.
+// durable. pgstore.Queue, sftest.MemoryQueue and sqs.Destination (dlq/sqs) implement it.
 type Destination interface {
 	SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error
 }

@@ -4,7 +4,8 @@
 // inspects and replays dead letters without ever applying an effect twice.
 //
 //   - [Destination] receives dead letters: pgstore's Queue (the Postgres
-//     dead-letter state), [SQSDestination], or sftest.MemoryQueue in tests.
+//     dead-letter state), the SQS destination of the subpackage sqs, or
+//     sftest.MemoryQueue in tests.
 //     [Middleware] sends a failure there once it is final (permanent, or retries
 //     used up) and reports success to the event source only once that write
 //     succeeded.
@@ -13,14 +14,16 @@
 //     DLQ message, a Step Functions Catch output, a message moved by an SQS redrive
 //     policy; anything else is kept verbatim as [KindUnknown], never dropped.
 //   - [Source] reads dead letters back (pgstore or MemoryQueue through
-//     [FromDeadLetters], or [SQSSource]); [List] and [Count] inspect them and
+//     [FromDeadLetters], or the subpackage sqs's Source); [List] and [Count] inspect them and
 //     [Replay] re-puts them into a storagefirst.Sink with their envelope ID and
 //     idempotency key, deleting each only after its re-put is durable, so an
-//     interrupted replay can be run again safely. [MoveBack] is the fast path for
-//     an SQS dead-letter queue whose source is an SQS queue.
+//     interrupted replay can be run again safely. sqs.MoveBack is the fast path
+//     for an SQS dead-letter queue whose source is an SQS queue.
 //
 // # Where it sits
 //
-// dlq imports storagefirst only. The cmd/storagefirst CLI drives it: dlq list,
+// dlq imports storagefirst only, and no AWS package: decoding the failure records
+// AWS writes is plain JSON. The subpackage sqs holds what speaks to SQS (the
+// dead-letter Destination and Source, MoveBack). The cmd/storagefirst CLI drives it: dlq list,
 // show, replay and purge, against Postgres or SQS.
 package dlq

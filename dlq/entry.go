@@ -10,7 +10,7 @@ import (
 type Kind string
 
 const (
-	// KindStoragefirst: a Destination of this module (SQSDestination) or a store's
+	// KindStoragefirst: a Destination of this module (dlq/sqs.Destination) or a store's
 	// own dead letters (pgstore, MemoryQueue).
 	KindStoragefirst Kind = "storagefirst"
 	// KindLambdaDestination: a Lambda asynchronous invocation's on-failure record.

@@ -8,9 +8,10 @@
 //     correlation ID, and the answers (202 with the envelope ID; 400/413/415/422/409
 //     as RFC 9457 problem+json for bad input, with nothing persisted; 503 with
 //     Retry-After when the sink fails, never a success).
-//   - [FrontDoor.ServeHTTP] serves it over net/http, and [FrontDoor.APIGatewayV1]
-//     and [FrontDoor.APIGatewayV2] as Lambda handlers behind API Gateway REST and
-//     HTTP APIs.
+//   - [FrontDoor.ServeHTTP] serves it over net/http, and the subpackage
+//     apigateway as Lambda handlers behind API Gateway REST and HTTP APIs (the
+//     module's apigateway adapter serving ServeHTTP). [FrontDoor.AcceptEncoded]
+//     is Accept for other transports that carry the body as a string.
 //
 // Back doors turn delivered records into envelopes and run a storagefirst.Handler
 // chain over them: [HandlerFor] decodes a typed [Event] for your function, and the
@@ -19,9 +20,43 @@
 // consumer adapters (EventBridge targets, SQS and Kinesis batches with partial
 // batch responses).
 //
+// # Idempotency-Key
+//
+// A request with an Idempotency-Key is stored at most once per key (within
+// IdempotencyTTL, 24 hours by default), and every answer to it says no more than
+// is known:
+//
+//   - When the Sink is a [KeyedSink] (pgstore and sqlitestore queues, and any sink
+//     that records the key with the envelope, like the pizza shop's), the key's
+//     record (its scope, key, body fingerprint and the 202's body) commits in the
+//     same transaction as the envelope. A retry with the same key and body finds the
+//     first request exactly when it was stored and gets its answer (202 with the
+//     first ID, Idempotent-Replayed: true); another body gets 422. A failed
+//     transaction takes the record with it, so the retry simply stores: no key is
+//     ever left "in progress", and concurrent requests with one key wait for each
+//     other instead of getting 409. This holds across crashes of the process and
+//     of the database.
+//   - When the write's outcome is unknown (the connection died during the commit,
+//     or the request's deadline ended it), the answer is 503 with Retry-After and
+//     the problem type [ProblemOutcomeUnknown], "outcome unknown; retry with the
+//     same Idempotency-Key", never "not stored": the retry finds out safely.
+//     [ProblemNotPersisted] means nothing was stored.
+//   - Other sinks (the AWS sinks: EventBridge, SQS, Kinesis) cannot commit a record
+//     with what they accept. With FrontDoorConfig.Idempotency set, the front door
+//     claims the key first (409 while a first request is in flight, up to
+//     IdempotencyLeaseDefault), puts, then records the answer, releasing the key
+//     after a failed put. This is best effort across crashes: if the process dies
+//     between the put and the record, or a put's outcome is unknown, a retry can
+//     store a second envelope with the same IdempotencyKey (under a new ID), and if
+//     the store holding the claim is down when it should be released, retries get
+//     409 until the claim's lease ends. Consumers behind storagefirst.Idempotent
+//     still apply the effect once, keyed by the envelope's IdempotencyKey.
+//
 // # Where it sits
 //
-// ingest imports storagefirst and nothing else of the module. A front door's Sink
+// ingest imports storagefirst and problem (the problem+json writer) and nothing else of the module, and no AWS package;
+// what speaks to an AWS service or to Lambda lives in the subpackages named after
+// it (apigateway, eventbridge, sqs, kinesis). A front door's Sink
 // is pgstore, an AWS sink, or anything else that implements storagefirst.Sink.
 //
 // # Server timeouts

@@ -7,8 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/storagefirst/storagefirst-go/ingest"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
@@ -59,18 +57,6 @@ func ExampleFrontDoor() {
 	// 422
 	// 1
 	// 503 1
-}
-
-func ExampleFrontDoor_APIGatewayV1() {
-	door, _ := ingest.NewFrontDoor[createOrder](ingest.FrontDoorConfig{Sink: sftest.NewMemoryQueue(nil), Type: "pizza.order.create"})
-	// In main: lambda.Start(door.APIGatewayV1)
-	resp, _ := door.APIGatewayV1(context.Background(), events.APIGatewayProxyRequest{
-		HTTPMethod: "POST", Path: "/orders",
-		Headers: map[string]string{"Content-Type": "application/json"},
-		Body:    `{"username":"lee","admin":true}`,
-	})
-	fmt.Println(resp.StatusCode, resp.Headers["Content-Type"])
-	// Output: 400 application/problem+json
 }
 
 func ExampleHandlerFor() {

@@ -27,7 +27,8 @@ const (
 	// RetryAfterDefault is the Retry-After of a 503.
 	RetryAfterDefault = time.Second
 	// IdempotencyLeaseDefault bounds how long a key is "in progress" (409) while its
-	// first request is being persisted.
+	// first request is being persisted, for a Sink that is not a KeyedSink (a
+	// KeyedSink never leaves a key in progress).
 	IdempotencyLeaseDefault = 30 * time.Second
 	// MaxKeyLength is the longest Idempotency-Key or correlation ID accepted.
 	MaxKeyLength = 255
@@ -53,17 +54,21 @@ type FrontDoorConfig struct {
 	MaxBodyBytes int
 	// AllowUnknownFields accepts body fields the payload type does not declare.
 	AllowUnknownFields bool
-	// Idempotency, if set, makes the Idempotency-Key header exact: a repeat with
-	// the same body gets the first answer without persisting again (422 for another
-	// body, 409 while the first is still being persisted). Without it the key is
-	// still put on the envelope, for consumers to deduplicate.
+	// Idempotency makes the Idempotency-Key header exact for a Sink that is not a
+	// KeyedSink: a repeat with the same body gets the first answer without
+	// persisting again (422 for another body, 409 while the first is still being
+	// persisted). It is a separate write from the envelope's, so it is best effort
+	// across crashes; see the package documentation. A KeyedSink needs none: it
+	// records the key in the envelope's own transaction. Without either, the key
+	// is still put on the envelope, for consumers to deduplicate.
 	Idempotency storagefirst.IdempotencyStore
 	// IdempotencyScope namespaces keys. Default: Type.
 	IdempotencyScope string
 	// IdempotencyTTL is how long an answer is kept for repeats. Default
 	// storagefirst.IdempotencyTTLDefault.
 	IdempotencyTTL time.Duration
-	// RequireIdempotencyKey answers 400 to requests without the header.
+	// RequireIdempotencyKey answers 400 to requests without the header. It needs
+	// a KeyedSink or an Idempotency store.
 	RequireIdempotencyKey bool
 	// CorrelationHeader names the correlation ID header. Default
 	// HeaderCorrelationIDDefault. A missing one is generated.
@@ -78,6 +83,18 @@ type FrontDoorConfig struct {
 	RetryAfter time.Duration
 	// Logger logs sink failures. Default slog.Default().
 	Logger *slog.Logger
+}
+
+// KeyedSink is a Sink that stores an envelope and the record of its idempotency key
+// in one transaction (pgstore and sqlitestore queues are KeyedSinks). PutKeyed
+// stores both, or returns the key's live record without storing anything, or fails
+// with storagefirst.ErrFingerprintMismatch when the key was used for another
+// request; a failure stores nothing and leaves the key free, unless it wraps
+// storagefirst.ErrOutcomeUnknown (the commit may have happened). See
+// storagefirst.KeyedPut.
+type KeyedSink interface {
+	storagefirst.Sink
+	PutKeyed(ctx context.Context, p storagefirst.KeyedPut) (storagefirst.KeyedResult, error)
 }
 
 // FrontDoor accepts requests of payload type T storage-first. It is safe for
@@ -107,8 +124,8 @@ func NewFrontDoor[T any](cfg FrontDoorConfig) (*FrontDoor[T], error) {
 	if cfg.IdempotencyTTL < 0 || cfg.RetryAfter < 0 {
 		errs = append(errs, errors.New("ingest: FrontDoorConfig durations must not be negative"))
 	}
-	if cfg.RequireIdempotencyKey && cfg.Idempotency == nil {
-		errs = append(errs, errors.New("ingest: RequireIdempotencyKey needs an Idempotency store"))
+	if _, keyed := cfg.Sink.(KeyedSink); cfg.RequireIdempotencyKey && cfg.Idempotency == nil && !keyed {
+		errs = append(errs, errors.New("ingest: RequireIdempotencyKey needs an Idempotency store or a KeyedSink"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -183,12 +200,12 @@ func (f *FrontDoor[T]) Accept(ctx context.Context, r Request) Response {
 		return problem(http.StatusBadRequest, ProblemKeyRequired, "this endpoint requires an Idempotency-Key header")
 	}
 	if _, err := Decode[T](r.Body, DecodeConfig{MaxBytes: cfg.MaxBodyBytes, AllowUnknownFields: cfg.AllowUnknownFields}); err != nil {
-		return problem(http.StatusBadRequest, ProblemInvalidBody, strings.TrimPrefix(err.Error(), storagefirst.ErrInvalidEnvelope.Error()+": "))
+		return problem(http.StatusBadRequest, ProblemInvalidBody, clientDetail(err))
 	}
 
 	env, err := storagefirst.NewEnvelope(cfg.Type, r.Body)
 	if err != nil {
-		return problem(http.StatusBadRequest, ProblemInvalidBody, err.Error())
+		return problem(http.StatusBadRequest, ProblemInvalidBody, clientDetail(err))
 	}
 	env.Source = cfg.Source
 	if env.Source == "" {
@@ -205,9 +222,14 @@ func (f *FrontDoor[T]) Accept(ctx context.Context, r Request) Response {
 		}
 	}
 	if err := env.Validate(); err != nil {
-		return problem(http.StatusBadRequest, ProblemInvalidBody, err.Error())
+		return problem(http.StatusBadRequest, ProblemInvalidBody, clientDetail(err))
 	}
 
+	if key != "" {
+		if ks, ok := cfg.Sink.(KeyedSink); ok {
+			return f.persistKeyed(ctx, ks, env, problem)
+		}
+	}
 	if key == "" || cfg.Idempotency == nil {
 		return f.persist(ctx, env, problem)
 	}
@@ -217,16 +239,39 @@ func (f *FrontDoor[T]) Accept(ctx context.Context, r Request) Response {
 // persist puts env and answers 202, or 503 if it is not durable.
 func (f *FrontDoor[T]) persist(ctx context.Context, env storagefirst.Envelope, problem func(int, string, string) Response) Response {
 	if err := f.cfg.Sink.Put(ctx, env); err != nil {
-		f.cfg.Logger.WarnContext(ctx, "ingest: not persisted; answering 503", "envelope_id", env.ID, "error", err)
-		resp := problem(http.StatusServiceUnavailable, ProblemNotPersisted, "the request was not stored; retry it")
-		resp.Header.Set("Retry-After", strconv.Itoa(int((f.cfg.RetryAfter+time.Second-1)/time.Second)))
-		return resp
+		return f.notPersisted(ctx, env, err, problem)
 	}
 	return f.accepted(env, false)
 }
 
-func (f *FrontDoor[T]) accepted(env storagefirst.Envelope, replayed bool) Response {
+// notPersisted is the 503 for a failed write: "not stored" when the sink says so,
+// "outcome unknown" when the write may have committed (the sink's error wraps
+// storagefirst.ErrOutcomeUnknown, or the request's context ended during it).
+func (f *FrontDoor[T]) notPersisted(ctx context.Context, env storagefirst.Envelope, err error, problem func(int, string, string) Response) Response {
+	var resp Response
+	if errors.Is(err, storagefirst.ErrOutcomeUnknown) || ctx.Err() != nil {
+		f.cfg.Logger.WarnContext(ctx, "ingest: outcome of the write unknown; answering 503", "envelope_id", env.ID, "error", err)
+		detail := "outcome unknown; retry with the same Idempotency-Key"
+		if env.IdempotencyKey == "" {
+			detail = "outcome unknown: the request may have been stored; send an Idempotency-Key to retry safely"
+		}
+		resp = problem(http.StatusServiceUnavailable, ProblemOutcomeUnknown, detail)
+	} else {
+		f.cfg.Logger.WarnContext(ctx, "ingest: not persisted; answering 503", "envelope_id", env.ID, "error", err)
+		resp = problem(http.StatusServiceUnavailable, ProblemNotPersisted, "the request was not stored; retry it")
+	}
+	resp.Header.Set("Retry-After", strconv.Itoa(int((f.cfg.RetryAfter+time.Second-1)/time.Second)))
+	return resp
+}
+
+// acceptedBody is the JSON body of the 202 for env.
+func acceptedBody(env storagefirst.Envelope) []byte {
 	body, _ := json.Marshal(Accepted{ID: env.ID, CorrelationID: env.CorrelationID})
+	return body
+}
+
+func (f *FrontDoor[T]) accepted(env storagefirst.Envelope, replayed bool) Response {
+	body := acceptedBody(env)
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set(f.cfg.CorrelationHeader, env.CorrelationID)
@@ -241,12 +286,53 @@ func (f *FrontDoor[T]) accepted(env storagefirst.Envelope, replayed bool) Respon
 	return Response{Status: http.StatusAccepted, Header: h, Body: body}
 }
 
-// persistOnce is persist under an idempotency key: the first request with the key
-// persists; repeats get its answer.
+// persistKeyed is persist under an idempotency key through a KeyedSink: the
+// envelope and the key's record commit together, so a repeat finds the first
+// request exactly when it was stored, and a failed write leaves the key free.
+func (f *FrontDoor[T]) persistKeyed(ctx context.Context, ks KeyedSink, env storagefirst.Envelope, problem func(int, string, string) Response) Response {
+	cfg := f.cfg
+	res, err := ks.PutKeyed(ctx, storagefirst.KeyedPut{Scope: cfg.IdempotencyScope, Key: env.IdempotencyKey,
+		Fingerprint: fingerprint(env), Answer: acceptedBody(env), TTL: cfg.IdempotencyTTL, Envelope: env})
+	switch {
+	case errors.Is(err, storagefirst.ErrFingerprintMismatch):
+		return problem(http.StatusUnprocessableEntity, ProblemKeyReused, "this Idempotency-Key was used for a different request")
+	case errors.Is(err, storagefirst.ErrInProgress):
+		// Only a claim taken through an IdempotencyStore (not by this front door)
+		// holds a key in progress.
+		resp := problem(http.StatusConflict, ProblemKeyInProgress, "a request with this Idempotency-Key is still being processed")
+		resp.Header.Set("Retry-After", "1")
+		return resp
+	case err != nil:
+		return f.notPersisted(ctx, env, err, problem)
+	case !res.Stored:
+		return f.replay(env, res.Record, problem)
+	}
+	return f.accepted(env, false)
+}
+
+// replay answers a repeat of a key with the first request's answer, rec's outcome.
+func (f *FrontDoor[T]) replay(env storagefirst.Envelope, rec storagefirst.IdempotencyRecord, problem func(int, string, string) Response) Response {
+	var prev Accepted
+	if json.Unmarshal(rec.Outcome.Result, &prev) != nil || prev.ID == "" {
+		return problem(http.StatusConflict, ProblemKeyInProgress, "the first request with this Idempotency-Key has no answer to replay")
+	}
+	return f.accepted(storagefirst.Envelope{ID: prev.ID, CorrelationID: prev.CorrelationID, Type: f.cfg.Type,
+		IdempotencyKey: env.IdempotencyKey}, true)
+}
+
+// fingerprint identifies a request's body: compact JSON, so white space does not
+// count.
+func fingerprint(env storagefirst.Envelope) string {
+	sum := sha256.Sum256(env.Payload)
+	return hex.EncodeToString(sum[:])
+}
+
+// persistOnce is persist under an idempotency key for a Sink that cannot record
+// the key itself, through the separate Idempotency store: the first request with
+// the key persists; repeats get its answer.
 func (f *FrontDoor[T]) persistOnce(ctx context.Context, env storagefirst.Envelope, problem func(int, string, string) Response) Response {
 	cfg := f.cfg
-	sum := sha256.Sum256(env.Payload) // compact JSON: white space does not count
-	fp := hex.EncodeToString(sum[:])
+	fp := fingerprint(env)
 	lease := IdempotencyLeaseDefault
 	if dl, ok := ctx.Deadline(); ok {
 		lease = max(min(lease, time.Until(dl)), time.Second)
@@ -265,12 +351,7 @@ func (f *FrontDoor[T]) persistOnce(ctx context.Context, env storagefirst.Envelop
 		resp.Header.Set("Retry-After", strconv.Itoa(int((cfg.RetryAfter+time.Second-1)/time.Second)))
 		return resp
 	case !res.Acquired:
-		var prev Accepted
-		if json.Unmarshal(res.Record.Outcome.Result, &prev) != nil || prev.ID == "" {
-			return problem(http.StatusConflict, ProblemKeyInProgress, "the first request with this Idempotency-Key has no answer to replay")
-		}
-		return f.accepted(storagefirst.Envelope{ID: prev.ID, CorrelationID: prev.CorrelationID, Type: cfg.Type,
-			IdempotencyKey: env.IdempotencyKey}, true)
+		return f.replay(env, res.Record, problem)
 	}
 
 	resp := f.persist(ctx, env, problem)
@@ -296,7 +377,7 @@ func problemResponse(p Problem, corr, corrHeader string) Response {
 	h := http.Header{}
 	h.Set("Content-Type", ContentTypeProblem)
 	h.Set(corrHeader, corr)
-	return Response{Status: p.Status, Header: h, Body: p.body()}
+	return Response{Status: p.Status, Header: h, Body: p.Body()}
 }
 
 // isJSON accepts application/json and any application/*+json.

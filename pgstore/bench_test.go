@@ -14,7 +14,7 @@ import (
 )
 
 // Benchmarks measure; they assert nothing about time. The JSON report with the
-// naive baseline side by side is `go run ./internal/bench`.
+// naive baseline side by side is `storagefirst bench` (go run ./cmd/storagefirst bench).
 
 func benchStore(b *testing.B, cfg pgstore.Config) *pgstore.Queue {
 	url, schema := pgtest.NewSchema(b)

@@ -1,7 +1,9 @@
 // Package sqlitestore is the embedded default store of storagefirst-go, on SQLite
 // through modernc.org/sqlite (pure Go, no cgo). It implements the same contracts
 // as pgstore and passes the same conformance suites: a storagefirst.Queue (and
-// Sink, Waker, DeadLetters, StatsReporter, dlq destination), a
+// Sink, Waker, DeadLetters, StatsReporter, dlq destination, with PutKeyed and
+// PutKeyedTx storing an envelope and its idempotency key's record in one
+// transaction), a
 // storagefirst.IdempotencyStore with CompleteTx, and a workflow.Store.
 //
 // It is what the pizza example runs on when no Postgres URL is given: one file,
@@ -12,6 +14,12 @@
 // transactions, and reads through a pool of its own.
 //
 // Use it for a single process. For several processes or machines, use pgstore.
+// A store file has one owner: Open takes an exclusive OS lock for the Store's
+// lifetime and a second Open fails with ErrStoreInUse.
+//
+// Every call is bounded by its context: waits for the one writer, and for locks
+// another connection to the file holds (waited for in short slices of SQLite's
+// busy timeout, up to Config.BusyTimeout at most), end with the context's error.
 //
 // # Where it sits
 //

@@ -24,6 +24,9 @@
 //     delivery attempt, string metadata and a JSON payload.
 //   - [Sink] is where envelopes are persisted. Put returns nil only once every envelope
 //     is durable; a partial failure is a [*PutError] naming the envelopes that failed.
+//     A write whose commit may or may not have happened fails with
+//     [ErrOutcomeUnknown]. A [KeyedPut] stores an envelope and the record of its
+//     idempotency key in one transaction (pgstore and sqlitestore).
 //   - [Handler], [HandlerFunc] and [Middleware] process envelopes, net/http style;
 //     [Chain] composes middleware.
 //   - Error classes: [Permanent] errors are never retried and go straight to the
@@ -38,7 +41,9 @@
 //     stored and replayed) or released.
 //   - [Queue] is what a durable store offers a local consumer: claim under a lease,
 //     acknowledge, retry later, release, or dead-letter with the failure history.
-//     [Consumer] is the runtime that drives a Queue with a bounded worker pool.
+//     [Consumer] is the runtime that drives a Queue with a bounded worker pool; it
+//     dead-letters poison deliveries past the policy's attempts, reports its
+//     [ConsumerHealth], and stops with [Consumer.Shutdown] leaving nothing leased.
 //
 // # Where it sits
 //

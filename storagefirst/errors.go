@@ -29,6 +29,11 @@ var (
 	ErrFingerprintMismatch = errors.New("storagefirst: idempotency key reused with a different request")
 	// ErrClosed: the store, sink or consumer has been closed.
 	ErrClosed = errors.New("storagefirst: closed")
+	// ErrOutcomeUnknown: a write may or may not have committed (the connection died
+	// during the commit, or the caller's deadline ended it). Never acknowledge it;
+	// retry it in a way that finds the first attempt, such as a KeyedPut under the
+	// same key or a Put of the same envelope ID.
+	ErrOutcomeUnknown = errors.New("storagefirst: outcome unknown")
 )
 
 // Class says what should happen to an envelope whose handler failed.

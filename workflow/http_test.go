@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/workflow"
@@ -64,7 +62,7 @@ func TestHTTPHandlerAnswersTheTruth(t *testing.T) {
 	require.Equal(t, 404, code)
 	require.Equal(t, "application/problem+json", ct)
 	require.Contains(t, body, `"error":"OrderNotFound"`)
-	require.Contains(t, body, `"instance":"exec-2"`)
+	require.Contains(t, body, `"execution_id":"exec-2"`)
 	code, _, _ = put(`{"username":"broken"}`, "application/json")
 	require.Equal(t, 502, code, "an unmapped failure is a bad gateway, never a success")
 	code, _, _ = put(`{"username":"slow"}`, "application/json")
@@ -75,28 +73,4 @@ func TestHTTPHandlerAnswersTheTruth(t *testing.T) {
 	require.Equal(t, 400, code)
 	code, _, _ = put(`{"username":"lee"}`, "text/plain")
 	require.Equal(t, 415, code)
-
-	resp, err := h.APIGatewayV1(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "PUT", Path: "/orders",
-		Headers: map[string]string{"Content-Type": "application/json"}, Body: `{"username":"ghost"}`})
-	require.NoError(t, err)
-	require.Equal(t, 404, resp.StatusCode)
-	require.Equal(t, "application/problem+json", resp.Headers["Content-Type"])
-}
-
-func TestLambdaTaskNamesErrorsForStepFunctions(t *testing.T) {
-	t.Parallel()
-	h := workflow.LambdaTask(func(_ context.Context, in struct{ Username string }) (map[string]string, error) {
-		if in.Username == "" {
-			return nil, workflow.Errorf("OrderNotFound", "no username")
-		}
-		return map[string]string{"status": "cancelled"}, nil
-	})
-	_, err := h(context.Background(), struct{ Username string }{})
-	var le *messages.InvokeResponse_Error
-	require.ErrorAs(t, err, &le)
-	require.Equal(t, "OrderNotFound", le.Type)
-	require.Equal(t, "no username", le.Message)
-	out, err := h(context.Background(), struct{ Username string }{"lee"})
-	require.NoError(t, err)
-	require.Equal(t, "cancelled", out["status"])
 }

@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/console"
+	"github.com/storagefirst/storagefirst-go/workflow"
 )
 
-// consoleCommand serves the operator console over a Postgres store until ctx ends.
+// consoleCommand serves the operator console over a store (Postgres or SQLite)
+// until ctx ends.
 func consoleCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("console", stderr)
 	var db dbFlags
@@ -39,13 +41,18 @@ func consoleCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "-queues is required")
 		return errUsage
 	}
-	s, closeFn, err := db.open(ctx)
+	s, err := db.open(ctx, false)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-	cfg := console.Config{Path: "/console", Workflows: s.Workflows(),
-		Logger: slog.New(slog.NewTextHandler(stderr, nil))}
+	defer s.close()
+	var workflows workflow.Store
+	if s.pg != nil {
+		workflows = s.pg.Workflows()
+	} else {
+		workflows = s.sqlite.Workflows()
+	}
+	cfg := console.Config{Path: "/console", Workflows: workflows, Logger: slog.New(slog.NewTextHandler(stderr, nil))}
 	for _, n := range names {
 		q, err := s.Queue(n)
 		if err != nil {

@@ -3,10 +3,12 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,15 +19,36 @@ import (
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// cli is the real command, built once for all the tests of this binary.
+var cli struct {
+	once sync.Once
+	dir  string
+	bin  string
+	out  []byte
+	err  error
+}
 
-// build compiles the real command once per test.
+func TestMain(m *testing.M) {
+	pgtest.Main(m, func() {
+		if cli.dir != "" {
+			_ = os.RemoveAll(cli.dir)
+		}
+	})
+}
+
+// build compiles the real command on first use and returns its path; the tests
+// share the binary.
 func build(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "storagefirst")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
-	return bin
+	cli.once.Do(func() {
+		if cli.dir, cli.err = os.MkdirTemp("", "storagefirst-cli-test-"); cli.err != nil {
+			return
+		}
+		cli.bin = filepath.Join(cli.dir, "storagefirst")
+		cli.out, cli.err = exec.Command("go", "build", "-o", cli.bin, ".").CombinedOutput()
+	})
+	require.NoError(t, cli.err, string(cli.out))
+	return cli.bin
 }
 
 func runCmd(t *testing.T, bin string, wantCode int, args ...string) string {
@@ -49,7 +72,13 @@ func TestMigrateAndQueueStats(t *testing.T) {
 	url, schema := pgtest.NewSchema(t)
 
 	out := runCmd(t, bin, 0, "migrate", "-database-url", url, "-schema", schema)
-	require.Contains(t, out, "applied migrations [1 2 3]")
+	ms, err := pgstore.Migrations()
+	require.NoError(t, err)
+	versions := make([]int, len(ms))
+	for i, m := range ms {
+		versions[i] = m.Version
+	}
+	require.Contains(t, out, fmt.Sprintf("applied migrations %v", versions), "every embedded migration")
 	out = runCmd(t, bin, 0, "migrate", "-database-url", url, "-schema", schema)
 	require.Contains(t, out, "up to date")
 
@@ -79,8 +108,35 @@ func TestUsageErrors(t *testing.T) {
 	bin := build(t)
 	runCmd(t, bin, 2)
 	runCmd(t, bin, 2, "nope")
-	require.Contains(t, runCmd(t, bin, 2, "migrate", "-h"), "-database-url")
+	require.Contains(t, runCmd(t, bin, 0, "migrate", "-h"), "-database-url")
 	require.Contains(t, runCmd(t, bin, 2, "migrate"), "-database-url is required")
 	runCmd(t, bin, 2, "queue", "stats", "-database-url", "postgres://x")
 	require.Contains(t, runCmd(t, bin, 1, "migrate", "-database-url", "postgres://x", "-schema", "Bad-Name"), "invalid schema")
+}
+
+// TestBench runs the bench subcommand briefly against the test database: one JSON
+// line per variant and concurrency, and usage errors for bad flags.
+func TestBench(t *testing.T) {
+	t.Parallel()
+	bin := build(t)
+	url := pgtest.URL(t)
+	out := runCmd(t, bin, 0, "bench", "-database-url", url, "-cases", "put", "-duration", "100ms")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 6, out) // naive and group_commit at 1, 16 and 64 callers
+	for _, l := range lines {
+		var r struct {
+			Case, Variant string
+			Concurrency   int
+			Envelopes     int64
+		}
+		require.NoError(t, json.Unmarshal([]byte(l), &r), l)
+		require.Equal(t, "put", r.Case)
+		require.Contains(t, []string{"naive", "group_commit"}, r.Variant)
+		require.Positive(t, r.Envelopes, l)
+	}
+	out = runCmd(t, bin, 0, "bench", "-database-url", url, "-cases", "put", "-duration", "50ms", "-json=false")
+	require.Contains(t, out, "group_commit")
+	require.Contains(t, runCmd(t, bin, 1, "bench", "-database-url", url, "-cases", "nope"), `unknown case "nope"`)
+	require.Contains(t, runCmd(t, bin, 0, "bench", "-h"), "-cases")
+	runCmd(t, bin, 2, "bench", "extra")
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
+	"github.com/storagefirst/storagefirst-go/sqlitestore"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 )
 
@@ -60,9 +61,15 @@ func main() {
 	token := flag.String("admin-token", env("PIZZA_ADMIN_TOKEN", ""),
 		"the token of /admin/ and /console/; generated and printed when empty (PIZZA_ADMIN_TOKEN)")
 	traces := flag.String("traces", env("PIZZA_TRACES", ""), "export traces: stdout, otlp (OTEL_EXPORTER_OTLP_* variables), or empty for none (PIZZA_TRACES)")
+	flag.Usage = usage
 	flag.Parse()
 	logger := slog.New(sfotel.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	if err := run(options{addr: *addr, db: *db, schema: *schema, failPrefix: *failPrefix, token: *token, traces: *traces}, logger); err != nil {
+		if errors.Is(err, sqlitestore.ErrStoreInUse) {
+			// Another shop owns the file: two would handle the same orders twice.
+			fmt.Fprintf(os.Stderr, "pizza: %v\npizza: stop the other shop on this file, or choose another -db\n", err)
+			os.Exit(1)
+		}
 		logger.Error("pizza: stopped", "error", err)
 		os.Exit(1)
 	}
@@ -117,7 +124,7 @@ func run(o options, logger *slog.Logger) error {
 	s.Mux().Handle("GET /metrics", tel.metrics)
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 35 * time.Second, IdleTimeout: 60 * time.Second}
-	fmt.Printf("pizza shop listening on http://%s (store: %s)\n", ln.Addr(), backend.Name())
+	fmt.Printf("pizza shop listening on http://%s (store: %s; another port: -addr or PIZZA_ADDR)\n", ln.Addr(), backend.Name())
 	if generated {
 		fmt.Printf("console: http://%s/console/ (user admin, password %s; or Authorization: Bearer %s)\n", ln.Addr(), token, token)
 	} else {

@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/storagefirst/storagefirst-go/awsfake"
 	"github.com/storagefirst/storagefirst-go/ingest/eventbridge"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
-	"github.com/storagefirst/storagefirst-go/storagefirst/sftest/awsfake"
 )
 
 func ExampleSink() {

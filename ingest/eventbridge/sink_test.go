@@ -11,9 +11,9 @@ import (
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/stretchr/testify/require"
 
+	"github.com/storagefirst/storagefirst-go/awsfake"
 	"github.com/storagefirst/storagefirst-go/ingest/eventbridge"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
-	"github.com/storagefirst/storagefirst-go/storagefirst/sftest/awsfake"
 )
 
 func newSink(t *testing.T, cfg eventbridge.SinkConfig) (*eventbridge.Sink, *awsfake.Server) {

@@ -7,9 +7,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"github.com/storagefirst/storagefirst-go/awsfake"
 	"github.com/storagefirst/storagefirst-go/ingest/kinesis"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
-	"github.com/storagefirst/storagefirst-go/storagefirst/sftest/awsfake"
 )
 
 func ExampleSink() {

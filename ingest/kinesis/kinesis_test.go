@@ -14,9 +14,9 @@ import (
 	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/stretchr/testify/require"
 
+	"github.com/storagefirst/storagefirst-go/awsfake"
 	"github.com/storagefirst/storagefirst-go/ingest/kinesis"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
-	"github.com/storagefirst/storagefirst-go/storagefirst/sftest/awsfake"
 )
 
 func envs(t *testing.T, n int) []storagefirst.Envelope {

@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/storagefirst/storagefirst-go/awsfake"
 	"github.com/storagefirst/storagefirst-go/ingest/sqs"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
-	"github.com/storagefirst/storagefirst-go/storagefirst/sftest/awsfake"
 )
 
 func ExampleSink() {

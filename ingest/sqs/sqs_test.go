@@ -12,13 +12,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
+	"github.com/storagefirst/storagefirst-go/awsfake"
 	"github.com/storagefirst/storagefirst-go/ingest/sqs"
-	"github.com/storagefirst/storagefirst-go/internal/goawstest"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
-	"github.com/storagefirst/storagefirst-go/storagefirst/sftest/awsfake"
 )
 
 func envs(t *testing.T, n int) []storagefirst.Envelope {
@@ -30,75 +28,6 @@ func envs(t *testing.T, n int) []storagefirst.Envelope {
 		out[i] = e
 	}
 	return out
-}
-
-// toEvent turns received messages into the event Lambda's SQS event source builds.
-func toEvent(queueARN string, msgs []types.Message) events.SQSEvent {
-	var ev events.SQSEvent
-	for _, m := range msgs {
-		rec := events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
-			Body: aws.ToString(m.Body), Attributes: m.Attributes, EventSourceARN: queueARN,
-			MessageAttributes: map[string]events.SQSMessageAttribute{}}
-		for k, v := range m.MessageAttributes {
-			rec.MessageAttributes[k] = events.SQSMessageAttribute{DataType: aws.ToString(v.DataType), StringValue: v.StringValue}
-		}
-		ev.Records = append(ev.Records, rec)
-	}
-	return ev
-}
-
-// TestRoundTripThroughGoaws: the sink sends, a real SQS client receives, the batch
-// handler processes with partial failures, and only the failures stay.
-func TestRoundTripThroughGoaws(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	client := goawstest.Client(t)
-	url := goawstest.NewQueue(t, client, "", nil)
-	sink, err := sqs.NewSink(client, sqs.SinkConfig{QueueURL: url})
-	require.NoError(t, err)
-	defer sink.Close()
-
-	in := envs(t, 15)
-	require.NoError(t, sink.Put(ctx, in...))
-	var received []types.Message
-	for len(received) < len(in) {
-		out, err := client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
-			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"}})
-		require.NoError(t, err)
-		require.NotEmpty(t, out.Messages, "messages stopped arriving")
-		received = append(received, out.Messages...)
-	}
-	require.Len(t, received, 15)
-
-	seen := map[string]storagefirst.Envelope{}
-	failID := in[4].ID
-	h := sqs.NewBatchHandler(storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
-		seen[env.ID] = env
-		if env.ID == failID {
-			return errors.New("database is down")
-		}
-		return nil
-	}), sqs.BatchConfig{})
-	ev := toEvent("arn:aws:sqs:us-east-1:100010001000:q", received)
-	resp, err := h(ctx, ev)
-	require.NoError(t, err)
-	require.Len(t, seen, 15)
-	for _, e := range in {
-		got := seen[e.ID]
-		require.Equal(t, e.CorrelationID, got.CorrelationID)
-		require.JSONEq(t, string(e.Payload), string(got.Payload))
-		require.True(t, e.AcceptedAt.Equal(got.AcceptedAt))
-	}
-	require.Len(t, resp.BatchItemFailures, 1)
-	for _, m := range received {
-		var env storagefirst.Envelope
-		require.NoError(t, json.Unmarshal([]byte(aws.ToString(m.Body)), &env))
-		// (goaws 0.4.5 drops the attributes of batched messages; the awsfake tests
-		// check them.)
-		if env.ID == failID {
-			require.Equal(t, aws.ToString(m.MessageId), resp.BatchItemFailures[0].ItemIdentifier)
-		}
-	}
 }
 
 func newFakeSink(t *testing.T, cfg sqs.SinkConfig) (*sqs.Sink, *awsfake.Server) {

@@ -49,10 +49,14 @@ var (
 	srv  server
 )
 
-// Main runs the package's tests and stops a throwaway server if one was started.
-// Call it from TestMain: func TestMain(m *testing.M) { pgtest.Main(m) }.
-func Main(m *testing.M) {
+// Main runs the package's tests, then the cleanups (for what the package's tests
+// share, such as binaries built once), and stops a throwaway server if one was
+// started. Call it from TestMain: func TestMain(m *testing.M) { pgtest.Main(m) }.
+func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	if srv.dataDir != "" {
 		cmd := exec.Command(srv.pgCtl, "stop", "-D", srv.dataDir, "-m", "immediate")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: srv.owner}

@@ -32,6 +32,7 @@ func RunIdempotencySuite(t *testing.T, newStore func(t *testing.T) storagefirst.
 		{"StoredFailureOutcome", testIdemStoredFailure},
 		{"Delete", testIdemDelete},
 		{"Claims", testIdemClaims},
+		{"CanceledContextChangesNothing", testIdemCanceledContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

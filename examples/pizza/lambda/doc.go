@@ -4,7 +4,7 @@
 //
 //   - create-order: the EventBridge rule's target; creates the order exactly once.
 //   - cancel-order: the Step Functions task of the cancel workflow (the same Go
-//     function the local engine runs, through workflow.LambdaTask).
+//     function the local engine runs, through awslambda.Task).
 //   - list-orders: GET /orders and GET /orders/{id} behind an API Gateway proxy.
 //   - migrate: the deploy-time custom resource that applies the migrations.
 //

@@ -18,8 +18,13 @@ type Queue interface {
 // Orders is the order table, with the transactions that tie it to the queue and
 // the idempotency records. Both backends implement it with parameterised SQL.
 type Orders interface {
-	// Accept stores the order as accepted and enqueues env, in one transaction.
-	Accept(ctx context.Context, env storagefirst.Envelope, o Order) error
+	// Accept stores the order as accepted and enqueues p.Envelope, in one
+	// transaction. With p.Key set, the same transaction records the
+	// Idempotency-Key (the queue's PutKeyedTx): when the key already has a record,
+	// nothing is written and the result carries the record (Stored false). An
+	// error wrapping storagefirst.ErrOutcomeUnknown means the commit may have
+	// happened.
+	Accept(ctx context.Context, p storagefirst.KeyedPut, o Order) (storagefirst.KeyedResult, error)
 	// Create marks the order created (inserting it if it is not there, for an
 	// envelope that came another way) and completes the idempotency claim in ctx,
 	// in one transaction.

@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/ingest"
+	"github.com/storagefirst/storagefirst-go/problem"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 	"github.com/storagefirst/storagefirst-go/workflow"
@@ -31,6 +34,11 @@ const (
 	TypeCreateOrder = "pizza.order.create"
 	// WorkflowCancel names the cancel workflow.
 	WorkflowCancel = "cancel-order"
+	// CancelMaxInputBytes bounds a cancel workflow's input: a cancel names one
+	// order, so anything larger is refused (413) before an execution is stored.
+	CancelMaxInputBytes = 4 << 10
+	// MaxOrderIDLength bounds the order ID a cancel names.
+	MaxOrderIDLength = 64
 )
 
 // Config configures a Shop. Backend is required.
@@ -115,14 +123,10 @@ func New(cfg Config) (*Shop, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sink storagefirst.Sink = storagefirst.SinkFunc(s.accept)
-	if cfg.Telemetry != nil {
-		sink = cfg.Telemetry.Sink("create-order", sink)
-	}
 	s.create, err = ingest.NewFrontDoor[CreateOrder](ingest.FrontDoorConfig{
-		Sink: sink, Type: TypeCreateOrder, Source: "pizza-shop",
-		Idempotency: cfg.Backend.Idempotency(), IdempotencyScope: "http:create-order",
-		Location: func(e storagefirst.Envelope) string { return "/orders/" + e.ID }, Logger: cfg.Logger,
+		Sink: createSink{s}, Type: TypeCreateOrder, Source: "pizza-shop",
+		IdempotencyScope: "http:create-order",
+		Location:         func(e storagefirst.Envelope) string { return "/orders/" + e.ID }, Logger: cfg.Logger,
 		// The trace context (sfotel.Instrumentation.HTTP sets it) travels in the envelope.
 		MetadataHeaders: []string{"traceparent", "tracestate"},
 	})
@@ -155,10 +159,11 @@ func New(cfg Config) (*Shop, error) {
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
-	s.handler = s.mux
+	var h http.Handler = problem.Routes(s.mux, correlationID)
 	if cfg.Telemetry != nil {
-		s.handler = cfg.Telemetry.HTTP(s.mux)
+		h = cfg.Telemetry.HTTP(h) // inside problem.Routes' caller, so the span learns the route
 	}
+	s.handler = correlate(h)
 	return s, nil
 }
 
@@ -176,16 +181,17 @@ func (s *Shop) SetFailCancel(fn func(CancelOrder) error) {
 	s.cfg.FailCancel = fn
 }
 
-// accept is the front door's sink: the order row and its envelope, one
-// transaction each.
-func (s *Shop) accept(ctx context.Context, envs ...storagefirst.Envelope) error {
+// createSink is the front door's sink: the order row and its envelope in one
+// transaction, and with an Idempotency-Key the key's record in it too (an
+// ingest.KeyedSink), so that a retried create finds the first one whatever
+// happened to the first answer.
+type createSink struct{ s *Shop }
+
+// Put stores each envelope with its order, one transaction each.
+func (c createSink) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 	var failed []storagefirst.FailedEnvelope
 	for _, env := range envs {
-		c, err := ingest.Decode[CreateOrder](env.Payload, ingest.DecodeConfig{})
-		if err == nil {
-			err = s.orders.Accept(ctx, env, Order{ID: env.ID, Username: c.Username, Items: c.Items})
-		}
-		if err != nil {
+		if _, err := c.PutKeyed(ctx, storagefirst.KeyedPut{Envelope: env}); err != nil {
 			failed = append(failed, storagefirst.FailedEnvelope{ID: env.ID, Err: err})
 		}
 	}
@@ -193,6 +199,16 @@ func (s *Shop) accept(ctx context.Context, envs ...storagefirst.Envelope) error 
 		return &storagefirst.PutError{Total: len(envs), Failed: failed}
 	}
 	return nil
+}
+
+// PutKeyed stores the order, its envelope and, when p.Key is set, the key's
+// record, in one transaction.
+func (c createSink) PutKeyed(ctx context.Context, p storagefirst.KeyedPut) (storagefirst.KeyedResult, error) {
+	o, err := ingest.Decode[CreateOrder](p.Envelope.Payload, ingest.DecodeConfig{})
+	if err != nil {
+		return storagefirst.KeyedResult{}, storagefirst.Permanent(err)
+	}
+	return c.s.orders.Accept(ctx, p, Order{ID: p.Envelope.ID, Username: o.Username, Items: o.Items})
 }
 
 // CreateHandler is the create-order consumer's handler chain: decode, then create
@@ -230,7 +246,7 @@ type CancelInput struct {
 }
 
 // CancelTask is the cancel workflow's task: the same function runs in the local
-// engine and, through workflow.LambdaTask, as the cancel-order Lambda.
+// engine and, through awslambda.Task, as the cancel-order Lambda.
 func (s *Shop) CancelTask() workflow.TaskFunc {
 	return workflow.Func(s.CancelOrder)
 }
@@ -265,19 +281,26 @@ func (s *Shop) CancelOrder(ctx context.Context, in CancelInput) (Order, error) {
 var lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException",
 	"Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"}
 
-// CancelWorkflow is the cancel workflow: the task retried on transient errors (as
-// the reference system: 2 s, 6 attempts, backoff 2 for Lambda service errors),
+// CancelWorkflow is the cancel workflow: the task retried on transient errors,
 // business rejections routed to their own Fail states, and everything else caught
-// into the dead-letter queue.
+// into the dead-letter queue. Its retry schedule fits CancelTimeoutDefault (25 s),
+// which workflow.New checks: at most 5 attempts of at most 3 s (1 + 2 retries on
+// Lambda service errors, 1 + 2 on Database.Unavailable, each after 1 then 2 s),
+// 5 x 3 + 3 + 3 = 21 s. (The reference system's 2 s x 6 attempts with backoff 2
+// waits 2+4+...+64 s: it never fits an execution API Gateway waits 29 s for.) Its
+// input is checked before anything is stored: at most CancelMaxInputBytes, a
+// CancelInput that validates, an order ID of at most MaxOrderIDLength.
 func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination, timeout time.Duration) workflow.Definition {
 	return workflow.Definition{
-		Comment: "Cancel a pizza order (storage-first reference system)",
-		StartAt: "CancelOrder",
-		Timeout: timeout,
+		Comment:       "Cancel a pizza order (storage-first reference system)",
+		StartAt:       "CancelOrder",
+		Timeout:       timeout,
+		MaxInputBytes: CancelMaxInputBytes,
+		ValidateInput: validateCancelInput,
 		States: map[string]workflow.State{
-			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: 10 * time.Second,
+			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: 3 * time.Second,
 				Retry: []workflow.Retrier{
-					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2},
+					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
 					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
 				},
 				Catch: []workflow.Catcher{
@@ -361,7 +384,9 @@ func (s *Shop) Run(ctx context.Context) error {
 	return errors.Join(all...)
 }
 
-// Handler is the shop's HTTP API (traced when Config.Telemetry is set).
+// Handler is the shop's HTTP API. Every answer carries X-Correlation-Id, and
+// every error is application/problem+json (package problem), the router's own
+// (404, 405 with Allow) included. With Config.Telemetry every request is traced.
 func (s *Shop) Handler() http.Handler { return s.handler }
 
 // Mux is the shop's router, for a caller that adds routes (such as /metrics).
@@ -399,34 +424,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeProblem(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", ingest.ContentTypeProblem)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(ingest.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
-}
-
 func (s *Shop) list(w http.ResponseWriter, r *http.Request) {
 	limit := PageSizeDefault
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > PageSizeLimit {
-			writeProblem(w, http.StatusBadRequest, fmt.Sprintf("limit is 1 to %d", PageSizeLimit))
+			s.writeProblem(w, r, http.StatusBadRequest, ProblemInvalidQuery, fmt.Sprintf("limit is a number from 1 to %d", PageSizeLimit), nil)
 			return
 		}
 		limit = n
 	}
 	orders, err := s.orders.List(r.Context(), r.URL.Query().Get("after"), limit)
 	if err != nil {
-		s.cfg.Logger.ErrorContext(r.Context(), "pizza: list orders", "error", err)
-		writeProblem(w, http.StatusServiceUnavailable, "the orders could not be read")
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the orders could not be read; retry", err)
 		return
 	}
-	page := struct {
-		Orders []Order `json:"orders"`
-		Next   string  `json:"next,omitempty"`
-	}{Orders: orders}
+	page := Page{Orders: orders}
 	if len(orders) == limit {
 		page.Next = orders[len(orders)-1].ID
+		page.NextURL = "/orders?" + url.Values{"limit": {strconv.Itoa(limit)}, "after": {page.Next}}.Encode()
+		w.Header().Set("Link", "<"+page.NextURL+`>; rel="next"`)
 	}
 	writeJSON(w, http.StatusOK, page)
 }
@@ -435,9 +452,9 @@ func (s *Shop) get(w http.ResponseWriter, r *http.Request) {
 	ord, err := s.orders.Get(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "there is no such order")
+		s.writeProblem(w, r, http.StatusNotFound, ProblemNotFound, "there is no order "+strconv.Quote(r.PathValue("id")), nil)
 	case err != nil:
-		writeProblem(w, http.StatusServiceUnavailable, "the order could not be read")
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the order could not be read; retry", err)
 	default:
 		writeJSON(w, http.StatusOK, ord)
 	}
@@ -447,10 +464,12 @@ func (s *Shop) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Backend.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the store does not answer", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": s.cfg.Backend.Name()})
+	// The store's kind ("sqlite", "postgres"), not its path or address.
+	kind, _, _ := strings.Cut(s.cfg.Backend.Name(), " ")
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": kind})
 }
 
 func (s *Shop) stats(w http.ResponseWriter, r *http.Request) {
@@ -458,7 +477,7 @@ func (s *Shop) stats(w http.ResponseWriter, r *http.Request) {
 	for name, q := range map[string]Queue{"create-order": s.cfg.Backend.OrdersQueue(), "cancel-order": s.cfg.Backend.CancelQueue()} {
 		st, err := q.Stats(r.Context())
 		if err != nil {
-			writeProblem(w, http.StatusServiceUnavailable, "stats could not be read")
+			s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the stats could not be read; retry", err)
 			return
 		}
 		out[name] = st
@@ -476,13 +495,25 @@ func (s *Shop) replay(w http.ResponseWriter, r *http.Request) {
 	case "cancel-order":
 		q = s.cfg.Backend.CancelQueue()
 	default:
-		writeProblem(w, http.StatusBadRequest, "queue is create-order or cancel-order")
+		s.writeProblem(w, r, http.StatusBadRequest, ProblemInvalidQuery, "queue is create-order or cancel-order", nil)
 		return
 	}
 	sum, err := dlq.Replay(r.Context(), dlq.FromDeadLetters(q), nil, dlq.ReplayOptions{DryRun: r.URL.Query().Get("dry_run") == "true"})
 	if err != nil {
-		writeProblem(w, http.StatusServiceUnavailable, err.Error())
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the dead letters could not be replayed; retry", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, sum)
+}
+
+// validateCancelInput is the cancel workflow's input check.
+func validateCancelInput(input json.RawMessage) error {
+	var in CancelInput
+	if err := json.Unmarshal(input, &in); err != nil {
+		return fmt.Errorf("the input is not a cancel: %w", err)
+	}
+	if len(in.Body.ID) > MaxOrderIDLength {
+		return fmt.Errorf("an order ID has at most %d characters", MaxOrderIDLength)
+	}
+	return in.Body.Validate()
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/storagefirst/storagefirst-go/examples/pizza/lambda/lambdaenv"
-	"github.com/storagefirst/storagefirst-go/workflow"
+	"github.com/storagefirst/storagefirst-go/workflow/awslambda"
 )
 
 func main() {
@@ -18,5 +18,5 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(workflow.LambdaTask(s.CancelOrder))
+	lambda.Start(awslambda.Task(s.CancelOrder))
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -92,16 +91,28 @@ func (b *Postgres) Close()                                     { b.store.Close()
 
 type pgOrders struct{ b *Postgres }
 
-func (o pgOrders) Accept(ctx context.Context, env storagefirst.Envelope, ord shop.Order) error {
+func (o pgOrders) Accept(ctx context.Context, p storagefirst.KeyedPut, ord shop.Order) (storagefirst.KeyedResult, error) {
 	items, _ := json.Marshal(shop.ItemsOrEmpty(ord.Items))
-	return pgx.BeginFunc(ctx, o.b.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO `+o.b.table+` (id, username, items, status) VALUES ($1, $2, $3, 'accepted')
-			ON CONFLICT (id) DO NOTHING`, ord.ID, ord.Username, string(items)); err != nil {
+	var res storagefirst.KeyedResult
+	err := o.b.store.WriteTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if p.Key == "" {
+			_, err = o.b.orders.PutTx(ctx, tx, p.Envelope)
+			res.Stored = err == nil
+		} else {
+			res, err = o.b.orders.PutKeyedTx(ctx, tx, p)
+		}
+		if err != nil || !res.Stored {
 			return err
 		}
-		_, err := o.b.orders.PutTx(ctx, tx, env)
+		_, err = tx.Exec(ctx, `INSERT INTO `+o.b.table+` (id, username, items, status) VALUES ($1, $2, $3, 'accepted')
+			ON CONFLICT (id) DO NOTHING`, ord.ID, ord.Username, string(items))
 		return err
 	})
+	if err != nil {
+		return storagefirst.KeyedResult{}, err
+	}
+	return res, nil
 }
 
 func (o pgOrders) Create(ctx context.Context, ord shop.Order) error {
@@ -177,11 +188,10 @@ func (o pgOrders) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, e
 		if ord.Status != shop.StatusAccepted && ord.Status != shop.StatusCreated {
 			return fmt.Errorf("%w: it is %s", shop.ErrNotCancellable, ord.Status)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE `+o.b.table+` SET status = 'cancelled', updated_at = now() WHERE id = $1`, ord.ID); err != nil {
-			return err
-		}
-		ord.Status, ord.UpdatedAt = shop.StatusCancelled, time.Now().UTC()
-		return nil
+		// The answer shows the stored time, as a GET does.
+		ord.Status = shop.StatusCancelled
+		return tx.QueryRow(ctx, `UPDATE `+o.b.table+` SET status = 'cancelled', updated_at = now() WHERE id = $1
+			RETURNING updated_at`, ord.ID).Scan(&ord.UpdatedAt)
 	})
 	return ord, err
 }

@@ -53,16 +53,29 @@ func (b *SQLite) Close()                                     { _ = b.store.Close
 
 type sqliteOrders struct{ b *SQLite }
 
-func (o sqliteOrders) Accept(ctx context.Context, env storagefirst.Envelope, ord shop.Order) error {
+func (o sqliteOrders) Accept(ctx context.Context, p storagefirst.KeyedPut, ord shop.Order) (storagefirst.KeyedResult, error) {
 	items, _ := json.Marshal(shop.ItemsOrEmpty(ord.Items))
 	now := time.Now().UnixMicro()
-	return o.b.store.WriteTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, username, items, status, created_at, updated_at)
-			VALUES (?, ?, ?, 'accepted', ?, ?) ON CONFLICT (id) DO NOTHING`, ord.ID, ord.Username, string(items), now, now); err != nil {
+	var res storagefirst.KeyedResult
+	err := o.b.store.WriteTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if p.Key == "" {
+			err = o.b.orders.PutTx(ctx, tx, p.Envelope)
+			res.Stored = err == nil
+		} else {
+			res, err = o.b.orders.PutKeyedTx(ctx, tx, p)
+		}
+		if err != nil || !res.Stored {
 			return err
 		}
-		return o.b.orders.PutTx(ctx, tx, env)
+		_, err = tx.ExecContext(ctx, `INSERT INTO orders (id, username, items, status, created_at, updated_at)
+			VALUES (?, ?, ?, 'accepted', ?, ?) ON CONFLICT (id) DO NOTHING`, ord.ID, ord.Username, string(items), now, now)
+		return err
 	})
+	if err != nil {
+		return storagefirst.KeyedResult{}, err
+	}
+	return res, nil
 }
 
 func (o sqliteOrders) Create(ctx context.Context, ord shop.Order) error {

@@ -1,0 +1,219 @@
+package sqs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/storagefirst/storagefirst-go/dlq"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// SQS defaults.
+const (
+	// VisibilityTimeoutDefault hides the messages a Read returns while they are
+	// replayed or listed.
+	VisibilityTimeoutDefault = 60 * time.Second
+	// WaitTimeDefault is the long poll of each Read; SQS's short polls may answer
+	// empty while messages remain.
+	WaitTimeDefault = time.Second
+	// maxFailuresAttribute bounds the failure history written into an attribute.
+	maxFailuresAttribute = 32 << 10
+)
+
+// SendMessageAPI is the part of the SQS client Destination uses.
+type SendMessageAPI interface {
+	SendMessage(ctx context.Context, in *awssqs.SendMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.SendMessageOutput, error)
+}
+
+// Destination sends dead letters to an SQS queue: the envelope's JSON as the
+// body, the failure in message attributes (storagefirst-error-class,
+// -error-code, -error, -attempts, -first-failed-at, -last-failed-at, -origin and
+// the whole history in -failures), which dlq.Decode reads back.
+type Destination struct {
+	Client   SendMessageAPI
+	QueueURL string
+}
+
+var _ dlq.Destination = Destination{}
+
+// SendDeadLetter sends dl and returns once SQS has accepted it.
+func (d Destination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error {
+	body, err := json.Marshal(dl.Envelope)
+	if err != nil {
+		return err
+	}
+	last, first := storagefirst.Failure{}, storagefirst.Failure{}
+	if n := len(dl.Failures); n > 0 {
+		last, first = dl.Failures[n-1], dl.Failures[0]
+	}
+	history := dl.Failures
+	fails, _ := json.Marshal(history)
+	for len(fails) > maxFailuresAttribute && len(history) > 1 {
+		history = history[1:]
+		fails, _ = json.Marshal(history)
+	}
+	attrs := map[string]types.MessageAttributeValue{}
+	set := func(name, v string) {
+		if v != "" {
+			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+		}
+	}
+	set(dlq.AttrID, dl.Envelope.ID)
+	set(dlq.AttrType, dl.Envelope.Type)
+	class := last.Class
+	if class == "" {
+		class = storagefirst.ClassPermanent.String()
+	}
+	set(dlq.AttrErrorClass, class)
+	set(dlq.AttrErrorCode, last.Code)
+	set(dlq.AttrError, truncate(last.Error, 4096))
+	set(dlq.AttrAttempts, strconv.Itoa(max(last.Attempt, dl.Envelope.Attempt)))
+	if !first.At.IsZero() {
+		set(dlq.AttrFirstFailedAt, first.At.UTC().Format(time.RFC3339Nano))
+	}
+	if !last.At.IsZero() {
+		set(dlq.AttrLastFailedAt, last.At.UTC().Format(time.RFC3339Nano))
+	}
+	set(dlq.AttrOrigin, last.Origin)
+	set(dlq.AttrFailures, string(fails))
+	_, err = d.Client.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: aws.String(d.QueueURL),
+		MessageBody: aws.String(string(body)), MessageAttributes: attrs})
+	if err != nil {
+		return fmt.Errorf("dlq: send to %s: %w", d.QueueURL, err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// ReceiveDeleteAPI is the part of the SQS client Source uses.
+type ReceiveDeleteAPI interface {
+	ReceiveMessage(ctx context.Context, in *awssqs.ReceiveMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.ReceiveMessageOutput, error)
+	DeleteMessage(ctx context.Context, in *awssqs.DeleteMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.DeleteMessageOutput, error)
+	PurgeQueue(ctx context.Context, in *awssqs.PurgeQueueInput, optFns ...func(*awssqs.Options)) (*awssqs.PurgeQueueOutput, error)
+}
+
+// Source reads an SQS dead-letter queue of any origin, decoding each message
+// with dlq.Decode. A Read receives messages and so hides them for VisibilityTimeout;
+// a pass ends when a Read receives nothing.
+type Source struct {
+	Client   ReceiveDeleteAPI
+	QueueURL string
+	// VisibilityTimeout: see VisibilityTimeoutDefault.
+	VisibilityTimeout time.Duration
+	// WaitTime: see WaitTimeDefault; negative means no long poll.
+	WaitTime time.Duration
+}
+
+var _ dlq.Source = (*Source)(nil)
+
+// Read receives up to n (at most 10) messages and decodes them.
+func (s *Source) Read(ctx context.Context, n int) ([]dlq.Entry, error) {
+	vis := s.VisibilityTimeout
+	if vis == 0 {
+		vis = VisibilityTimeoutDefault
+	}
+	wait := s.WaitTime
+	if wait == 0 {
+		wait = WaitTimeDefault
+	}
+	out, err := s.Client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
+		QueueUrl: aws.String(s.QueueURL), MaxNumberOfMessages: int32(min(max(n, 1), 10)),
+		VisibilityTimeout: int32(vis / time.Second), WaitTimeSeconds: int32(max(wait, 0) / time.Second),
+		MessageAttributeNames:       []string{"All"},
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+	})
+	if err != nil {
+		return nil, err
+	}
+	es := make([]dlq.Entry, len(out.Messages))
+	for i, m := range out.Messages {
+		es[i] = dlq.Decode(ToMessage(m))
+	}
+	return es, nil
+}
+
+// ToMessage converts a received SQS message for dlq.Decode.
+func ToMessage(m types.Message) dlq.Message {
+	attrs := map[string]string{}
+	for k, v := range m.Attributes {
+		attrs[k] = v
+	}
+	for k, v := range m.MessageAttributes {
+		if v.StringValue != nil {
+			attrs[k] = *v.StringValue
+		}
+	}
+	return dlq.Message{MessageID: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), Attributes: attrs,
+		ReceiptHandle: aws.ToString(m.ReceiptHandle)}
+}
+
+// Delete deletes the message.
+func (s *Source) Delete(ctx context.Context, e dlq.Entry) error {
+	_, err := s.Client.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: aws.String(s.QueueURL), ReceiptHandle: aws.String(e.Handle)})
+	return err
+}
+
+// Purge purges the queue. SQS does not say how many messages went: it returns -1.
+func (s *Source) Purge(ctx context.Context) (int64, error) {
+	_, err := s.Client.PurgeQueue(ctx, &awssqs.PurgeQueueInput{QueueUrl: aws.String(s.QueueURL)})
+	return -1, err
+}
+
+// MoveAPI is the part of the SQS client MoveBack uses.
+type MoveAPI interface {
+	ReceiveMessage(ctx context.Context, in *awssqs.ReceiveMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.ReceiveMessageOutput, error)
+	StartMessageMoveTask(ctx context.Context, in *awssqs.StartMessageMoveTaskInput, optFns ...func(*awssqs.Options)) (*awssqs.StartMessageMoveTaskOutput, error)
+}
+
+// MoveOptions configures MoveBack.
+type MoveOptions struct {
+	// DestinationARN is where to move; empty means each message's source queue.
+	DestinationARN string
+	// MaxPerSecond bounds the move rate; zero lets SQS choose.
+	MaxPerSecond int32
+}
+
+// MoveBack starts an SQS message move task from the dead-letter queue (dlqURL,
+// dlqARN) back to its source: the fast path for a DLQ fed by an SQS redrive
+// policy. It first peeks at one message and refuses, with dlq.ErrMoveNotApplicable,
+// a DLQ fed by EventBridge, a Lambda destination, Step Functions or a Destination:
+// those need dlq.Replay. It returns the task handle.
+func MoveBack(ctx context.Context, client MoveAPI, dlqURL, dlqARN string, opts MoveOptions) (string, error) {
+	out, err := client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 1,
+		VisibilityTimeout: 0, MessageAttributeNames: []string{"All"},
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}})
+	if err != nil {
+		return "", fmt.Errorf("dlq: peek: %w", err)
+	}
+	if len(out.Messages) == 0 {
+		return "", dlq.ErrEmpty
+	}
+	if k := dlq.Decode(ToMessage(out.Messages[0])).Kind; k != dlq.KindSQSRedrive {
+		return "", fmt.Errorf("%w: its messages are %s dead letters, not moved there by an SQS redrive policy; use replay", dlq.ErrMoveNotApplicable, k)
+	}
+	in := &awssqs.StartMessageMoveTaskInput{SourceArn: aws.String(dlqARN)}
+	if opts.DestinationARN != "" {
+		in.DestinationArn = aws.String(opts.DestinationARN)
+	}
+	if opts.MaxPerSecond > 0 {
+		in.MaxNumberOfMessagesPerSecond = aws.Int32(opts.MaxPerSecond)
+	}
+	res, err := client.StartMessageMoveTask(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("dlq: start message move task: %w", err)
+	}
+	return aws.ToString(res.TaskHandle), nil
+}
