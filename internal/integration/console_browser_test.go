@@ -1,8 +1,10 @@
-package shop_test
+package integration_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,8 +21,47 @@ import (
 
 	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
+
+// adminToken is the shop's admin token in the browser test.
+const adminToken = "browser-test-admin-token"
+
+// shopClient calls the pizza shop's API.
+type shopClient struct {
+	t   *testing.T
+	url string
+}
+
+// create posts an order and returns its ID.
+func (c shopClient) create(body string) string {
+	c.t.Helper()
+	res, err := http.Post(c.url+"/orders", "application/json", strings.NewReader(body))
+	require.NoError(c.t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(c.t, err)
+	require.Equal(c.t, http.StatusAccepted, res.StatusCode, string(b))
+	var acc struct{ ID string }
+	require.NoError(c.t, json.Unmarshal(b, &acc))
+	return acc.ID
+}
+
+// waitStatus polls the order until it has the status.
+func (c shopClient) waitStatus(id, status string) {
+	c.t.Helper()
+	waitFor(c.t, "order "+id+" "+status, func() bool {
+		res, err := http.Get(c.url + "/orders/" + id)
+		require.NoError(c.t, err)
+		defer res.Body.Close()
+		var o shop.Order
+		if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(&o) != nil {
+			return false
+		}
+		return o.Status == status
+	})
+}
 
 // chromium finds a Chromium to drive: skipped loudly without one, but a failure
 // under CI=true (.ci/run installs Debian's chromium).
@@ -49,7 +90,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	require.NoError(t, os.MkdirAll(shots, 0o755))
 
-	b := openSQLiteShop(t)
+	b, err := sqliteshop.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pizza.db"))
+	require.NoError(t, err)
 	s, err := shop.New(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler), RetryInterval: 10 * time.Millisecond,
 		AdminAuth: console.Auth{BearerToken: adminToken}})
 	require.NoError(t, err)
@@ -58,7 +100,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	go func() { done <- s.Run(runCtx) }()
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); stopRun(); require.NoError(t, <-done); b.Close() })
-	c := client{t, srv.URL}
+	c := shopClient{t, srv.URL}
 
 	// A dead letter: a create that fails for good.
 	s.SetFailCreate(func(o shop.CreateOrder) error {
