@@ -16,7 +16,9 @@ import (
 // context is injected into every envelope's Metadata (copies; the caller's
 // envelopes are left alone), and records the put latency (outcome ok or error) and
 // the number of envelopes per Put. The envelopes keep their IDs, so a retried Put
-// stays idempotent.
+// stays idempotent. The wrapper is a plain Sink: it hides any optional interface
+// of s (a keyed or transactional put); where a front door needs one, leave its
+// sink unwrapped and let HTTP and MetadataHeaders carry the trace instead.
 func (i *Instrumentation) Sink(queue string, s storagefirst.Sink) storagefirst.Sink {
 	return storagefirst.SinkFunc(func(ctx context.Context, envs ...storagefirst.Envelope) error {
 		attrs := []attribute.KeyValue{i.system, AttrMessagingOperationType.String("send"),
