@@ -25,7 +25,8 @@ const (
 	// ProblemTypePrefix starts the type URIs of the problem+json answers.
 	ProblemTypePrefix = problem.TypePrefix
 	// HeaderCorrelationIDDefault carries the correlation ID: a request's is
-	// kept (up to 255 characters), a missing or longer one generated; every
+	// kept (up to storagefirst.MaxCorrelationIDLength bytes), a missing or
+	// longer one generated (storagefirst.CorrelationID); every
 	// answer carries it, and a problem's instance is it.
 	HeaderCorrelationIDDefault = "X-Correlation-Id"
 	// HeaderExecutionID carries the ID of the execution that answered.
@@ -58,10 +59,6 @@ type HTTPConfig struct {
 	CorrelationHeader string
 	Logger            *slog.Logger
 }
-
-// maxCorrelationLength bounds a client's correlation ID; a longer one is
-// replaced.
-const maxCorrelationLength = 255
 
 // HTTPHandler is the front door of a synchronous workflow: it starts it and answers
 // with the real outcome. It is safe for concurrent use.
@@ -122,10 +119,7 @@ func problemAnswer(status int, typ, detail, corr, execID, errName string) answer
 
 // correlationID is r's correlation ID, or a new one.
 func (h *HTTPHandler) correlationID(r *http.Request) string {
-	if c := r.Header.Get(h.cfg.CorrelationHeader); c != "" && len(c) <= maxCorrelationLength {
-		return c
-	}
-	return storagefirst.NewID()
+	return storagefirst.CorrelationID(r.Header.Get(h.cfg.CorrelationHeader))
 }
 
 // run starts the execution and maps its outcome.
