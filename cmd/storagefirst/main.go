@@ -155,7 +155,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	s, err := db.open(ctx, true)
+	s, err := db.open(ctx, create)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func queueStats(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "-queue is required")
 		return errUsage
 	}
-	s, err := db.open(ctx, false)
+	s, err := db.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}
