@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storagefirst/storagefirst-go/problem"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -374,10 +375,7 @@ func (f *FrontDoor[T]) persistOnce(ctx context.Context, env storagefirst.Envelop
 }
 
 func problemResponse(p Problem, corr, corrHeader string) Response {
-	h := http.Header{}
-	h.Set("Content-Type", ContentTypeProblem)
-	h.Set(corrHeader, corr)
-	return Response{Status: p.Status, Header: h, Body: p.Body()}
+	return Response{Status: p.Status, Header: problem.Header(corrHeader, corr), Body: p.Body()}
 }
 
 // isJSON accepts application/json and any application/*+json.

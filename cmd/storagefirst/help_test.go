@@ -76,6 +76,9 @@ func TestSQLiteStore(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &running))
 	require.EqualValues(t, 1, running["dead"])
 	require.Equal(t, "create-order", running["queue"])
+	var shape storagefirst.QueueStats
+	require.NoError(t, json.Unmarshal([]byte(out), &shape), "QueueStats' own JSON shape")
+	require.Equal(t, int64(1), shape.Dead)
 	out = runCmd(t, bin, 1, "dlq", "replay", "-database-url", path, "-queue", "create-order")
 	require.Contains(t, out, "stop the application")
 	require.NoError(t, s.Close())

@@ -199,9 +199,17 @@ func queueStats(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"queue": *name, "ready": st.Ready,
-			"scheduled": st.Scheduled, "in_flight": st.InFlight, "dead": st.Dead,
-			"oldest_ready_age_seconds": st.OldestReadyAge.Seconds()})
+		// The one JSON shape of QueueStats (its MarshalJSON), with the queue's name.
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		var out map[string]any
+		if err := json.Unmarshal(b, &out); err != nil {
+			return err
+		}
+		out["queue"] = *name
+		return json.NewEncoder(stdout).Encode(out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "QUEUE\tREADY\tSCHEDULED\tIN FLIGHT\tDEAD\tOLDEST READY")
