@@ -21,7 +21,8 @@
 //
 // # Where it sits
 //
-// apigateway imports aws-lambda-go's events and the module's problem package (for
-// the 400 answered to an event that is no HTTP request); no core package imports
-// it.
+// apigateway imports aws-lambda-go's events and the module's problem and
+// storagefirst packages (for its own answers: the 400 to an event that is no HTTP
+// request and the 502 to a response too large, with the correlation ID of
+// storagefirst.CorrelationID); no core package imports it.
 package apigateway

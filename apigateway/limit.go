@@ -72,16 +72,24 @@ func encodedSize(h http.Header, body string) int {
 	return n
 }
 
-// tooLarge is the answer for a response Lambda cannot return, logged with the
-// request's correlation ID when it has one.
-func tooLarge(r *http.Request, size int) *ResponseWriter {
-	corr := r.Header.Get("X-Correlation-Id")
+// HeaderCorrelationID is the header whose correlation ID the adapter's own
+// answers (400 for a bad event, 502 for a response too large) carry: the
+// handler's answer's, else the request's.
+const HeaderCorrelationID = "X-Correlation-Id"
+
+// tooLarge replaces the handler's answer (written to h) for a response Lambda
+// cannot return, logged with the correlation ID when there is one.
+func tooLarge(r *http.Request, h http.Header, size int) *ResponseWriter {
+	corr := h.Get(HeaderCorrelationID)
+	if corr == "" {
+		corr = r.Header.Get(HeaderCorrelationID)
+	}
 	slog.Default().ErrorContext(r.Context(), "apigateway: the response is too large for Lambda; answered 502",
 		"method", r.Method, "path", r.URL.Path, "correlation_id", corr, "size_at_least", size,
 		"max_response_bytes", MaxResponseBytes)
 	w := NewResponseWriter()
 	if corr != "" {
-		w.Header().Set("X-Correlation-Id", corr)
+		w.Header().Set(HeaderCorrelationID, corr)
 	}
 	problem.Write(w, problem.Details{Type: TypeResponseTooLarge, Status: http.StatusBadGateway,
 		Detail: "the answer is larger than the gateway can return", Instance: corr})

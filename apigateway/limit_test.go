@@ -18,7 +18,11 @@ import (
 func sized(n int, c byte, werr *error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
-		w.Header().Set("X-Correlation-Id", r.Header.Get("X-Correlation-Id"))
+		if c := r.Header.Get("X-Correlation-Id"); c != "" {
+			w.Header().Set("X-Correlation-Id", c)
+		} else {
+			w.Header().Set("X-Correlation-Id", "generated-by-handler")
+		}
 		chunk := bytes.Repeat([]byte{c}, 64<<10)
 		for n > 0 {
 			k := min(n, len(chunk))
@@ -62,6 +66,7 @@ func TestResponseIsBounded(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, werr)
 	require.Equal(t, http.StatusBadGateway, r2.StatusCode)
+	require.Equal(t, "generated-by-handler", r2.Headers["X-Correlation-Id"], "the handler's correlation ID")
 	require.True(t, strings.HasPrefix(r2.Headers["Content-Type"], problem.ContentType))
 }
 
@@ -74,4 +79,22 @@ func TestHeadHasNoBody(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Empty(t, resp.Body)
 	require.Equal(t, "text/plain", resp.Headers["Content-Type"])
+}
+
+// The adapter's own 400 (an event that makes no request) carries the
+// correlation ID too: the client's, or a new one.
+func TestBadEventCarriesTheCorrelationID(t *testing.T) {
+	t.Parallel()
+	var werr error
+	resp, err := apigateway.V1(sized(1, 'a', &werr))(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "BAD METHOD",
+		Path: "/", Headers: map[string]string{"x-correlation-id": "corr-bad"}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, "corr-bad", resp.Headers["X-Correlation-Id"])
+	require.Contains(t, resp.Body, `"instance":"corr-bad"`)
+	r2, err := apigateway.V2(sized(1, 'a', &werr))(context.Background(), events.APIGatewayV2HTTPRequest{
+		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "BAD METHOD"}}})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusBadRequest, r2.StatusCode)
+	require.NotEmpty(t, r2.Headers["X-Correlation-Id"])
 }
