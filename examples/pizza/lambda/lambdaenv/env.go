@@ -19,6 +19,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/pgstore"
+	"github.com/storagefirst/storagefirst-go/pgstore/rdsiam"
 )
 
 // Environment variables read by Open.
@@ -67,7 +68,7 @@ func Open(ctx context.Context, migrate bool) (*pgshop.Postgres, error) {
 		if err != nil {
 			return nil, err
 		}
-		pgstore.IAMAuth(cfg, pgstore.RDSIAMToken(awsCfg.Region, awsCfg.Credentials))
+		rdsiam.Auth(cfg, awsCfg.Region, awsCfg.Credentials)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
