@@ -13,7 +13,10 @@ import (
 )
 
 // WriteTx runs fn in a transaction on the store's pool and commits it unless fn
-// fails; it bounds the whole by Config.WriteTimeout. Use the Tx variants of the
+// fails; Config.WriteTimeout bounds the whole, fn's statements included whatever
+// context fn gives them: when the timeout (or ctx) ends, the statement running is
+// cancelled on the server and the transaction's connection closed, so it rolls
+// back and every later statement of fn fails at once. Use the Tx variants of the
 // store's methods inside (PutTx, PutKeyedTx, CompleteTx).
 //
 // When the commit itself fails in a way that leaves its outcome unknown (the
@@ -21,17 +24,55 @@ import (
 // answer), the error wraps storagefirst.ErrOutcomeUnknown: the transaction may
 // have committed. Any other error means it did not.
 func (s *Store) WriteTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.writeTx(ctx, func(_ context.Context, tx pgx.Tx) error { return fn(tx) })
+}
+
+// writeTx is WriteTx giving fn the bounded context.
+func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	unbound := boundTx(ctx, tx)
+	err = fn(ctx, tx)
+	if killed := unbound(); killed && err == nil {
+		err = fmt.Errorf("pgstore: transaction cut at its deadline: %w", context.Cause(ctx))
+	}
+	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx)) // a dead connection rolls back by itself
 		return err
 	}
 	return commitError(tx.Commit(ctx))
+}
+
+// cancelRequestTimeout bounds the cancel request boundTx sends.
+const cancelRequestTimeout = 2 * time.Second
+
+// boundTx makes every statement of tx end by ctx's end, whatever context it runs
+// on: when ctx ends, the statement running is cancelled on the server and the
+// connection's I/O deadline passes (pgx then closes it; the server rolls the
+// transaction back). The returned func stops that, waits for it if it had begun,
+// and reports whether it did; call it before the transaction ends, so a
+// connection back in the pool is never touched.
+func boundTx(ctx context.Context, tx pgx.Tx) func() bool {
+	pc := tx.Conn().PgConn()
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
+		cctx, cancel := context.WithTimeout(context.Background(), cancelRequestTimeout)
+		defer cancel()
+		_ = pc.CancelRequest(cctx)
+		_ = pc.Conn().SetDeadline(time.Now())
+	})
+	return func() bool {
+		if stop() {
+			return false
+		}
+		<-done
+		return true
+	}
 }
 
 // commitError tells a commit the server refused (nothing committed) from one whose
@@ -62,7 +103,8 @@ func statementError(err error) error {
 }
 
 // PutKeyed stores p.Envelope and a completed idempotency record of (p.Scope, p.Key)
-// holding p.Fingerprint and p.Answer, in one transaction: both or neither. When the
+// holding p.Fingerprint and p.Answer, in one transaction (WriteTx, bounded by
+// Config.WriteTimeout): both or neither. When the
 // key already has a live record it stores nothing and returns the record (Stored
 // false), or an error wrapping storagefirst.ErrFingerprintMismatch when the record
 // is for another fingerprint, or storagefirst.ErrInProgress when a worker holds the
@@ -76,7 +118,7 @@ func statementError(err error) error {
 func (q *Queue) PutKeyed(ctx context.Context, p storagefirst.KeyedPut) (storagefirst.KeyedResult, error) {
 	var res storagefirst.KeyedResult
 	errFound := errors.New("found") // roll back: nothing to write
-	err := q.s.WriteTx(ctx, func(tx pgx.Tx) error {
+	err := q.s.writeTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		if res, err = q.PutKeyedTx(ctx, tx, p); err == nil && !res.Stored {
 			return errFound

@@ -58,7 +58,8 @@ type Config struct {
 	// MaxConcurrentBatches bounds the group commits of one kind running at once.
 	// Default MaxConcurrentBatchesDefault.
 	MaxConcurrentBatches int
-	// WriteTimeout bounds each group-commit transaction. Default WriteTimeoutDefault.
+	// WriteTimeout bounds each group-commit transaction and each WriteTx (so each
+	// PutKeyed), its statements included. Default WriteTimeoutDefault.
 	WriteTimeout time.Duration
 	// ListenPingInterval is how long the LISTEN connection may go without a
 	// notification before the store pings the server on it; a ping unanswered
