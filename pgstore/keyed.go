@@ -167,7 +167,7 @@ func (s *Store) recordKey(ctx context.Context, tx pgx.Tx, p storagefirst.KeyedPu
 		ttl = storagefirst.IdempotencyTTLDefault
 	}
 	upsert := s.sql(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, outcome_result, expires_at)
-		VALUES ($1, $2, $3, 'completed', nextval('{{schema}}.tokens'), $4, now() + $5::interval)
+		VALUES ($1, $2, $3, 'completed', {{token}}, $4, now() + $5::interval)
 		ON CONFLICT (scope, key) DO UPDATE
 		SET fingerprint = EXCLUDED.fingerprint, state = 'completed', token = EXCLUDED.token, lease_until = NULL,
 			outcome_error = '', outcome_result = EXCLUDED.outcome_result, expires_at = EXCLUDED.expires_at,

@@ -73,8 +73,10 @@ type Config struct {
 	// retries, dead letters, lease extensions, idempotency claims and releases)
 	// commit with synchronous_commit on. By default it commits asynchronously: a
 	// database crash can then forget the last fraction of a second of it, which only
-	// redelivers envelopes (at-least-once) or frees idempotency keys early; what Put
-	// acknowledges and what Complete records is always durable.
+	// redelivers envelopes (at-least-once) or frees idempotency keys early (fencing
+	// tokens carry the database's clock, so one the sequence re-issues after such
+	// a crash still fences the lost claim's holder); what Put acknowledges and what
+	// Complete records is always durable.
 	SynchronousBookkeeping bool
 	// Logger logs background errors (the listener). Default slog.Default().
 	Logger *slog.Logger
@@ -166,7 +168,7 @@ func (s *Store) Close() {
 
 // sql replaces {{schema}} in a template with the quoted schema name.
 func (s *Store) sql(template string) string {
-	return strings.ReplaceAll(template, "{{schema}}", s.schema)
+	return strings.ReplaceAll(strings.ReplaceAll(template, "{{token}}", fencingToken), "{{schema}}", s.schema)
 }
 
 // BatchStats counts the group commits a Store has run since it was created.
