@@ -152,6 +152,10 @@ func (q *Queue) PutKeyedTx(ctx context.Context, tx pgx.Tx, p storagefirst.KeyedP
 		return res, err
 	}
 	if _, err := q.s.insert(ctx, tx, items); err != nil {
+		if rowRejected(err) { // for good: a retry would be refused alike
+			return storagefirst.KeyedResult{}, storagefirst.Permanent(fmt.Errorf("pgstore: put in transaction: %w: the database rejected it: %w",
+				storagefirst.ErrInvalidEnvelope, err))
+		}
 		return storagefirst.KeyedResult{}, fmt.Errorf("pgstore: put in transaction: %w", err)
 	}
 	return res, nil
