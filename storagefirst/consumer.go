@@ -22,6 +22,12 @@ const (
 	ConsumerPollIntervalDefault = time.Second
 	// ConsumerHandlerTimeoutDefault bounds each handler call.
 	ConsumerHandlerTimeoutDefault = 5 * time.Minute
+	// ConsumerMaxUnansweredDeliveriesDefault is how many deliveries of an envelope
+	// may go unanswered (their leases expired: the worker crashed, was killed or
+	// hung) before the consumer dead-letters it unrun, once it is also past the
+	// RetryPolicy's attempts. More than one, so that one crash of a process does
+	// not dead-letter the healthy envelopes it held under a policy without retries.
+	ConsumerMaxUnansweredDeliveriesDefault = 3
 	// ConsumerShutdownTimeoutDefault is how long Run waits, once its context ends,
 	// for in-flight handlers to finish before cancelling them (they are released).
 	ConsumerShutdownTimeoutDefault = 30 * time.Second
@@ -90,6 +96,12 @@ type ConsumerConfig struct {
 	// Retry schedules durable retries of retryable failures; when it declines, the
 	// envelope is dead-lettered. Permanent failures are dead-lettered at once.
 	Retry RetryPolicy
+	// MaxUnansweredDeliveries bounds the deliveries of an envelope whose leases
+	// expired unanswered: a delivery past Retry's attempts that follows this many
+	// of them is dead-lettered without running the handler (the envelope is
+	// probably poison). Deliveries within Retry's attempts always run. Default
+	// ConsumerMaxUnansweredDeliveriesDefault.
+	MaxUnansweredDeliveries int
 	// Clock stamps failures and measures polling. Default SystemClock.
 	Clock Clock
 	// Logger logs failures and queue errors. Default slog.Default().
@@ -113,9 +125,10 @@ type ConsumerConfig struct {
 // delivery: Ack on success, Retry after the RetryPolicy's delay on a retryable
 // failure, DeadLetter when retries are used up or the failure is permanent, and
 // Release when the handler was interrupted. A delivery past the RetryPolicy's
-// attempts (its earlier leases expired unanswered: the worker crashed, was killed or
-// hung) is dead-lettered without running the handler, with a failure coded
-// FailureCodeLeaseExpired, so a poison envelope cannot kill workers forever.
+// attempts that follows MaxUnansweredDeliveries deliveries whose leases expired
+// unanswered (the worker crashed, was killed or hung) is dead-lettered without
+// running the handler, with a failure coded FailureCodeLeaseExpired, so a poison
+// envelope cannot kill workers forever.
 //
 // Health reports whether its claims succeed; Shutdown stops it within the caller's
 // deadline.
@@ -142,7 +155,8 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		v    int64
 	}{{"Workers", int64(cfg.Workers)}, {"BatchSize", int64(cfg.BatchSize)}, {"Lease", int64(cfg.Lease)},
 		{"PollInterval", int64(cfg.PollInterval)},
-		{"ShutdownTimeout", int64(cfg.ShutdownTimeout)}, {"FailAfter", int64(cfg.FailAfter)}} {
+		{"ShutdownTimeout", int64(cfg.ShutdownTimeout)}, {"FailAfter", int64(cfg.FailAfter)},
+		{"MaxUnansweredDeliveries", int64(cfg.MaxUnansweredDeliveries)}} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("storagefirst: ConsumerConfig.%s is negative", f.name))
 		}
@@ -173,6 +187,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = ConsumerShutdownTimeoutDefault
+	}
+	if cfg.MaxUnansweredDeliveries == 0 {
+		cfg.MaxUnansweredDeliveries = ConsumerMaxUnansweredDeliveriesDefault
 	}
 	cfg.Clock = clockOrSystem(cfg.Clock)
 	if cfg.Logger == nil {
@@ -302,7 +319,7 @@ func (c *Consumer) process(base context.Context, d Delivery) {
 	}
 
 	lease := d.Lease
-	herr := exhaustedByExpiry(cfg.Retry, d)
+	herr := exhaustedByExpiry(cfg.Retry, cfg.MaxUnansweredDeliveries, d)
 	poison := herr != nil
 	if !poison {
 		lease, herr = c.handle(ctx, cancel, d)
