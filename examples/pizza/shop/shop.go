@@ -199,8 +199,15 @@ func (s *Shop) CreateHandler() storagefirst.Handler {
 		// A short claim: after a crash the order is created again within 30 s. It is
 		// safe because the claim is completed in the order's own transaction (a
 		// worker that outlives its claim cannot commit).
+		//
+		// Keyed on the envelope's ID (the order's ID), not on the client's
+		// Idempotency-Key: the front door already stores one envelope per key while
+		// its record lives, and once that record expires a retry with the same key
+		// is a new order with a new ID, which must be created, not skipped as a
+		// repeat of the first. dlq.OriginalID keeps a replay under a new ID a
+		// repeat of its original.
 		storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: s.cfg.Backend.Idempotency(), Scope: "create-order",
-			Lease: 30 * time.Second}))
+			Key: dlq.OriginalID, Lease: 30 * time.Second}))
 }
 
 // CancelInput is the cancel workflow's input, as in the reference system.
