@@ -11,8 +11,8 @@ import (
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
-	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 	"github.com/storagefirst/storagefirst-go/ingest"
+	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 )
 
 // TestRetryAfterTheFrontDoorsRecordExpiredIsCreated: once the front door's record
