@@ -115,8 +115,10 @@ type ConsumerConfig struct {
 	// OnHealthChange report the failures either way.
 	FailAfter time.Duration
 	// OnHealthChange, if set, is called when the consumer's health changes: when
-	// Run starts and stops, when claims start failing and when they recover. It is
-	// called synchronously from Run; keep it quick.
+	// Run starts and stops, when claims start failing and when they recover. Run
+	// waits for each call to return (keep it quick), but for one during which the
+	// consumer is stopped: so the hook may call Shutdown. Calls never overlap, and
+	// the last one (Running false) has returned when Run returns.
 	OnHealthChange func(ctx context.Context, h ConsumerHealth)
 }
 
@@ -269,14 +271,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 		failures := 0
 		if err != nil {
 			var failing time.Duration
-			failures, failing = c.claimFailed(loop, err)
+			failures, failing = c.claimFailed(loop, r, err)
 			cfg.Logger.ErrorContext(loop, "storagefirst: claim failed", "error", err, "failures", failures, "failing_for", failing)
 			if cfg.FailAfter > 0 && failing >= cfg.FailAfter {
 				runErr = fmt.Errorf("%w for %v (%d claims in a row): %w", ErrClaimFailing, failing, failures, err)
 				break
 			}
 		} else {
-			c.claimSucceeded(loop)
+			c.claimSucceeded(loop, r)
 		}
 		for _, d := range ds {
 			wg.Add(1)
