@@ -382,7 +382,12 @@ func (c *Consumer) handle(ctx context.Context, cancel context.CancelCauseFunc, d
 			case <-cfg.Clock.After(cfg.Lease / 3):
 			}
 			leaseMu.Lock()
-			l, err := cfg.Queue.Extend(ctx, lease, cfg.Lease)
+			// Bounded by what is left of the lease when an extension is due: a
+			// call that outlasts it is too late, and must not hold the handler's
+			// answer back.
+			ectx, ecancel := context.WithTimeout(ctx, cfg.Lease-cfg.Lease/3)
+			l, err := cfg.Queue.Extend(ectx, lease, cfg.Lease)
+			ecancel()
 			if err == nil {
 				lease = l
 			}
