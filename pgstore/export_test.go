@@ -10,3 +10,9 @@ func PlanQueries(s *Store) map[string]string {
 		"stats":        s.q.stats,
 	}
 }
+
+// CommitError and StatementError classify a commit's and a statement's error.
+var (
+	CommitError    = commitError
+	StatementError = statementError
+)

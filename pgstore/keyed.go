@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -82,6 +83,9 @@ func commitError(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &pgErr) && connectionEnding(pgErr):
+		// The server ended the session (an administrator's or a crash's shutdown):
+		// it may have done so after the commit reached the disk.
 	case errors.As(err, &pgErr), errors.Is(err, pgx.ErrTxCommitRollback), pgconn.SafeToRetry(err):
 		// The server answered with an error (it rolled back), the transaction had
 		// already failed, or the COMMIT was never sent.
@@ -90,13 +94,20 @@ func commitError(err error) error {
 	return fmt.Errorf("pgstore: commit: %w: %w", storagefirst.ErrOutcomeUnknown, err)
 }
 
+// connectionEnding reports whether the server's error ends the session (severity
+// FATAL or PANIC, as an administrator's shutdown, 57P01, or a crash's, 57P02, send)
+// rather than refusing the statement: such an error can follow a commit.
+func connectionEnding(e *pgconn.PgError) bool {
+	return e.Severity == "FATAL" || e.Severity == "PANIC" || strings.HasPrefix(e.Code, "57P")
+}
+
 // statementError marks the failure of a statement that commits by itself (an
 // implicit transaction) as of unknown outcome unless the server refused it, it was
 // never sent, or the store was closed: a dead connection or a deadline (the
 // caller's or WriteTimeout) may have struck after the commit.
 func statementError(err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) || pgconn.SafeToRetry(err) || errors.Is(err, storagefirst.ErrClosed) {
+	if errors.As(err, &pgErr) && !connectionEnding(pgErr) || pgconn.SafeToRetry(err) || errors.Is(err, storagefirst.ErrClosed) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", storagefirst.ErrOutcomeUnknown, err)
