@@ -21,8 +21,9 @@
 //   - [IdempotencyStore] is a storagefirst.IdempotencyStore whose CompleteTx records
 //     an outcome in the same transaction as the handler's business writes, so
 //     "effect applied" and "recorded as done" can never disagree.
-//   - [Store.WriteTx] runs a transaction and reports a commit whose outcome is
-//     unknown (the connection died during it) as storagefirst.ErrOutcomeUnknown.
+//   - [Store.WriteTx] runs a transaction, every statement of it bounded by
+//     Config.WriteTimeout, and reports a commit whose outcome is unknown (the
+//     connection died during it) as storagefirst.ErrOutcomeUnknown.
 //   - [Store.Migrate] applies the embedded, versioned migrations under an advisory
 //     lock; cmd/storagefirst runs them by hand.
 //
