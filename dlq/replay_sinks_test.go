@@ -38,7 +38,7 @@ func newPGStore(t *testing.T, ctx context.Context, url, schema string) *pgstore.
 	t.Cleanup(pool.Close)
 	store, err := pgstore.New(pool, pgstore.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
-	t.Cleanup(store.Close)
+	t.Cleanup(func() { _ = store.Close() })
 	_, err = store.Migrate(ctx)
 	require.NoError(t, err)
 	return store

@@ -67,7 +67,7 @@ func pooledStore(t *testing.T) *pgstore.Store {
 	t.Cleanup(pool.Close)
 	s, err := pgstore.New(pool, pgstore.Config{Schema: schema, Pooled: true})
 	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	_, err = s.Migrate(context.Background())
 	require.NoError(t, err)
 	return s

@@ -29,9 +29,16 @@
 //
 // # Where it sits
 //
-// pgstore imports storagefirst and nothing else of the module. Front doors (ingest)
-// persist into a Queue; a storagefirst.Consumer drains it; dlq inspects and replays
-// its dead letters.
+// pgstore imports storagefirst, workflow (the execution store it implements) and
+// the machinery in internal/ (batch for group commit, wake, reap), and no AWS
+// service package; only the CLI, the examples and tests import it. Front doors
+// (ingest) persist into a Queue; a storagefirst.Consumer drains it; dlq inspects and
+// replays its dead letters.
+//
+// Its shape is sqlitestore's, method for method, with pgx.Tx for *sql.Tx; the
+// shared shape is documented once, in storagefirst's package documentation
+// ("Stores"). Extras of its own: [Store.Pool], [Store.Schema], [Store.BatchStats],
+// [Store.Migrate], [Store.MigrationStatus] and [IdempotencyStore.CompleteBatch].
 //
 // # Managed Postgres
 //

@@ -124,7 +124,7 @@ func TestListenerNoticesAHalfOpenConnection(t *testing.T) {
 	s, err := pgstore.New(newPool(t, u.String()), pgstore.Config{Schema: b.schema, ListenPingInterval: 100 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	listened, err := s.Queue("q")
 	require.NoError(t, err)
 	q := b.queue(t, "q")
@@ -155,7 +155,7 @@ func TestListenerReconnectsThroughAPartition(t *testing.T) {
 	s, err := pgstore.New(newPool(t, u.String()), pgstore.Config{Schema: b.schema, ListenPingInterval: 100 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	listened, err := s.Queue("q")
 	require.NoError(t, err)
 	q := b.queue(t, "q")

@@ -45,14 +45,6 @@ func (s *Store) Queue(name string) (*Queue, error) {
 // Name returns the queue's name.
 func (q *Queue) Name() string { return q.name }
 
-// PutResult says what Enqueue did with each envelope.
-type PutResult struct {
-	// Inserted are the IDs stored by this call; Duplicates were stored already (a
-	// client retry), and were left as they were.
-	Inserted   []string
-	Duplicates []string
-}
-
 // putItem is one envelope on its way into a group commit.
 type putItem struct {
 	queue string
@@ -84,17 +76,17 @@ func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 // connection dies while the transaction commits, the error wraps
 // storagefirst.ErrOutcomeUnknown and the envelopes may or may not be stored: retry
 // the Put (a repeat is harmless), never acknowledge.
-func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (PutResult, error) {
+func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (storagefirst.PutResult, error) {
 	items, failed := q.prepare(envs)
-	var res PutResult
+	var res storagefirst.PutResult
 	if len(items) > 0 {
 		outs, err := q.s.puts.Do(ctx, items)
 		if err != nil {
-			return PutResult{}, fmt.Errorf("pgstore: put: %w", statementError(err))
+			return storagefirst.PutResult{}, fmt.Errorf("pgstore: put: %w", statementError(err))
 		}
 		var whole error
 		if res, failed, whole = splitOutcomes(items, outs, failed); whole != nil {
-			return PutResult{}, fmt.Errorf("pgstore: put: %w", statementError(whole))
+			return storagefirst.PutResult{}, fmt.Errorf("pgstore: put: %w", statementError(whole))
 		}
 		inOrder(envs, failed)
 	}
@@ -104,13 +96,13 @@ func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (Put
 // PutTx stores envs inside the caller's transaction (the transactional outbox): they
 // become visible to consumers, and consumers are woken, only if tx commits. Invalid
 // envelopes are reported as by Enqueue, the valid ones inserted.
-func (q *Queue) PutTx(ctx context.Context, tx pgx.Tx, envs ...storagefirst.Envelope) (PutResult, error) {
+func (q *Queue) PutTx(ctx context.Context, tx pgx.Tx, envs ...storagefirst.Envelope) (storagefirst.PutResult, error) {
 	items, failed := q.prepare(envs)
-	var res PutResult
+	var res storagefirst.PutResult
 	if len(items) > 0 {
 		inserted, err := q.s.insert(ctx, tx, items)
 		if err != nil {
-			return PutResult{}, fmt.Errorf("pgstore: put in transaction: %w", err)
+			return storagefirst.PutResult{}, fmt.Errorf("pgstore: put in transaction: %w", err)
 		}
 		res = splitInserted(items, inserted)
 	}
@@ -126,8 +118,8 @@ func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst
 	return items, failed
 }
 
-func splitInserted(items []putItem, inserted []bool) PutResult {
-	var r PutResult
+func splitInserted(items []putItem, inserted []bool) storagefirst.PutResult {
+	var r storagefirst.PutResult
 	for i, it := range items {
 		if inserted[i] {
 			r.Inserted = append(r.Inserted, it.env.ID)
@@ -164,13 +156,13 @@ func rowRejected(err error) bool {
 	return false
 }
 
-// splitOutcomes sorts a group commit's outcomes for items into a PutResult and
+// splitOutcomes sorts a group commit's outcomes for items into a storagefirst.PutResult and
 // failures (appended to failed): an envelope the database rejected fails for good,
 // wrapping storagefirst.ErrInvalidEnvelope; one whose transaction failed fails with
 // that error. When every item failed with a transaction's error and nothing else
 // failed, it returns that error as whole.
-func splitOutcomes(items []putItem, outs []batch.Outcome[bool], failed []storagefirst.FailedEnvelope) (PutResult, []storagefirst.FailedEnvelope, error) {
-	var r PutResult
+func splitOutcomes(items []putItem, outs []batch.Outcome[bool], failed []storagefirst.FailedEnvelope) (storagefirst.PutResult, []storagefirst.FailedEnvelope, error) {
+	var r storagefirst.PutResult
 	var txErrs []storagefirst.FailedEnvelope
 	for i, it := range items {
 		switch o := outs[i]; {
@@ -186,7 +178,7 @@ func splitOutcomes(items []putItem, outs []batch.Outcome[bool], failed []storage
 		}
 	}
 	if len(txErrs) == len(items) && len(failed) == 0 {
-		return PutResult{}, nil, outs[0].Err
+		return storagefirst.PutResult{}, nil, outs[0].Err
 	}
 	return r, append(failed, txErrs...), nil
 }

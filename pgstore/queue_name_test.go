@@ -15,7 +15,7 @@ func TestQueueNameIsStorable(t *testing.T) {
 	t.Parallel()
 	s, err := pgstore.New(newPool(t, "postgres://127.0.0.1:1/none"), pgstore.Config{})
 	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	for _, name := range []string{"", "a\x00b", "\xff", strings.Repeat("q", 129)} {
 		_, err := s.Queue(name)
 		require.ErrorIs(t, err, pgstore.ErrInvalidQueueName, "%q", name)

@@ -78,7 +78,7 @@ type Config struct {
 	// a crash still fences the lost claim's holder); what Put acknowledges and what
 	// Complete records is always durable.
 	SynchronousBookkeeping bool
-	// Logger logs background errors (the listener). Default slog.Default().
+	// Logger logs background errors (the listener, RunReaper). Default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -153,8 +153,9 @@ func (s *Store) Schema() string { return s.cfg.Schema }
 
 // Close stops the store's background work: Puts and Acks not yet executing fail
 // with storagefirst.ErrClosed, group commits already running finish (each within
-// WriteTimeout) and the listener stops. It does not close the pool.
-func (s *Store) Close() {
+// WriteTimeout) and the listener stops. It does not close the pool. It returns
+// nil: the error is there so that both stores have the shape of io.Closer.
+func (s *Store) Close() error {
 	s.cancel()
 	s.puts.Wait()
 	s.acks.Wait()
@@ -164,6 +165,7 @@ func (s *Store) Close() {
 	if l != nil {
 		l.wait()
 	}
+	return nil
 }
 
 // sql replaces {{schema}} in a template with the quoted schema name.

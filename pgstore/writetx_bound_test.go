@@ -22,7 +22,7 @@ func TestWriteTxStatementsAreBoundedByWriteTimeout(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	s, err := pgstore.New(b.pool, pgstore.Config{Schema: b.schema, WriteTimeout: timeout, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { _ = s.Close() })
 	q, err := s.Queue("orders")
 	require.NoError(t, err)
 	bg := context.Background() // no deadline: only WriteTimeout can end the calls

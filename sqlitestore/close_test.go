@@ -21,9 +21,7 @@ func TestCloseDuringPuts(t *testing.T) {
 	require.NoError(t, err)
 	q, err := s.Queue("close")
 	require.NoError(t, err)
-	var closeErr error
-	ids := sftest.CheckCloseDuringPuts(t, q, func() { closeErr = s.Close() }, 200)
-	require.NoError(t, closeErr)
+	ids := sftest.CheckCloseDuringPuts(t, q, s.Close, 200)
 	s2 := open(t, path)
 	stored := map[string]bool{}
 	rows, err := s2.ReadDB().Query(`SELECT id FROM envelopes WHERE queue = 'close'`)

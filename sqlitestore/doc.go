@@ -23,6 +23,11 @@
 //
 // # Where it sits
 //
-// sqlitestore imports storagefirst, and workflow for the execution store, like
-// pgstore.
+// sqlitestore imports storagefirst, workflow (the execution store it implements)
+// and the machinery in internal/ (batch, wake, reap), like pgstore; only the CLI,
+// the examples and tests import it.
+//
+// Its shape is pgstore's, method for method, with *sql.Tx for pgx.Tx; the shared
+// shape is documented once, in storagefirst's package documentation ("Stores").
+// Open migrates the file itself; [Store.DB] and [Store.ReadDB] are its extras.
 package sqlitestore

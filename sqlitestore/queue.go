@@ -50,8 +50,15 @@ type putItem struct {
 	env   storagefirst.Envelope
 }
 
-// Put stores envs durably: it returns once their transaction is committed (WAL,
-// synchronous=FULL). Concurrent Puts share transactions. Invalid envelopes are
+// Put stores envs durably: it returns nil once they are committed. See Enqueue.
+func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
+	_, err := q.Enqueue(ctx, envs...)
+	return err
+}
+
+// Enqueue stores envs durably and says which were new and which were stored
+// already: it returns once their transaction is committed (WAL,
+// synchronous=FULL). Concurrent calls share transactions. Invalid envelopes are
 // reported in a *storagefirst.PutError; an ID already present, a dead letter's
 // included, is left as it is: a retried Put never revives a dead letter (Requeue
 // does). When the database rejects a row (a constraint, a value too big), the
@@ -61,29 +68,33 @@ type putItem struct {
 // shared transaction (which goes on without the caller), the error wraps
 // storagefirst.ErrOutcomeUnknown as well as ctx's error: they may or may not be
 // stored; retry the Put (a repeat is harmless), never acknowledge.
-func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
+func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (storagefirst.PutResult, error) {
 	items, failed := q.prepare(envs)
+	var res storagefirst.PutResult
 	if len(items) > 0 {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("sqlitestore: put: %w", err) // nothing was tried
+			return storagefirst.PutResult{}, fmt.Errorf("sqlitestore: put: %w", err) // nothing was tried
 		}
 		outs, err := q.s.puts.Do(ctx, items)
 		if err != nil {
-			return fmt.Errorf("sqlitestore: put: %w", outcomeError(ctx, err))
+			return storagefirst.PutResult{}, fmt.Errorf("sqlitestore: put: %w", outcomeError(ctx, err))
 		}
 		var txErrs []storagefirst.FailedEnvelope
 		for i, it := range items {
-			switch err := outs[i].Err; {
-			case err == nil:
-			case rowRejected(err):
+			switch o := outs[i]; {
+			case o.Err == nil && o.Value:
+				res.Inserted = append(res.Inserted, it.env.ID)
+			case o.Err == nil:
+				res.Duplicates = append(res.Duplicates, it.env.ID)
+			case rowRejected(o.Err):
 				failed = append(failed, storagefirst.FailedEnvelope{ID: it.env.ID, Err: storagefirst.Permanent(
-					fmt.Errorf("%w: the database rejected it: %w", storagefirst.ErrInvalidEnvelope, err))})
+					fmt.Errorf("%w: the database rejected it: %w", storagefirst.ErrInvalidEnvelope, o.Err))})
 			default:
-				txErrs = append(txErrs, storagefirst.FailedEnvelope{ID: it.env.ID, Err: fmt.Errorf("sqlitestore: put: %w", err)})
+				txErrs = append(txErrs, storagefirst.FailedEnvelope{ID: it.env.ID, Err: fmt.Errorf("sqlitestore: put: %w", o.Err)})
 			}
 		}
 		if len(txErrs) == len(items) && len(failed) == 0 {
-			return txErrs[0].Err // nothing was stored: the transaction's error
+			return storagefirst.PutResult{}, txErrs[0].Err // nothing was stored: the transaction's error
 		}
 		failed = append(failed, txErrs...)
 		inOrder(envs, failed)
@@ -91,7 +102,7 @@ func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 			q.s.wake(q.name)
 		}
 	}
-	return storagefirst.NewPutError(len(envs), failed)
+	return res, storagefirst.NewPutError(len(envs), failed)
 }
 
 // outcomeError marks err, from a group commit that ctx's end left behind, as of
@@ -117,17 +128,27 @@ func rowRejected(err error) bool {
 	return false
 }
 
-// PutTx stores envs inside tx (from Store.WriteTx): the transactional outbox. The
+// PutTx stores envs inside tx (from Store.WriteTx): the transactional outbox.
+// Invalid envelopes are reported as by Enqueue, the valid ones inserted. The
 // queue's consumers are woken when the call returns; commit promptly.
-func (q *Queue) PutTx(ctx context.Context, tx *sql.Tx, envs ...storagefirst.Envelope) error {
+func (q *Queue) PutTx(ctx context.Context, tx *sql.Tx, envs ...storagefirst.Envelope) (storagefirst.PutResult, error) {
 	items, failed := q.prepare(envs)
+	var res storagefirst.PutResult
 	if len(items) > 0 {
-		if _, err := insert(ctx, tx, items); err != nil {
-			return fmt.Errorf("sqlitestore: put in transaction: %w", err)
+		inserted, err := insert(ctx, tx, items)
+		if err != nil {
+			return storagefirst.PutResult{}, fmt.Errorf("sqlitestore: put in transaction: %w", err)
+		}
+		for i, it := range items {
+			if inserted[i] {
+				res.Inserted = append(res.Inserted, it.env.ID)
+			} else {
+				res.Duplicates = append(res.Duplicates, it.env.ID)
+			}
 		}
 		defer q.s.wake(q.name)
 	}
-	return storagefirst.NewPutError(len(envs), failed)
+	return res, storagefirst.NewPutError(len(envs), failed)
 }
 
 func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst.FailedEnvelope) {

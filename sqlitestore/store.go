@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
 
@@ -29,7 +30,10 @@ var ErrInvalidQueueName = errors.New("sqlitestore: invalid queue name")
 
 // Config configures Open. The zero value means the defaults.
 type Config struct {
-	MaxBatch  int
+	// MaxBatch bounds the envelopes or acknowledgements of one group-commit
+	// transaction. Default MaxBatchDefault.
+	MaxBatch int
+	// ReadConns bounds the reading connections. Default ReadConnsDefault.
 	ReadConns int
 	// BusyTimeout bounds how long any call waits for a lock that another
 	// connection to the file holds (a tool or process outside the Store; the
@@ -37,6 +41,8 @@ type Config struct {
 	// context). The caller's context bounds every wait first; this is the
 	// backstop for contexts without a deadline. Zero means BusyTimeoutDefault.
 	BusyTimeout time.Duration
+	// Logger logs background errors (RunReaper). Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is an open SQLite database holding queues, idempotency records and
@@ -95,6 +101,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	}
 	if cfg.BusyTimeout <= 0 {
 		cfg.BusyTimeout = BusyTimeoutDefault
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	own, err := lockOwner(path)
 	if err != nil {

@@ -163,7 +163,7 @@ func TestConsumerReleasesAnIdempotencyWaitCutByShutdown(t *testing.T) {
 		Queue: q, ShutdownTimeout: time.Millisecond,
 		Handler: storagefirst.Chain(storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
 			return errors.New("must not run while another worker holds the key")
-		}), storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem, Scope: "s", InProgressWait: time.Hour})),
+		}), idempotent(t, storagefirst.IdempotentConfig{Store: idem, Scope: "s", InProgressWait: time.Hour})),
 		OnProcessed: func(_ context.Context, p storagefirst.Processed) { processed <- p },
 	})
 	require.NoError(t, q.Put(ctx, env))
@@ -199,7 +199,7 @@ func TestConsumerDeadLettersPoisonOnTheFakeClock(t *testing.T) {
 	var calls atomic.Int32
 	processed := make(chan storagefirst.Processed, 1)
 	runConsumer(t, storagefirst.ConsumerConfig{
-		Queue: q, Clock: clock, Retry: storagefirst.RetryPolicy{MaxAttempts: 3},
+		Queue: q, Clock: clock, Retry: storagefirst.RetryPolicy{MaxRetries: 3},
 		Handler: storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
 			calls.Add(1)
 			return nil

@@ -13,7 +13,7 @@ import (
 func TestExhaustedByExpiryCountsTheLostLeases(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	policy := RetryPolicy{MaxAttempts: 2} // 3 attempts
+	policy := RetryPolicy{MaxRetries: 2} // 3 attempts
 	env := Envelope{ID: "e", Attempt: 3}
 	require.NoError(t, exhaustedByExpiry(policy, 1, Delivery{Envelope: env}), "within the policy")
 
@@ -35,7 +35,7 @@ func TestExhaustedByExpiryCountsTheLostLeases(t *testing.T) {
 	err = exhaustedByExpiry(policy, 1, Delivery{Envelope: env, Failures: old})
 	require.ErrorContains(t, err, "; 2 earlier lease(s) expired")
 
-	never := RetryPolicy{MaxAttempts: RetryNever}
+	never := RetryPolicy{NoRetries: true}
 	env.Attempt = 2
 	require.ErrorContains(t, exhaustedByExpiry(never, 1, Delivery{Envelope: env}), "allowing 1 attempts; 1 earlier lease(s) expired")
 

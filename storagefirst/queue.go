@@ -172,8 +172,9 @@ type QueueStats struct {
 	InFlight int64 `json:"in_flight"`
 	// Dead envelopes are in the dead letters.
 	Dead int64 `json:"dead"`
-	// OldestReadyAge is how long the oldest ready envelope has been waiting.
-	OldestReadyAge time.Duration `json:"oldest_ready_age"`
+	// OldestReadyAge is how long the oldest ready envelope has been waiting. In
+	// JSON it is oldest_ready_age_seconds, in seconds (see MarshalJSON).
+	OldestReadyAge time.Duration `json:"-"`
 }
 
 // Depth returns the envelopes not yet done: ready, scheduled and in flight.

@@ -67,7 +67,7 @@ func (r *ASLRetrier) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&v); err != nil {
 		return err
 	}
-	*r = ASLRetrier{ErrorEquals: v.ErrorEquals, IntervalSeconds: 1, MaxAttempts: storagefirst.RetryMaxAttemptsDefault,
+	*r = ASLRetrier{ErrorEquals: v.ErrorEquals, IntervalSeconds: 1, MaxAttempts: storagefirst.RetryMaxRetriesDefault,
 		BackoffRate: storagefirst.RetryBackoffRateDefault, MaxDelaySeconds: v.MaxDelaySeconds, JitterStrategy: v.JitterStrategy}
 	if v.IntervalSeconds != nil {
 		r.IntervalSeconds = *v.IntervalSeconds
@@ -317,11 +317,10 @@ func (doc *ASL) Definition(tasks map[string]TaskFunc, resourceKeys map[string]st
 			t := Task{Run: tasks[name], Resource: resourceKeys[name], Timeout: time.Duration(s.TimeoutSeconds) * time.Second,
 				ResultPath: rp, DiscardResult: discard, Next: s.Next, End: s.End}
 			for _, r := range s.Retry {
-				ma := r.MaxAttempts
-				if ma == 0 {
-					ma = storagefirst.RetryNever // the language's 0; Retrier's 0 is the default, 3
-				}
-				t.Retry = append(t.Retry, Retrier{ErrorEquals: r.ErrorEquals, IntervalSeconds: r.IntervalSeconds, MaxAttempts: ma,
+				// The language's MaxAttempts counts retries, 0 meaning none; Retrier's
+				// MaxRetries 0 is the default, 3, so 0 becomes NoRetries.
+				t.Retry = append(t.Retry, Retrier{ErrorEquals: r.ErrorEquals, IntervalSeconds: r.IntervalSeconds,
+					MaxRetries: r.MaxAttempts, NoRetries: r.MaxAttempts == 0,
 					BackoffRate: r.BackoffRate, MaxDelaySeconds: r.MaxDelaySeconds, JitterStrategy: storagefirst.JitterStrategy(r.JitterStrategy)})
 			}
 			for _, c := range s.Catch {

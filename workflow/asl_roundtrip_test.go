@@ -48,8 +48,12 @@ func randomDefinition(r *rand.Rand) workflow.Definition {
 			t.ResultPath, t.DiscardResult = resultPath()
 			for k := range r.IntN(3) {
 				rt := workflow.Retrier{ErrorEquals: []string{pick("Lambda.ServiceException", "Database.Unavailable", workflow.ErrorTimeout)},
-					IntervalSeconds: 1 + r.IntN(3), MaxAttempts: pick2(r, storagefirst.RetryNever, 1+r.IntN(3)),
-					BackoffRate: []float64{1, 1.5, 2}[r.IntN(3)], MaxDelaySeconds: []int{0, 5}[r.IntN(2)]}
+					IntervalSeconds: 1 + r.IntN(3), BackoffRate: []float64{1, 1.5, 2}[r.IntN(3)], MaxDelaySeconds: []int{0, 5}[r.IntN(2)]}
+				if pick2(r, 0, 1) == 0 {
+					rt.NoRetries = true
+				} else {
+					rt.MaxRetries = 1 + r.IntN(3)
+				}
 				if r.IntN(2) == 0 {
 					rt.JitterStrategy = storagefirst.JitterFull
 				}
@@ -175,8 +179,10 @@ func TestParseASLAppliesTheLanguageDefaults(t *testing.T) {
 	def, err := doc.Definition(map[string]workflow.TaskFunc{"T": task(nil)}, nil)
 	require.NoError(t, err)
 	retry := def.States["T"].(workflow.Task).Retry
-	require.Equal(t, 3, retry[0].MaxAttempts, "absent: 3 retries")
-	require.Equal(t, storagefirst.RetryNever, retry[1].MaxAttempts, "0: never retried")
+	require.Equal(t, 3, retry[0].MaxRetries, "absent: 3 retries")
+	require.False(t, retry[0].NoRetries)
+	require.True(t, retry[1].NoRetries, "0: never retried")
+	require.Equal(t, 5, retry[2].MaxRetries)
 }
 
 func TestParseASLRefusesWhatTheEngineDoesNotRun(t *testing.T) {
@@ -213,23 +219,23 @@ func TestARetryScheduleMustFitTheDeadline(t *testing.T) {
 			"T": workflow.Task{Run: run, Timeout: taskTimeout, Retry: retry, End: true}}}
 	}
 	// The old pizza cancel schedule: 2+4+...+64 s of waits alone, inside 25 s.
-	lambda := workflow.Retrier{ErrorEquals: []string{"Lambda.ServiceException"}, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2}
+	lambda := workflow.Retrier{ErrorEquals: []string{"Lambda.ServiceException"}, IntervalSeconds: 2, MaxRetries: 6, BackoffRate: 2}
 	_, err := workflow.New("w", def(25*time.Second, 10*time.Second, lambda))
 	require.ErrorIs(t, err, workflow.ErrInvalidDefinition)
 	require.ErrorContains(t, err, `task "T": its retry schedule needs up to 3m16s`) // 7 x 10 s + 126 s
 	// Attempts count too: 3 attempts of 10 s do not fit 25 s.
-	_, err = workflow.New("w", def(25*time.Second, 10*time.Second, workflow.Retrier{ErrorEquals: []string{"X"}, MaxAttempts: 2}))
+	_, err = workflow.New("w", def(25*time.Second, 10*time.Second, workflow.Retrier{ErrorEquals: []string{"X"}, MaxRetries: 2}))
 	require.ErrorContains(t, err, "its retry schedule needs up to 33s")
 	// Every retrier counts, as different errors may follow each other.
-	a := workflow.Retrier{ErrorEquals: []string{"A"}, IntervalSeconds: 1, MaxAttempts: 2}
-	b := workflow.Retrier{ErrorEquals: []string{"B"}, IntervalSeconds: 1, MaxAttempts: 2}
+	a := workflow.Retrier{ErrorEquals: []string{"A"}, IntervalSeconds: 1, MaxRetries: 2}
+	b := workflow.Retrier{ErrorEquals: []string{"B"}, IntervalSeconds: 1, MaxRetries: 2}
 	require.Equal(t, 5*3*time.Second+6*time.Second, workflow.Task{Timeout: 3 * time.Second, Retry: []workflow.Retrier{a, b}}.RetryBudget())
 	_, err = workflow.New("w", def(21*time.Second, 3*time.Second, a, b))
 	require.NoError(t, err, "exactly fits")
 	_, err = workflow.New("w", def(20*time.Second, 3*time.Second, a, b))
 	require.ErrorContains(t, err, "needs up to 21s")
 	// MaxDelaySeconds caps the waits.
-	capped := workflow.Retrier{ErrorEquals: []string{"A"}, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, MaxDelaySeconds: 3}
+	capped := workflow.Retrier{ErrorEquals: []string{"A"}, IntervalSeconds: 2, MaxRetries: 6, BackoffRate: 2, MaxDelaySeconds: 3}
 	require.Equal(t, (2+3+3+3+3+3)*time.Second, workflow.Task{Retry: []workflow.Retrier{capped}}.RetryBudget())
 }
 

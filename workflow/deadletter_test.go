@@ -178,7 +178,7 @@ func TestATimedOutExecutionWhoseDeadLetterFailsIsSweptLater(t *testing.T) {
 	dest := &flakyDest{q: sftest.NewMemoryQueue(nil)}
 	dest.down.Store(true)
 	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: dest, Clock: clock,
-		DeadLetterRetry: storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever}}, wf)
+		DeadLetterRetry: storagefirst.RetryPolicy{NoRetries: true}}, wf)
 	require.NoError(t, err)
 
 	var res workflow.Result

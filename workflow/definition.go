@@ -57,13 +57,19 @@ type State interface {
 	stateType() string
 }
 
-// Retrier is a Task's Retry entry. Zero fields take the States Language defaults:
-// IntervalSeconds 1, MaxAttempts 3, BackoffRate 2.0, no MaxDelaySeconds, jitter
-// NONE. Set MaxAttempts to storagefirst.RetryNever for the language's 0.
+// Retrier is a Task's Retry entry, with the fields of the States Language's except
+// that retries are counted as in storagefirst.RetryPolicy: MaxRetries is the
+// language's MaxAttempts (the number of retries), and NoRetries is its MaxAttempts
+// 0. Zero fields take the language's defaults: IntervalSeconds 1, MaxRetries 3,
+// BackoffRate 2.0, no MaxDelaySeconds, jitter NONE. ExportASL and ParseASL
+// translate MaxRetries and NoRetries to and from MaxAttempts.
 type Retrier struct {
 	ErrorEquals     []string
 	IntervalSeconds int
-	MaxAttempts     int
+	// MaxRetries is the number of retries after the first attempt; zero means 3.
+	MaxRetries int
+	// NoRetries disables retries (the language's MaxAttempts 0).
+	NoRetries       bool
 	BackoffRate     float64
 	MaxDelaySeconds int
 	JitterStrategy  storagefirst.JitterStrategy
@@ -71,7 +77,7 @@ type Retrier struct {
 
 // policy maps the retrier onto a storagefirst.RetryPolicy.
 func (r Retrier) policy() storagefirst.RetryPolicy {
-	return storagefirst.RetryPolicy{Interval: time.Duration(r.IntervalSeconds) * time.Second, MaxAttempts: r.MaxAttempts,
+	return storagefirst.RetryPolicy{Interval: time.Duration(r.IntervalSeconds) * time.Second, MaxRetries: r.MaxRetries, NoRetries: r.NoRetries,
 		BackoffRate: r.BackoffRate, MaxDelay: time.Duration(r.MaxDelaySeconds) * time.Second, Jitter: r.JitterStrategy}
 }
 

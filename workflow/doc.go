@@ -5,8 +5,9 @@
 //
 //   - [Definition] describes a workflow in Go with Amazon States Language
 //     semantics: [Task] (a Go function), [Pass], [Choice], [Succeed] and [Fail]
-//     states; per-task Retry and Catch (ErrorEquals, IntervalSeconds, MaxAttempts,
-//     BackoffRate, MaxDelaySeconds, JitterStrategy; Catch Next and ResultPath);
+//     states; per-task Retry and Catch (ErrorEquals, IntervalSeconds, MaxRetries and
+//     NoRetries for ASL's MaxAttempts, BackoffRate, MaxDelaySeconds,
+//     JitterStrategy; Catch Next and ResultPath);
 //     timeouts per task and per execution, in whole seconds as ASL has them; a
 //     bound on the input and a check of it ([Definition].MaxInputBytes and
 //     ValidateInput) applied before anything is stored. [New] validates it, and
@@ -33,14 +34,17 @@
 //   - [HTTPHandler] is the front door: 200 with the output on success, a mapped
 //     4xx/5xx problem+json on failure, 504 on timeout, 400/413 for input the
 //     workflow refuses, 500 with the execution ID when the outcome could not be
-//     recorded after a state ran, 503 only when nothing started. The
+//     recorded after a state ran, 503 only when nothing started. Its problems
+//     are the module's one problem+json format (package problem): instance is the
+//     correlation ID (X-Correlation-Id, kept or generated, on every answer), and
+//     execution_id and error name the execution and its error. The
 //     Idempotency-Key header names the execution, so a retry finds the first. The
-//     subpackage apigateway serves it behind API Gateway (through
-//     [HTTPHandler.ServeEncoded]).
+//     subpackage apigateway serves it behind API Gateway (through the module's
+//     apigateway adapter).
 //
 // # Where it sits
 //
-// workflow imports storagefirst only, and no AWS package: the ASL export and
+// workflow imports storagefirst and problem only, and no AWS package: the ASL export and
 // parser are plain JSON. A dead-letter state sends to any dlq-style destination
 // (pgstore.Queue, dlq/sqs.Destination) through the small
 // [DeadLetterDestination] interface declared here.

@@ -32,7 +32,7 @@ func greeter() workflow.Definition {
 		Timeout: 10 * time.Second,
 		States: map[string]workflow.State{
 			"Greet": workflow.Task{Run: workflow.Func(greet), Timeout: 2 * time.Second, ResultPath: "$.greeting",
-				Retry: []workflow.Retrier{{ErrorEquals: []string{"Transient"}, IntervalSeconds: 1, MaxAttempts: 2}},
+				Retry: []workflow.Retrier{{ErrorEquals: []string{"Transient"}, IntervalSeconds: 1, MaxRetries: 2}},
 				Catch: []workflow.Catcher{{ErrorEquals: []string{"NameMissing"}, Next: "Rejected"}},
 				End:   true},
 			"Rejected": workflow.Fail{Error: "NameMissing", Cause: "the request has no name"},

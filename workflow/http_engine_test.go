@@ -104,7 +104,8 @@ func TestAnAnswerNeverSaysNotStartedAfterATaskRan(t *testing.T) {
 	a := post(t, srv.URL, "req-2", `{"ID":"o3"}`)
 	require.Equal(t, http.StatusInternalServerError, a.code)
 	require.NotEmpty(t, a.execID)
-	require.Equal(t, a.execID, a.body["instance"])
+	require.Equal(t, a.execID, a.body["execution_id"])
+	require.NotEmpty(t, a.body["instance"], "the correlation ID")
 	require.Equal(t, workflow.ProblemTypePrefix+"workflow-outcome-unknown", a.body["type"])
 	require.Equal(t, int32(2), calls.Load())
 
@@ -117,7 +118,7 @@ func TestAnAnswerNeverSaysNotStartedAfterATaskRan(t *testing.T) {
 	require.Equal(t, 1, n)
 	retry := post(t, srv.URL, "req-2", `{"ID":"o3"}`)
 	require.Equal(t, http.StatusBadGateway, retry.code, "the first execution's outcome: interrupted, dead-lettered")
-	require.Equal(t, a.execID, retry.body["instance"])
+	require.Equal(t, a.execID, retry.body["execution_id"])
 	require.Equal(t, workflow.ErrorInterrupted, retry.body["error"])
 	require.Equal(t, int32(2), calls.Load(), "not run again")
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
@@ -99,16 +98,16 @@ func TestEngineMatchesDocumentedStepFunctionsBehaviour(t *testing.T) {
 		{name: "Catch ResultPath", states: one(workflow.Task{Run: failing("Boom"),
 			Catch: []workflow.Catcher{{ErrorEquals: []string{"Boom"}, Next: "Caught", ResultPath: "$.error"}}, End: true}),
 			input: `{"a":1}`, output: `{"a":1,"error":{"Error":"Boom","Cause":"it broke"}}`},
-		// Retry without MaxAttempts: 3 retries, so 4 calls, then the error.
-		{name: "Retry default MaxAttempts", states: one(workflow.Task{Run: failing("Boom"),
+		// Retry without MaxRetries: 3 retries, so 4 calls, then the error.
+		{name: "Retry default MaxRetries", states: one(workflow.Task{Run: failing("Boom"),
 			Retry: []workflow.Retrier{{ErrorEquals: []string{"Boom"}}}, End: true}), input: `{}`, failed: "Boom", calls: 4},
-		// MaxAttempts 0: never retried.
-		{name: "Retry MaxAttempts 0", states: one(workflow.Task{Run: failing("Boom"),
-			Retry: []workflow.Retrier{{ErrorEquals: []string{"Boom"}, MaxAttempts: storagefirst.RetryNever}}, End: true}),
+		// NoRetries (ASL's MaxAttempts 0): never retried.
+		{name: "Retry NoRetries", states: one(workflow.Task{Run: failing("Boom"),
+			Retry: []workflow.Retrier{{ErrorEquals: []string{"Boom"}, NoRetries: true}}, End: true}),
 			input: `{}`, failed: "Boom", calls: 1},
 		// The first matching retrier counts its own attempts.
 		{name: "Retry first match", states: one(workflow.Task{Run: failing("Boom"), Retry: []workflow.Retrier{
-			{ErrorEquals: []string{"Boom"}, MaxAttempts: 1}, {ErrorEquals: []string{workflow.ErrorAll}, MaxAttempts: 3}}, End: true}),
+			{ErrorEquals: []string{"Boom"}, MaxRetries: 1}, {ErrorEquals: []string{workflow.ErrorAll}, MaxRetries: 3}}, End: true}),
 			input: `{}`, failed: "Boom", calls: 2},
 		// States.ALL does not catch States.Runtime (a Func's undecodable input).
 		{name: "States.ALL skips States.Runtime", states: one(workflow.Task{

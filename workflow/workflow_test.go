@@ -89,7 +89,7 @@ func cancelOrderTimeout(run workflow.TaskFunc, dest workflow.DeadLetterDestinati
 		States: map[string]workflow.State{
 			"CancelOrder": workflow.Task{Run: run, Resource: "cancel-order", Timeout: taskTimeout,
 				Retry: []workflow.Retrier{{ErrorEquals: []string{"Lambda.ServiceException", "Lambda.AWSLambdaException",
-					"Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"}, IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2}},
+					"Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"}, IntervalSeconds: 2, MaxRetries: 3, BackoffRate: 2}},
 				Catch: []workflow.Catcher{{ErrorEquals: []string{workflow.ErrorAll}, Next: "SendToDLQ", ResultPath: "$.error"}},
 				End:   true},
 			"SendToDLQ":    workflow.Task{Run: workflow.DeadLetterTask(dest), Resource: "dlq", Next: "CancelFailed"},

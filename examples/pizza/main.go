@@ -43,6 +43,7 @@ func main() {
 	schema := flag.String("schema", env("PIZZA_SCHEMA", "pizza"), "Postgres schema (PIZZA_SCHEMA)")
 	failPrefix := flag.String("fail-create-prefix", env("PIZZA_FAIL_CREATE_PREFIX", ""),
 		"demo: creates for usernames with this prefix fail for good and land in the DLQ (PIZZA_FAIL_CREATE_PREFIX)")
+	flag.Usage = usage
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if err := run(*addr, *db, *schema, *failPrefix, logger); err != nil {
@@ -92,7 +93,7 @@ func run(addr, db, schema, failPrefix string, logger *slog.Logger) error {
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 35 * time.Second, IdleTimeout: 60 * time.Second}
-	fmt.Printf("pizza shop listening on http://%s (store: %s)\n", ln.Addr(), backend.Name())
+	fmt.Printf("pizza shop listening on http://%s (store: %s; another port: -addr or PIZZA_ADDR)\n", ln.Addr(), backend.Name())
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan error, 1)

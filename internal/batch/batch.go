@@ -3,6 +3,9 @@
 // results once that execution has finished. pgstore batches inserts and
 // acknowledgements with it, the AWS sinks their PutEvents, SendMessageBatch and
 // PutRecords calls.
+//
+// It is machinery the stores and the AWS sinks share: it imports only the standard
+// library, and storagefirst for its errors.
 package batch
 
 import (

@@ -16,11 +16,11 @@ import (
 
 // CheckCloseDuringPuts runs concurrent Puts of one to three envelopes each (no
 // deadline on any) into sink, calls closeSink once acked envelopes have been
-// stored, and checks that closeSink and every Put return: each Put with nil or an
-// error wrapping storagefirst.ErrClosed. It returns the IDs of the envelopes Put
+// stored, and checks that closeSink and every Put return: closeSink with nil, each
+// Put with nil or an error wrapping storagefirst.ErrClosed. It returns the IDs of the envelopes Put
 // acknowledged; the caller checks, on a store opened afresh, that every one of them
 // is stored.
-func CheckCloseDuringPuts(t *testing.T, sink storagefirst.Sink, closeSink func(), acked int) []string {
+func CheckCloseDuringPuts(t *testing.T, sink storagefirst.Sink, closeSink func() error, acked int) []string {
 	t.Helper()
 	const writers = 16
 	var (
@@ -78,7 +78,8 @@ func CheckCloseDuringPuts(t *testing.T, sink storagefirst.Sink, closeSink func()
 		t.Fatal("the writers did not store enough envelopes before the deadline")
 	}
 	closed := make(chan struct{})
-	go func() { closeSink(); close(closed) }()
+	var closeErr error
+	go func() { closeErr = closeSink(); close(closed) }()
 	returned := make(chan struct{})
 	go func() { wg.Wait(); close(returned) }()
 	for _, ch := range []chan struct{}{closed, returned} {
@@ -88,6 +89,7 @@ func CheckCloseDuringPuts(t *testing.T, sink storagefirst.Sink, closeSink func()
 			t.Fatal("Close or a Put did not return: a call was never answered")
 		}
 	}
+	require.NoError(t, closeErr, "Close")
 	mu.Lock()
 	defer mu.Unlock()
 	require.Empty(t, errs, "every Put returns nil or ErrClosed")

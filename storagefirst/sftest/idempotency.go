@@ -158,3 +158,28 @@ func (s *MemoryIdempotencyStore) Delete(ctx context.Context, scope, key string) 
 	delete(s.records, [2]string{scope, key})
 	return nil
 }
+
+// Reap deletes expired records, as the stores' Reap does: completed ones past
+// their expiry, and in-progress ones whose lease ran out more than staleAfter
+// ago; at most limit (all when limit is zero or negative).
+func (s *MemoryIdempotencyStore) Reap(ctx context.Context, staleAfter time.Duration, limit int) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	var n int64
+	for k, r := range s.records {
+		if limit > 0 && n == int64(limit) {
+			break
+		}
+		expired := r.State != storagefirst.IdempotencyInProgress && !r.ExpiresAt.IsZero() && !r.ExpiresAt.After(now)
+		stale := r.State == storagefirst.IdempotencyInProgress && !r.LeaseUntil.After(now.Add(-max(staleAfter, 0)))
+		if expired || stale {
+			delete(s.records, k)
+			n++
+		}
+	}
+	return n, nil
+}

@@ -28,7 +28,7 @@ func runConsumerSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend) 
 	}{
 		{"ConsumerHandlesEveryEnvelope", testConsumerHandles},
 		{"ConsumerExtendsTheLease", testConsumerExtends},
-		{"ConsumerDeadLettersPoisonPastMaxAttempts", testConsumerPoison},
+		{"ConsumerDeadLettersPoisonPastMaxRetries", testConsumerPoison},
 		{"ConsumerRunsWhatACrashLeft", testConsumerRunsWhatACrashLeft},
 		{"ConsumerShutdownLeavesNothingLeased", testConsumerShutdownLeavesNothingLeased},
 		{"ConsumerShutdownReleasesInFlight", testConsumerShutdownReleases},
@@ -107,7 +107,7 @@ func testConsumerHandles(t *testing.T, q QueueBackend) {
 	processed := make(chan storagefirst.Processed, 4*len(in))
 	startConsumer(t, storagefirst.ConsumerConfig{
 		Queue: q, Workers: 4,
-		Retry: storagefirst.RetryPolicy{Interval: time.Millisecond, MaxAttempts: 1},
+		Retry: storagefirst.RetryPolicy{Interval: time.Millisecond, MaxRetries: 1},
 		Handler: storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
 			mu.Lock()
 			calls[env.ID]++
@@ -156,7 +156,7 @@ func testConsumerExtends(t *testing.T, q QueueBackend) {
 	var calls atomic.Int32
 	processed := make(chan storagefirst.Processed, 2)
 	startConsumer(t, storagefirst.ConsumerConfig{
-		Queue: q, Workers: 2, Lease: 2 * shortLease, Retry: storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever},
+		Queue: q, Workers: 2, Lease: 2 * shortLease, Retry: storagefirst.RetryPolicy{NoRetries: true},
 		Handler: storagefirst.HandlerFunc(func(ctx context.Context, _ storagefirst.Envelope) error {
 			calls.Add(1)
 			select {
@@ -216,7 +216,7 @@ func testConsumerPoison(t *testing.T, q QueueBackend) {
 	processed := make(chan storagefirst.Processed, 10)
 	sc := startConsumer(t, storagefirst.ConsumerConfig{
 		Queue: q, Workers: 2,
-		Retry:                   storagefirst.RetryPolicy{MaxAttempts: 2}, // 3 attempts
+		Retry:                   storagefirst.RetryPolicy{MaxRetries: 2}, // 3 attempts
 		MaxUnansweredDeliveries: 2,
 		Handler: storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
 			mu.Lock()

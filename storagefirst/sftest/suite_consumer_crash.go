@@ -44,7 +44,7 @@ func testConsumerRunsWhatACrashLeft(t *testing.T, q QueueBackend) {
 	handled := make(chan string, 10)
 	sc := startConsumer(t, storagefirst.ConsumerConfig{
 		Queue: q, Workers: 3, Lease: time.Minute,
-		Retry: storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever},
+		Retry: storagefirst.RetryPolicy{NoRetries: true},
 		Handler: storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
 			handled <- env.ID
 			return nil

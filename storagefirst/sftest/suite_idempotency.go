@@ -31,6 +31,7 @@ func RunIdempotencySuite(t *testing.T, newStore func(t *testing.T) storagefirst.
 		{"ScopesAreSeparate", testIdemScopes},
 		{"StoredFailureOutcome", testIdemStoredFailure},
 		{"Delete", testIdemDelete},
+		{"ReapIsBounded", testIdemReap},
 		{"Claims", testIdemClaims},
 		{"CanceledContextChangesNothing", testIdemCanceledContext},
 		{"QueueLeaseLostFreesTheClaim", testIdemQueueLeaseLost},

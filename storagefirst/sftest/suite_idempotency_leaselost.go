@@ -30,7 +30,8 @@ func testIdemQueueLeaseLost(t *testing.T, s storagefirst.IdempotencyStore) {
 			hctx, cancel := context.WithCancelCause(ctx)
 			defer cancel(nil)
 			ran := false
-			mw := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: s, Scope: "scope", Lease: time.Hour})
+			mw, err := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: s, Scope: "scope", Lease: time.Hour})
+			require.NoError(t, err)
 			h := mw(storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
 				ran = true
 				// The consumer's lease extension finds the queue lease taken over.

@@ -66,6 +66,7 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 	}{
 		{"PutClaimAck", testPutClaimAck},
 		{"PutIsIdempotentByID", testPutIdempotent},
+		{"EnqueueReportsInsertedAndDuplicates", testEnqueueResult},
 		{"PutRejectsInvalidEnvelopes", testPutInvalid},
 		{"ClaimIsExclusiveUnderConcurrency", testClaimExclusive},
 		{"ExpiredLeaseIsRedelivered", testLeaseExpiry},

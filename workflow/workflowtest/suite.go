@@ -1,5 +1,3 @@
-// Package workflowtest holds the conformance suite every workflow.Store passes:
-// the in-memory one and pgstore's.
 package workflowtest
 
 import (

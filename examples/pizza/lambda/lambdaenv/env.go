@@ -4,21 +4,18 @@
 package lambdaenv
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/storagefirst/storagefirst-go/apigateway"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/pgstore"
@@ -93,35 +90,8 @@ func Shop(ctx context.Context) (*shop.Shop, error) {
 	return shop.New(shop.Config{Backend: b, Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))})
 }
 
-// ProxyHandler serves h behind an API Gateway REST proxy integration.
+// ProxyHandler serves h behind an API Gateway REST proxy integration: the
+// module's apigateway.V1 (base64 bodies, multi-value headers and query, cookies).
 func ProxyHandler(h http.Handler) func(ctx context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return func(ctx context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		q := url.Values{}
-		for k, v := range e.QueryStringParameters {
-			q.Set(k, v)
-		}
-		for k, vs := range e.MultiValueQueryStringParameters {
-			q[k] = vs
-		}
-		target := e.Path
-		if len(q) > 0 {
-			target += "?" + q.Encode()
-		}
-		var body io.Reader = strings.NewReader(e.Body)
-		req, err := http.NewRequestWithContext(ctx, e.HTTPMethod, target, body)
-		if err != nil {
-			return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest}, nil
-		}
-		for k, v := range e.Headers {
-			req.Header.Set(k, v)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		headers := map[string]string{}
-		for k := range rec.Header() {
-			headers[k] = rec.Header().Get(k)
-		}
-		return events.APIGatewayProxyResponse{StatusCode: rec.Code, Headers: headers,
-			Body: string(bytes.TrimSpace(rec.Body.Bytes()))}, nil
-	}
+	return apigateway.V1(h)
 }
