@@ -15,8 +15,9 @@
 //     policy; anything else is kept verbatim as [KindUnknown], never dropped.
 //   - [Source] reads dead letters back (pgstore or MemoryQueue through
 //     [FromDeadLetters], or the subpackage sqs's Source); [List] and [Count] inspect them and
-//     [Replay] re-puts them into a storagefirst.Sink with their envelope ID and
-//     idempotency key, deleting each only after its re-put is durable, so an
+//     [Replay] re-puts them into a storagefirst.Sink with their idempotency key
+//     (a store's dead letters under a new ID derived from theirs, see
+//     [OriginalID], since a Put never revives a dead letter), deleting each only after its re-put is durable, so an
 //     interrupted replay can be run again safely. sqs.MoveBack is the fast path
 //     for an SQS dead-letter queue whose source is an SQS queue.
 //

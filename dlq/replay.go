@@ -64,19 +64,24 @@ func (s *Summary) fail(e Entry, err error) {
 }
 
 // Replay reads src once and puts its entries back: into sink when one is given
-// (keeping each envelope's ID and idempotency key, so that work that did complete
-// is skipped by an idempotent consumer, and marking it replayed), or in place when
-// sink is nil and src is a Requeuer. Each entry is deleted from src only after its
-// re-put is durable, so an interrupted replay can be run again: what was re-put but
-// not deleted is re-put again, which stores and idempotent consumers absorb.
+// (marked replayed, keeping each envelope's idempotency key, so that work that did
+// complete is skipped by an idempotent consumer), or in place when sink is nil and
+// src is a Requeuer. Each entry is deleted from src only after its re-put is
+// durable, so an interrupted replay can be run again: what was re-put but not
+// deleted is re-put again, which sinks and idempotent consumers absorb.
 // Entries of unknown shape are skipped (they are kept; inspect them with List).
 //
-// A Put never revives a dead letter: into the queue that holds the dead letters
-// (the sink is src's own queue) the re-put would be a duplicate of the dead letter
-// itself, and deleting it afterwards would lose the envelope. Replay therefore
-// requeues in place when sink is the queue a FromDeadLetters source reads (the
-// same handle, or another handle on the same queue of the same store); pass a nil
-// sink to say so explicitly.
+// A Put never revives a dead letter: a re-put under the dead letter's own ID into
+// the store that holds it (through any handle, a SinkFunc, a wrapping sink or a
+// second Store on the same database) would be a duplicate of the dead letter
+// itself, and deleting it afterwards would lose the envelope. So the entries of a
+// Requeuer (a store's own dead letters, FromDeadLetters) are re-put into a sink
+// under a new ID derived from their ID and the time they died (the same on every
+// run, so a re-run stays a duplicate), with Envelope.IdempotencyKey set to their
+// Key and their original ID in MetadataReplayOf (see OriginalID); the entries of
+// other sources keep their ID. When sink is the very queue a FromDeadLetters source
+// reads (the same handle, or one equal by value), Replay requeues in place
+// instead, keeping ID and failure history; pass a nil sink to say so explicitly.
 //
 // Replay returns the summary and, when it stopped early, why (StopOnError, or
 // ctx's error).
@@ -138,7 +143,7 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 			if err := ctx.Err(); err != nil {
 				return sum, err
 			}
-			if err := replayOne(ctx, src, requeuer, sink, e, clock); err != nil {
+			if err := replayOne(ctx, src, requeuer, canRequeue, sink, e, clock); err != nil {
 				sum.fail(e, err)
 				report()
 				if opts.StopOnError {
@@ -153,15 +158,14 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 	return sum, nil
 }
 
-func replayOne(ctx context.Context, src Source, requeuer Requeuer, sink storagefirst.Sink, e Entry, clock storagefirst.Clock) error {
+func replayOne(ctx context.Context, src Source, requeuer Requeuer, newID bool, sink storagefirst.Sink, e Entry, clock storagefirst.Clock) error {
 	if sink == nil {
 		if err := requeuer.Requeue(ctx, e); err != nil && !errors.Is(err, storagefirst.ErrNotFound) {
 			return fmt.Errorf("requeue: %w", err)
 		}
 		return nil
 	}
-	env := storagefirst.MarkReplayed(e.Envelope, clock.Now())
-	env.Attempt = 0
+	env := asReplay(e, clock.Now(), newID)
 	if err := sink.Put(ctx, env); err != nil {
 		return fmt.Errorf("re-put: %w", err)
 	}

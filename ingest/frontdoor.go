@@ -245,11 +245,19 @@ func (f *FrontDoor[T]) persist(ctx context.Context, env storagefirst.Envelope, p
 	return f.accepted(env, false)
 }
 
-// notPersisted is the 503 for a failed write: "not stored" when the sink says so,
-// "outcome unknown" when the write may have committed (the sink's error wraps
-// storagefirst.ErrOutcomeUnknown, or the request's context ended during it).
+// notPersisted answers a failed write: 422 when the sink refused the envelope for
+// good (a permanent error wrapping storagefirst.ErrInvalidEnvelope: the database
+// rejected what it holds; a retry would fail alike), else 503, "not stored" when
+// the sink says so, "outcome unknown" when the write may have committed (the
+// sink's error wraps storagefirst.ErrOutcomeUnknown, or the request's context
+// ended during it).
 func (f *FrontDoor[T]) notPersisted(ctx context.Context, env storagefirst.Envelope, err error, problem func(int, string, string) Response) Response {
 	var resp Response
+	if storagefirst.IsPermanent(err) && errors.Is(err, storagefirst.ErrInvalidEnvelope) {
+		f.cfg.Logger.InfoContext(ctx, "ingest: the sink refused the request for good; answering 422", "envelope_id", env.ID, "error", err)
+		return problem(http.StatusUnprocessableEntity, ProblemInvalidBody,
+			"the request cannot be stored as it is; do not retry it unchanged")
+	}
 	if errors.Is(err, storagefirst.ErrOutcomeUnknown) || ctx.Err() != nil {
 		f.cfg.Logger.WarnContext(ctx, "ingest: outcome of the write unknown; answering 503", "envelope_id", env.ID, "error", err)
 		detail := "outcome unknown; retry with the same Idempotency-Key"

@@ -28,8 +28,9 @@
 //     statement, fenced by its lease token: one commit carries effect, record and
 //     acknowledgement ([Queue.AckTx] does it without Idempotent). Concurrent Begins
 //     (a consumer's workers starting on a claimed batch) share one statement.
-//   - [Store.WriteTx] runs a transaction and reports a commit whose outcome is
-//     unknown (the connection died during it) as storagefirst.ErrOutcomeUnknown.
+//   - [Store.WriteTx] runs a transaction, every statement of it bounded by
+//     Config.WriteTimeout, and reports a commit whose outcome is unknown (the
+//     connection died during it) as storagefirst.ErrOutcomeUnknown.
 //   - [Store.Migrate] applies the embedded, versioned migrations under an advisory
 //     lock; cmd/storagefirst runs them by hand.
 //

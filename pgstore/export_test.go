@@ -33,3 +33,9 @@ func BeginBatch(ctx context.Context, s *Store, scope string, keys ...string) ([]
 	}
 	return acq, toks, nil
 }
+
+// CommitError and StatementError classify a commit's and a statement's error.
+var (
+	CommitError    = commitError
+	StatementError = statementError
+)

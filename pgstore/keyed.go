@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +14,10 @@ import (
 )
 
 // WriteTx runs fn in a transaction on the store's pool and commits it unless fn
-// fails; it bounds the whole by Config.WriteTimeout. Use the Tx variants of the
+// fails; Config.WriteTimeout bounds the whole, fn's statements included whatever
+// context fn gives them: when the timeout (or ctx) ends, the statement running is
+// cancelled on the server and the transaction's connection closed, so it rolls
+// back and every later statement of fn fails at once. Use the Tx variants of the
 // store's methods inside (PutTx, PutKeyedTx, CompleteTx).
 //
 // When the commit itself fails in a way that leaves its outcome unknown (the
@@ -21,17 +25,55 @@ import (
 // answer), the error wraps storagefirst.ErrOutcomeUnknown: the transaction may
 // have committed. Any other error means it did not.
 func (s *Store) WriteTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.writeTx(ctx, func(_ context.Context, tx pgx.Tx) error { return fn(tx) })
+}
+
+// writeTx is WriteTx giving fn the bounded context.
+func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	unbound := boundTx(ctx, tx)
+	err = fn(ctx, tx)
+	if killed := unbound(); killed && err == nil {
+		err = fmt.Errorf("pgstore: transaction cut at its deadline: %w", context.Cause(ctx))
+	}
+	if err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx)) // a dead connection rolls back by itself
 		return err
 	}
 	return commitError(tx.Commit(ctx))
+}
+
+// cancelRequestTimeout bounds the cancel request boundTx sends.
+const cancelRequestTimeout = 2 * time.Second
+
+// boundTx makes every statement of tx end by ctx's end, whatever context it runs
+// on: when ctx ends, the statement running is cancelled on the server and the
+// connection's I/O deadline passes (pgx then closes it; the server rolls the
+// transaction back). The returned func stops that, waits for it if it had begun,
+// and reports whether it did; call it before the transaction ends, so a
+// connection back in the pool is never touched.
+func boundTx(ctx context.Context, tx pgx.Tx) func() bool {
+	pc := tx.Conn().PgConn()
+	done := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(done)
+		cctx, cancel := context.WithTimeout(context.Background(), cancelRequestTimeout)
+		defer cancel()
+		_ = pc.CancelRequest(cctx)
+		_ = pc.Conn().SetDeadline(time.Now())
+	})
+	return func() bool {
+		if stop() {
+			return false
+		}
+		<-done
+		return true
+	}
 }
 
 // commitError tells a commit the server refused (nothing committed) from one whose
@@ -41,6 +83,9 @@ func commitError(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &pgErr) && connectionEnding(pgErr):
+		// The server ended the session (an administrator's or a crash's shutdown):
+		// it may have done so after the commit reached the disk.
 	case errors.As(err, &pgErr), errors.Is(err, pgx.ErrTxCommitRollback), pgconn.SafeToRetry(err):
 		// The server answered with an error (it rolled back), the transaction had
 		// already failed, or the COMMIT was never sent.
@@ -49,20 +94,28 @@ func commitError(err error) error {
 	return fmt.Errorf("pgstore: commit: %w: %w", storagefirst.ErrOutcomeUnknown, err)
 }
 
+// connectionEnding reports whether the server's error ends the session (severity
+// FATAL or PANIC, as an administrator's shutdown, 57P01, or a crash's, 57P02, send)
+// rather than refusing the statement: such an error can follow a commit.
+func connectionEnding(e *pgconn.PgError) bool {
+	return e.Severity == "FATAL" || e.Severity == "PANIC" || strings.HasPrefix(e.Code, "57P")
+}
+
 // statementError marks the failure of a statement that commits by itself (an
 // implicit transaction) as of unknown outcome unless the server refused it, it was
 // never sent, or the store was closed: a dead connection or a deadline (the
 // caller's or WriteTimeout) may have struck after the commit.
 func statementError(err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) || pgconn.SafeToRetry(err) || errors.Is(err, storagefirst.ErrClosed) {
+	if errors.As(err, &pgErr) && !connectionEnding(pgErr) || pgconn.SafeToRetry(err) || errors.Is(err, storagefirst.ErrClosed) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", storagefirst.ErrOutcomeUnknown, err)
 }
 
 // PutKeyed stores p.Envelope and a completed idempotency record of (p.Scope, p.Key)
-// holding p.Fingerprint and p.Answer, in one transaction: both or neither. When the
+// holding p.Fingerprint and p.Answer, in one transaction (WriteTx, bounded by
+// Config.WriteTimeout): both or neither. When the
 // key already has a live record it stores nothing and returns the record (Stored
 // false), or an error wrapping storagefirst.ErrFingerprintMismatch when the record
 // is for another fingerprint, or storagefirst.ErrInProgress when a worker holds the
@@ -76,7 +129,7 @@ func statementError(err error) error {
 func (q *Queue) PutKeyed(ctx context.Context, p storagefirst.KeyedPut) (storagefirst.KeyedResult, error) {
 	var res storagefirst.KeyedResult
 	errFound := errors.New("found") // roll back: nothing to write
-	err := q.s.WriteTx(ctx, func(tx pgx.Tx) error {
+	err := q.s.writeTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		if res, err = q.PutKeyedTx(ctx, tx, p); err == nil && !res.Stored {
 			return errFound
@@ -110,6 +163,10 @@ func (q *Queue) PutKeyedTx(ctx context.Context, tx pgx.Tx, p storagefirst.KeyedP
 		return res, err
 	}
 	if _, err := q.s.insert(ctx, tx, items, true); err != nil {
+		if rowRejected(err) { // for good: a retry would be refused alike
+			return storagefirst.KeyedResult{}, storagefirst.Permanent(fmt.Errorf("pgstore: put in transaction: %w: the database rejected it: %w",
+				storagefirst.ErrInvalidEnvelope, err))
+		}
 		return storagefirst.KeyedResult{}, fmt.Errorf("pgstore: put in transaction: %w", err)
 	}
 	return res, nil
@@ -125,7 +182,7 @@ func (s *Store) recordKey(ctx context.Context, tx pgx.Tx, p storagefirst.KeyedPu
 		ttl = storagefirst.IdempotencyTTLDefault
 	}
 	upsert := s.sql(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, outcome_result, expires_at)
-		VALUES ($1, $2, $3, 'completed', nextval('{{schema}}.tokens'), $4, now() + $5::interval)
+		VALUES ($1, $2, $3, 'completed', {{token}}, $4, now() + $5::interval)
 		ON CONFLICT (scope, key) DO UPDATE
 		SET fingerprint = EXCLUDED.fingerprint, state = 'completed', token = EXCLUDED.token, lease_until = NULL,
 			outcome_error = '', outcome_result = EXCLUDED.outcome_result, expires_at = EXCLUDED.expires_at,

@@ -16,6 +16,20 @@ type queries struct {
 	idemExtend, idemBeginMany, idemCompleteAck, ackLeased, notify       string
 }
 
+// fencingToken is the SQL of a new fencing token (of a queue lease or an
+// idempotency claim): the microseconds since 2020 on the database's clock, shifted
+// left 12 bits, and the low 12 bits of the tokens sequence. Tokens increase, and
+// two taken in one microsecond differ by their sequence bits. The clock is there
+// because bookkeeping commits asynchronously: a database crash can lose the
+// sequence's last advances with the claims that made them, and the sequence then
+// hands their values out again while the holders of the lost claims (still
+// running) keep their tokens; a value re-issued after the restart comes with a
+// later time, so the new holder's token is greater than the stale one and the
+// stale holder's completions fail with ErrLeaseLost (unless the server's clock
+// went back by more than the restart took). It lasts until about 2091.
+const fencingToken = `((((extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1577836800000000) << 12)
+	| (nextval('{{schema}}.tokens') & 4095))`
+
 // newQueries builds the SQL. Unless synchronous is set, the bookkeeping statements
 // of consumers (claim, ack, retry, release, dead-letter, extend, idempotency begin,
 // extend and release) commit with synchronous_commit off, through {{bk}}, a one-row FROM
@@ -28,7 +42,7 @@ func newQueries(schema string, synchronous bool) queries {
 	if synchronous {
 		bk = "(SELECT NULL) AS bk"
 	}
-	r := strings.NewReplacer("{{schema}}", schema, "{{bk}}", bk)
+	r := strings.NewReplacer("{{token}}", strings.ReplaceAll(fencingToken, "{{schema}}", schema), "{{schema}}", schema, "{{bk}}", bk)
 	return queries{
 		// Columns as arrays, one row per element: one statement per batch.
 		// The NOTIFY rides in the same statement ($10: whether to send it; Postgres
@@ -68,7 +82,7 @@ func newQueries(schema string, synchronous bool) queries {
 				FOR UPDATE SKIP LOCKED),
 			leased AS (
 				UPDATE {{schema}}.envelopes e
-				SET state = 1, attempt = e.attempt + 1, lease_token = nextval('{{schema}}.tokens'),
+				SET state = 1, attempt = e.attempt + 1, lease_token = {{token}},
 					available_at = now() + $3::interval
 				FROM {{bk}}
 				WHERE e.queue = $1 AND e.id = ANY (ARRAY(SELECT id FROM due))
@@ -139,7 +153,7 @@ func newQueries(schema string, synchronous bool) queries {
 		// The upsert claims the key when it is free; otherwise it changes nothing
 		// and the caller reads the record.
 		idemBegin: r.Replace(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, lease_until)
-			SELECT $1, $2, $3, 'in_progress', nextval('{{schema}}.tokens'), now() + $4::interval FROM {{bk}}
+			SELECT $1, $2, $3, 'in_progress', {{token}}, now() + $4::interval FROM {{bk}}
 			ON CONFLICT (scope, key) DO UPDATE
 			SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', token = EXCLUDED.token,
 				lease_until = EXCLUDED.lease_until, outcome_error = '', outcome_result = NULL,
@@ -152,7 +166,7 @@ func newQueries(schema string, synchronous bool) queries {
 		// given (key order), so that concurrent batches lock rows in one order.
 		// $4 is each lease in microseconds.
 		idemBeginMany: r.Replace(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, lease_until)
-			SELECT u.scope, u.key, u.fp, 'in_progress', nextval('{{schema}}.tokens'), now() + u.lease * interval '1 microsecond'
+			SELECT u.scope, u.key, u.fp, 'in_progress', {{token}}, now() + u.lease * interval '1 microsecond'
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS u(scope, key, fp, lease, ord), {{bk}}
 			ORDER BY u.ord
 			ON CONFLICT (scope, key) DO UPDATE

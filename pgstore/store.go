@@ -58,7 +58,8 @@ type Config struct {
 	// MaxConcurrentBatches bounds the group commits of one kind running at once.
 	// Default MaxConcurrentBatchesDefault.
 	MaxConcurrentBatches int
-	// WriteTimeout bounds each group-commit transaction. Default WriteTimeoutDefault.
+	// WriteTimeout bounds each group-commit transaction and each WriteTx (so each
+	// PutKeyed), its statements included. Default WriteTimeoutDefault.
 	WriteTimeout time.Duration
 	// ListenPingInterval is how long the LISTEN connection may go without a
 	// notification before the store pings the server on it; a ping unanswered
@@ -72,8 +73,10 @@ type Config struct {
 	// retries, dead letters, lease extensions, idempotency claims and releases)
 	// commit with synchronous_commit on. By default it commits asynchronously: a
 	// database crash can then forget the last fraction of a second of it, which only
-	// redelivers envelopes (at-least-once) or frees idempotency keys early; what Put
-	// acknowledges and what Complete records is always durable.
+	// redelivers envelopes (at-least-once) or frees idempotency keys early (fencing
+	// tokens carry the database's clock, so one the sequence re-issues after such
+	// a crash still fences the lost claim's holder); what Put acknowledges and what
+	// Complete records is always durable.
 	SynchronousBookkeeping bool
 	// Logger logs background errors (the listener, RunReaper). Default slog.Default().
 	Logger *slog.Logger
@@ -179,7 +182,7 @@ func (s *Store) Close() error {
 
 // sql replaces {{schema}} in a template with the quoted schema name.
 func (s *Store) sql(template string) string {
-	return strings.ReplaceAll(template, "{{schema}}", s.schema)
+	return strings.ReplaceAll(strings.ReplaceAll(template, "{{token}}", fencingToken), "{{schema}}", s.schema)
 }
 
 // BatchStats counts the group commits a Store has run since it was created.

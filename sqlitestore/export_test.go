@@ -10,3 +10,9 @@ func PlanQueries() map[string]string {
 		"stats":        sqlStats,
 	}
 }
+
+// PutBatches returns how many group commits of Put have started.
+func (s *Store) PutBatches() int64 {
+	n, _ := s.puts.Stats()
+	return n
+}

@@ -71,6 +71,10 @@ func (q *Queue) PutKeyedTx(ctx context.Context, tx *sql.Tx, p storagefirst.Keyed
 		return res, err
 	}
 	if _, err := insert(ctx, tx, items); err != nil {
+		if rowRejected(err) { // for good: a retry would be refused alike
+			return storagefirst.KeyedResult{}, storagefirst.Permanent(fmt.Errorf("sqlitestore: put in transaction: %w: the database rejected it: %w",
+				storagefirst.ErrInvalidEnvelope, err))
+		}
 		return storagefirst.KeyedResult{}, fmt.Errorf("sqlitestore: put in transaction: %w", err)
 	}
 	defer q.s.wake(q.name)

@@ -64,14 +64,20 @@ func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 // does). When the database rejects a row (a constraint, a value too big), the
 // shared transaction is split and retried until that envelope is alone: only it
 // fails, permanently, wrapping storagefirst.ErrInvalidEnvelope, and every other
-// envelope commits.
+// envelope commits. When ctx ends while the envelopes wait for, or are in, a
+// shared transaction (which goes on without the caller), the error wraps
+// storagefirst.ErrOutcomeUnknown as well as ctx's error: they may or may not be
+// stored; retry the Put (a repeat is harmless), never acknowledge.
 func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (storagefirst.PutResult, error) {
 	items, failed := q.prepare(envs)
 	var res storagefirst.PutResult
 	if len(items) > 0 {
+		if err := ctx.Err(); err != nil {
+			return storagefirst.PutResult{}, fmt.Errorf("sqlitestore: put: %w", err) // nothing was tried
+		}
 		outs, err := q.s.puts.Do(ctx, items)
 		if err != nil {
-			return storagefirst.PutResult{}, fmt.Errorf("sqlitestore: put: %w", err)
+			return storagefirst.PutResult{}, fmt.Errorf("sqlitestore: put: %w", outcomeError(ctx, err))
 		}
 		var txErrs []storagefirst.FailedEnvelope
 		for i, it := range items {
@@ -97,6 +103,15 @@ func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (sto
 		}
 	}
 	return res, storagefirst.NewPutError(len(envs), failed)
+}
+
+// outcomeError marks err, from a group commit that ctx's end left behind, as of
+// unknown outcome: the shared transaction runs on without the caller.
+func outcomeError(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) && !errors.Is(err, storagefirst.ErrOutcomeUnknown) {
+		return fmt.Errorf("%w: %w", storagefirst.ErrOutcomeUnknown, err)
+	}
+	return err
 }
 
 // rowRejected reports whether err is SQLite refusing a row for what it holds (a

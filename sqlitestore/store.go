@@ -85,8 +85,11 @@ func dsn(path string, readOnly bool) string {
 // ErrStoreInUse, naming the file, while another Store (of this or another
 // process) holds it. The lock ends with its process however that ends, so once
 // Open holds it the previous owner is dead: Open then releases the leases and
-// idempotency claims it left, and their envelopes are delivered and run again at
-// once instead of after their leases run out. On platforms without flock the
+// idempotency claims it left, and their envelopes are delivered again at once
+// instead of after their leases run out. Each such delivery counts as one that
+// went unanswered: a storagefirst.Consumer runs it, unless the envelope is past
+// its RetryPolicy's attempts and ConsumerConfig.MaxUnansweredDeliveries of its
+// deliveries went unanswered (then it is dead-lettered unrun, as poison). On platforms without flock the
 // lock only excludes this process's other Stores, and what a predecessor left is
 // released when its leases run out.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {

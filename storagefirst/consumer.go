@@ -22,6 +22,12 @@ const (
 	ConsumerPollIntervalDefault = time.Second
 	// ConsumerHandlerTimeoutDefault bounds each handler call.
 	ConsumerHandlerTimeoutDefault = 5 * time.Minute
+	// ConsumerMaxUnansweredDeliveriesDefault is how many deliveries of an envelope
+	// may go unanswered (their leases expired: the worker crashed, was killed or
+	// hung) before the consumer dead-letters it unrun, once it is also past the
+	// RetryPolicy's attempts. More than one, so that one crash of a process does
+	// not dead-letter the healthy envelopes it held under a policy without retries.
+	ConsumerMaxUnansweredDeliveriesDefault = 3
 	// ConsumerShutdownTimeoutDefault is how long Run waits, once its context ends,
 	// for in-flight handlers to finish before cancelling them (they are released).
 	ConsumerShutdownTimeoutDefault = 30 * time.Second
@@ -90,6 +96,12 @@ type ConsumerConfig struct {
 	// Retry schedules durable retries of retryable failures; when it declines, the
 	// envelope is dead-lettered. Permanent failures are dead-lettered at once.
 	Retry RetryPolicy
+	// MaxUnansweredDeliveries bounds the deliveries of an envelope whose leases
+	// expired unanswered: a delivery past Retry's attempts that follows this many
+	// of them is dead-lettered without running the handler (the envelope is
+	// probably poison). Deliveries within Retry's attempts always run. Default
+	// ConsumerMaxUnansweredDeliveriesDefault.
+	MaxUnansweredDeliveries int
 	// Clock stamps failures and measures polling. Default SystemClock.
 	Clock Clock
 	// Logger logs failures and queue errors. Default slog.Default().
@@ -103,8 +115,10 @@ type ConsumerConfig struct {
 	// OnHealthChange report the failures either way.
 	FailAfter time.Duration
 	// OnHealthChange, if set, is called when the consumer's health changes: when
-	// Run starts and stops, when claims start failing and when they recover. It is
-	// called synchronously from Run; keep it quick.
+	// Run starts and stops, when claims start failing and when they recover. Run
+	// waits for each call to return (keep it quick), but for one during which the
+	// consumer is stopped: so the hook may call Shutdown. Calls never overlap, and
+	// the last one (Running false) has returned when Run returns.
 	OnHealthChange func(ctx context.Context, h ConsumerHealth)
 }
 
@@ -113,9 +127,10 @@ type ConsumerConfig struct {
 // delivery: Ack on success, Retry after the RetryPolicy's delay on a retryable
 // failure, DeadLetter when retries are used up or the failure is permanent, and
 // Release when the handler was interrupted. A delivery past the RetryPolicy's
-// attempts (its earlier leases expired unanswered: the worker crashed, was killed or
-// hung) is dead-lettered without running the handler, with a failure coded
-// FailureCodeLeaseExpired, so a poison envelope cannot kill workers forever.
+// attempts that follows MaxUnansweredDeliveries deliveries whose leases expired
+// unanswered (the worker crashed, was killed or hung) is dead-lettered without
+// running the handler, with a failure coded FailureCodeLeaseExpired, so a poison
+// envelope cannot kill workers forever.
 //
 // The handler's context carries the queue and the lease of its delivery
 // (DeliveryLeaseFromContext): a handler whose effect lives in the queue's database
@@ -148,7 +163,8 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		v    int64
 	}{{"Workers", int64(cfg.Workers)}, {"BatchSize", int64(cfg.BatchSize)}, {"Lease", int64(cfg.Lease)},
 		{"PollInterval", int64(cfg.PollInterval)},
-		{"ShutdownTimeout", int64(cfg.ShutdownTimeout)}, {"FailAfter", int64(cfg.FailAfter)}} {
+		{"ShutdownTimeout", int64(cfg.ShutdownTimeout)}, {"FailAfter", int64(cfg.FailAfter)},
+		{"MaxUnansweredDeliveries", int64(cfg.MaxUnansweredDeliveries)}} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("storagefirst: ConsumerConfig.%s is negative", f.name))
 		}
@@ -179,6 +195,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = ConsumerShutdownTimeoutDefault
+	}
+	if cfg.MaxUnansweredDeliveries == 0 {
+		cfg.MaxUnansweredDeliveries = ConsumerMaxUnansweredDeliveriesDefault
 	}
 	cfg.Clock = clockOrSystem(cfg.Clock)
 	if cfg.Logger == nil {
@@ -258,14 +277,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 		failures := 0
 		if err != nil {
 			var failing time.Duration
-			failures, failing = c.claimFailed(loop, err)
+			failures, failing = c.claimFailed(loop, r, err)
 			cfg.Logger.ErrorContext(loop, "storagefirst: claim failed", "error", err, "failures", failures, "failing_for", failing)
 			if cfg.FailAfter > 0 && failing >= cfg.FailAfter {
 				runErr = fmt.Errorf("%w for %v (%d claims in a row): %w", ErrClaimFailing, failing, failures, err)
 				break
 			}
 		} else {
-			c.claimSucceeded(loop)
+			c.claimSucceeded(loop, r)
 		}
 		for _, d := range ds {
 			wg.Add(1)
@@ -308,7 +327,7 @@ func (c *Consumer) process(base context.Context, d Delivery) {
 	}
 
 	lease := d.Lease
-	herr := exhaustedByExpiry(cfg.Retry, d)
+	herr := exhaustedByExpiry(cfg.Retry, cfg.MaxUnansweredDeliveries, d)
 	poison := herr != nil
 	ackedInTx := false
 	if !poison {
@@ -377,7 +396,12 @@ func (c *Consumer) handle(ctx context.Context, cancel context.CancelCauseFunc, d
 			case <-cfg.Clock.After(cfg.Lease / 3):
 			}
 			leaseMu.Lock()
-			l, err := cfg.Queue.Extend(ctx, lease, cfg.Lease)
+			// Bounded by what is left of the lease when an extension is due: a
+			// call that outlasts it is too late, and must not hold the handler's
+			// answer back.
+			ectx, ecancel := context.WithTimeout(ctx, cfg.Lease-cfg.Lease/3)
+			l, err := cfg.Queue.Extend(ectx, lease, cfg.Lease)
+			ecancel()
 			if err == nil {
 				lease = l
 				holder.extended(l)

@@ -37,7 +37,7 @@ func (c *Consumer) Health() ConsumerHealth {
 
 // claimFailed records a failed claim; it returns the number of failures in a row
 // and how long claims have been failing.
-func (c *Consumer) claimFailed(ctx context.Context, err error) (int, time.Duration) {
+func (c *Consumer) claimFailed(ctx context.Context, r *consumerRun, err error) (int, time.Duration) {
 	now := c.cfg.Clock.Now()
 	c.mu.Lock()
 	first := c.health.ClaimFailures == 0
@@ -49,20 +49,20 @@ func (c *Consumer) claimFailed(ctx context.Context, err error) (int, time.Durati
 	h := c.health
 	c.mu.Unlock()
 	if first {
-		c.notifyHealth(ctx, h)
+		c.notifyHealth(ctx, r, h)
 	}
 	return h.ClaimFailures, now.Sub(h.FailingSince)
 }
 
 // claimSucceeded records a claim that succeeded.
-func (c *Consumer) claimSucceeded(ctx context.Context) {
+func (c *Consumer) claimSucceeded(ctx context.Context, r *consumerRun) {
 	c.mu.Lock()
 	recovered := c.health.ClaimFailures > 0
 	c.health.ClaimFailures, c.health.FailingSince, c.health.LastClaimError = 0, time.Time{}, nil
 	h := c.health
 	c.mu.Unlock()
 	if recovered {
-		c.notifyHealth(ctx, h)
+		c.notifyHealth(ctx, r, h)
 	}
 }
 
@@ -76,8 +76,31 @@ func (c *Consumer) failingFor() time.Duration {
 	return c.cfg.Clock.Now().Sub(c.health.FailingSince)
 }
 
-func (c *Consumer) notifyHealth(ctx context.Context, h ConsumerHealth) {
-	if c.cfg.OnHealthChange != nil {
-		c.cfg.OnHealthChange(ctx, h)
+// notifyHealth calls OnHealthChange with h. While r runs (r not nil), Run waits
+// for the hook to return unless r stops meanwhile: so a hook that calls Shutdown,
+// which waits for Run to return, does not deadlock. Calls never overlap: a call
+// that Run stopped waiting for is followed by the next one only once it returned.
+// With r nil (Run has ended) the hook runs in the caller, after every earlier call.
+func (c *Consumer) notifyHealth(ctx context.Context, r *consumerRun, h ConsumerHealth) {
+	hook := c.cfg.OnHealthChange
+	if hook == nil {
+		return
+	}
+	if r == nil {
+		hook(ctx, h)
+		return
+	}
+	prev, done := r.hook, make(chan struct{})
+	r.hook = done
+	go func() {
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		hook(ctx, h)
+	}()
+	select {
+	case <-done:
+	case <-r.loop.Done():
 	}
 }

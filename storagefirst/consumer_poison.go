@@ -7,29 +7,37 @@ import (
 )
 
 // FailureCodeLeaseExpired is the Failure.Code of an envelope that the Consumer
-// dead-lettered without running its handler, because earlier deliveries used up the
-// RetryPolicy's attempts and their leases expired unanswered.
+// dead-lettered without running its handler, because it was past the
+// RetryPolicy's attempts and ConsumerConfig.MaxUnansweredDeliveries of its
+// deliveries had expired unanswered.
 const FailureCodeLeaseExpired = "LeaseExpired"
 
 // ErrLeasesExpired is wrapped by the error of a delivery that the Consumer
 // dead-lettered unhandled: it was delivered more often than the RetryPolicy allows
-// attempts because its handler never answered (the worker crashed, was killed or
-// hung until its lease ran out), so it is probably poison.
+// attempts, and too many of its deliveries went unanswered (the worker crashed,
+// was killed or hung until its lease ran out), so it is probably poison.
 var ErrLeasesExpired = errors.New("storagefirst: leases expired unanswered")
 
-// exhaustedByExpiry returns, when d is past the attempts that policy allows, the
-// error with which to dead-letter it without running the handler (nil otherwise). An attempt that the consumer answered leaves a failure (Retry) or ends
-// the envelope, so every delivery beyond the policy's attempts is one whose earlier
-// leases expired unanswered: as River and Oban discard a job at rescue, the consumer
-// stops handing it to workers it kills.
-func exhaustedByExpiry(policy RetryPolicy, d Delivery) error {
+// exhaustedByExpiry returns, when d is past the attempts that policy allows and at
+// least maxUnanswered earlier deliveries went unanswered, the error with which to
+// dead-letter it without running the handler (nil otherwise). An attempt that the
+// consumer answered leaves a failure (Retry) or ends the envelope, so the
+// deliveries of the current run that left no failure are those whose leases
+// expired unanswered: as River and Oban discard a job at rescue, the consumer
+// stops handing it to workers it kills. Counting them apart from the policy's
+// attempts keeps one crash of a process from dead-lettering, unrun, every healthy
+// envelope it held under a policy without retries.
+func exhaustedByExpiry(policy RetryPolicy, maxUnanswered int, d Delivery) error {
 	allowed := policy.Retries() + 1
 	attempt := d.Envelope.Attempt
 	if attempt <= allowed {
 		return nil
 	}
 	lost := attempt - 1 - answeredFailures(d.Failures, attempt, replayedAt(d.Envelope))
-	lost = min(max(lost, 1), attempt-1)
+	lost = min(max(lost, 0), attempt-1)
+	if lost < max(maxUnanswered, 1) {
+		return nil
+	}
 	return fmt.Errorf("%w: delivery %d of envelope %s under a retry policy allowing %d attempts; "+
 		"%d earlier lease(s) expired without an answer (the handler crashed, was killed or hung)",
 		ErrLeasesExpired, attempt, d.Envelope.ID, allowed, lost)

@@ -24,6 +24,9 @@ type consumerRun struct {
 	cancelNow  chan struct{}
 	cancelOnce sync.Once
 	done       chan struct{}
+	// hook is closed when the latest OnHealthChange call of this run has
+	// returned (nil before the first); only Run's goroutine touches it.
+	hook chan struct{}
 }
 
 // begin registers a new Run, unless one is running or Shutdown was called.
@@ -43,7 +46,7 @@ func (c *Consumer) begin(ctx context.Context) (*consumerRun, error) {
 	c.health = ConsumerHealth{Running: true}
 	h := c.health
 	c.mu.Unlock()
-	c.notifyHealth(ctx, h)
+	c.notifyHealth(ctx, r, h)
 	return r, nil
 }
 
@@ -56,7 +59,10 @@ func (c *Consumer) end(ctx context.Context, r *consumerRun) {
 	h := c.health
 	c.mu.Unlock()
 	close(r.done)
-	c.notifyHealth(context.WithoutCancel(ctx), h)
+	if r.hook != nil {
+		<-r.hook // a call Run stopped waiting for (it called Shutdown, say) returns now
+	}
+	c.notifyHealth(context.WithoutCancel(ctx), nil, h)
 }
 
 // claim claims up to n envelopes. The claim runs on a context that the shutdown does

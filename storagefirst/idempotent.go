@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -203,20 +204,28 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 	defer cancelHandler(nil)
 	hctx, holder := withClaimHolder(hctx, claim)
 	stopRenewal, renewalDone := make(chan struct{}), make(chan struct{})
+	var claimLost atomic.Bool // the renewal found the claim taken over
 	go func() {
 		defer close(renewalDone)
-		cfg.renew(hctx, holder, lease, stopRenewal, cancelHandler)
+		cfg.renew(hctx, holder, lease, stopRenewal, func(cause error) {
+			claimLost.Store(true)
+			cancelHandler(cause)
+		})
 	}()
 	herr := next.Handle(hctx, env)
 	close(stopRenewal)
 	<-renewalDone
 	claim = holder.current()
-	if lost := context.Cause(hctx); errors.Is(lost, ErrLeaseLost) && !(herr == nil && outcomeRecorded(hctx)) {
+	if lost := context.Cause(hctx); claimLost.Load() && !(herr == nil && outcomeRecorded(hctx)) {
 		// Another worker holds the key now: this claim can neither complete nor
 		// release it (fencing), and the other worker's outcome wins. Retried, the
 		// delivery finds that outcome.
 		return Retryable(errors.Join(lost, herr))
 	}
+	// Otherwise the claim is still this handler's, also when the delivery's queue
+	// lease was lost (the consumer cancelled the handler with ErrLeaseLost): record
+	// or release it now, so that the envelope's next holder finds the outcome, or
+	// the key free, instead of waiting for this claim's lease to run out.
 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), idempotencyRecordTimeout)
 	defer cancel()

@@ -3,7 +3,6 @@ package storagefirst_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -96,9 +95,8 @@ func TestIdempotentConcurrentDuplicateIsInProgress(t *testing.T) {
 			return nil
 		}))
 	env := newEnv(t, `{}`)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); require.NoError(t, h.Handle(context.Background(), env)) }()
+	first := make(chan error, 1) // checked by the test's goroutine
+	go func() { first <- h.Handle(context.Background(), env) }()
 	<-entered
 	err := h.Handle(context.Background(), env) // told not to wait
 	require.ErrorIs(t, err, storagefirst.ErrInProgress)
@@ -107,7 +105,7 @@ func TestIdempotentConcurrentDuplicateIsInProgress(t *testing.T) {
 	require.True(t, ok)
 	require.InDelta(t, time.Minute.Seconds(), d.Seconds(), 5)
 	close(release)
-	wg.Wait()
+	require.NoError(t, <-first)
 }
 
 func TestIdempotentLeaseFollowsTheDeadline(t *testing.T) {

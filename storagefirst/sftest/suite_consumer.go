@@ -29,6 +29,7 @@ func runConsumerSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend) 
 		{"ConsumerHandlesEveryEnvelope", testConsumerHandles},
 		{"ConsumerExtendsTheLease", testConsumerExtends},
 		{"ConsumerDeadLettersPoisonPastMaxRetries", testConsumerPoison},
+		{"ConsumerRunsWhatACrashLeft", testConsumerRunsWhatACrashLeft},
 		{"ConsumerShutdownLeavesNothingLeased", testConsumerShutdownLeavesNothingLeased},
 		{"ConsumerShutdownReleasesInFlight", testConsumerShutdownReleases},
 	} {
@@ -215,7 +216,8 @@ func testConsumerPoison(t *testing.T, q QueueBackend) {
 	processed := make(chan storagefirst.Processed, 10)
 	sc := startConsumer(t, storagefirst.ConsumerConfig{
 		Queue: q, Workers: 2,
-		Retry: storagefirst.RetryPolicy{MaxRetries: 2}, // 3 attempts
+		Retry:                   storagefirst.RetryPolicy{MaxRetries: 2}, // 3 attempts
+		MaxUnansweredDeliveries: 2,
 		Handler: storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
 			mu.Lock()
 			handled = append(handled, env.ID)

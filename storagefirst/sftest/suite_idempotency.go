@@ -34,6 +34,7 @@ func RunIdempotencySuite(t *testing.T, newStore func(t *testing.T) storagefirst.
 		{"ReapIsBounded", testIdemReap},
 		{"Claims", testIdemClaims},
 		{"CanceledContextChangesNothing", testIdemCanceledContext},
+		{"QueueLeaseLostFreesTheClaim", testIdemQueueLeaseLost},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

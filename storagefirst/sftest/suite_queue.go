@@ -76,6 +76,8 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		{"DeadLetterKeepsHistory", testDeadLetter},
 		{"FailureHistoryIsBounded", testHistoryBounded},
 		{"StaleLeaseIsFenced", testStaleLease},
+		{"CompletionAfterTakeoverIsRefused", testCompletionAfterTakeover},
+		{"CompletionAfterExpiryBeforeTakeover", testCompletionAfterExpiry},
 		{"PutNeverRevivesADeadLetter", testPutNeverRevives},
 		{"PutRejectsWhatStoresCannotHold", testPutUnstorable},
 		{"FailureWithNULReachesTheDeadLetters", testFailureWithNUL},
@@ -245,6 +247,7 @@ func testClaimExclusive(t *testing.T, q QueueBackend) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var wg sync.WaitGroup
+	errs := make(chan error, workers)
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -252,7 +255,7 @@ func testClaimExclusive(t *testing.T, q QueueBackend) {
 			for {
 				ds, err := q.Claim(ctx, 7, time.Minute)
 				if err != nil || len(ds) == 0 {
-					require.NoError(t, err)
+					errs <- err // checked by the test's goroutine
 					return
 				}
 				mu.Lock()
@@ -264,6 +267,10 @@ func testClaimExclusive(t *testing.T, q QueueBackend) {
 		}()
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 	require.Len(t, seen, n)
 	for id, c := range seen {
 		require.Equal(t, 1, c, "envelope %s claimed %d times", id, c)

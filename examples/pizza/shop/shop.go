@@ -110,12 +110,19 @@ func New(cfg Config) (*Shop, error) {
 	// A short claim: after a crash the order is created again within 30 s. It is
 	// safe because the claim is completed in the order's own transaction (a
 	// worker that outlives its claim cannot commit).
+	//
+	// Keyed on the envelope's ID (the order's ID), not on the client's
+	// Idempotency-Key: the front door already stores one envelope per key while
+	// its record lives, and once that record expires a retry with the same key is
+	// a new order with a new ID, which must be created, not skipped as a repeat of
+	// the first. dlq.OriginalID keeps a replay under a new ID a repeat of its
+	// original.
 	idem := cfg.Backend.Idempotency()
 	if cfg.Telemetry != nil {
 		idem = cfg.Telemetry.Idempotency(idem)
 	}
 	s.createMW, err = storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem,
-		Scope: "create-order", Lease: 30 * time.Second})
+		Scope: "create-order", Key: dlq.OriginalID, Lease: 30 * time.Second})
 	if err != nil {
 		return nil, err
 	}
