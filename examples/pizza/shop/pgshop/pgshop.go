@@ -50,6 +50,8 @@ type PostgresOptions struct {
 	// Migrate applies the store's migrations and creates the orders table; on AWS
 	// only the migration function does.
 	Migrate bool
+	// Roles, with Migrate, creates the application roles and their grants.
+	Roles Roles
 }
 
 // OpenPostgresPool opens the shop on an existing pool (which it then owns).
@@ -60,7 +62,7 @@ func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOpti
 	}
 	b := &Postgres{pool: pool, store: st, table: pgx.Identifier{opts.Schema, "orders"}.Sanitize()}
 	if opts.Migrate {
-		if err := b.migrate(ctx); err != nil {
+		if err := b.migrate(ctx, opts.Schema, opts.Roles); err != nil {
 			st.Close()
 			return nil, err
 		}
@@ -68,17 +70,6 @@ func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOpti
 	b.orders, _ = st.Queue("create-order")
 	b.cancel, _ = st.Queue("cancel-order")
 	return b, nil
-}
-
-func (b *Postgres) migrate(ctx context.Context) error {
-	if _, err := b.store.Migrate(ctx); err != nil {
-		return err
-	}
-	_, err := b.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+b.table+` (
-		id text PRIMARY KEY, username varchar(45) NOT NULL, items jsonb NOT NULL DEFAULT '[]',
-		status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
-		CREATE INDEX IF NOT EXISTS orders_username ON `+b.table+` (username, id)`)
-	return err
 }
 
 func (b *Postgres) Name() string                               { return "postgres schema " + b.store.Schema() }
