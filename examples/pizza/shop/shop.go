@@ -179,7 +179,7 @@ func (c createSink) PutKeyed(ctx context.Context, p storagefirst.KeyedPut) (stor
 // CreateHandler is the create-order consumer's handler chain: decode, then create
 // the order exactly once.
 func (s *Shop) CreateHandler() storagefirst.Handler {
-	create := ingest.HandlerFor(ingest.DecodeConfig{}, func(ctx context.Context, ev ingest.Event[CreateOrder]) error {
+	create := ingest.HandlerFor(ingest.DecodeConfig{AllowUnknownFields: true}, func(ctx context.Context, ev ingest.Event[CreateOrder]) error {
 		s.failMu.RLock()
 		fail := s.cfg.FailCreate
 		s.failMu.RUnlock()
