@@ -28,8 +28,8 @@ test('escapeJavaScript escapes as Commons Lang does', () => {
 });
 
 // The create-order request: the event detail the function reads. The golden file
-// is also the Go consumer's test input (lambda/create-order).
-const golden = path.join(__dirname, '..', '..', '..', 'lambda', 'create-order', 'testdata', 'put-events-request.json');
+// is also the Go consumer's test input (lambda/lambdaenv).
+const golden = path.join(__dirname, '..', '..', '..', 'lambda', 'lambdaenv', 'testdata', 'put-events-request.json');
 
 test('POST /orders: the request becomes one event whose detail carries the id, request time, Idempotency-Key and body', () => {
   const body = { username: `O'Brien "the" \u00e9\u{1F355}`, items: ['margherita', 'a/b\\c'] };
