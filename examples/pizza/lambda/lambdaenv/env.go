@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -33,6 +32,10 @@ const (
 	EnvDBName      = "PIZZA_DB_NAME"
 	EnvSchema      = "PIZZA_SCHEMA"
 	EnvPooled      = "PIZZA_DB_POOLED" // "false" for a direct connection
+	// EnvDBWriter and EnvDBReader name the application roles the migrate function
+	// creates (pgshop.Roles); unset, it creates none.
+	EnvDBWriter = "PIZZA_DB_WRITER"
+	EnvDBReader = "PIZZA_DB_READER"
 )
 
 func getenv(k, def string) string {
@@ -43,7 +46,8 @@ func getenv(k, def string) string {
 }
 
 // Open opens the backend described by the environment. migrate applies the
-// migrations (the migrate function only).
+// migrations and, when EnvDBWriter and EnvDBReader name them, creates the
+// application roles (the migrate function only).
 func Open(ctx context.Context, migrate bool) (*pgshop.Postgres, error) {
 	dsn := os.Getenv(EnvDatabaseURL)
 	iam := dsn == ""
@@ -76,7 +80,8 @@ func Open(ctx context.Context, migrate bool) (*pgshop.Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := pgshop.OpenPostgresPool(ctx, pool, pgshop.PostgresOptions{Schema: getenv(EnvSchema, "pizza"), Pooled: pooled, Migrate: migrate})
+	b, err := pgshop.OpenPostgresPool(ctx, pool, pgshop.PostgresOptions{Schema: getenv(EnvSchema, "pizza"), Pooled: pooled, Migrate: migrate,
+		Roles: pgshop.Roles{Writer: os.Getenv(EnvDBWriter), Reader: os.Getenv(EnvDBReader)}})
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -115,13 +120,37 @@ func ProxyHandler(h http.Handler) func(ctx context.Context, e events.APIGatewayP
 		for k, v := range e.Headers {
 			req.Header.Set(k, v)
 		}
-		rec := httptest.NewRecorder()
+		rec := &recorder{header: http.Header{}}
 		h.ServeHTTP(rec, req)
 		headers := map[string]string{}
-		for k := range rec.Header() {
-			headers[k] = rec.Header().Get(k)
+		for k := range rec.header {
+			headers[k] = rec.header.Get(k)
 		}
-		return events.APIGatewayProxyResponse{StatusCode: rec.Code, Headers: headers,
-			Body: string(bytes.TrimSpace(rec.Body.Bytes()))}, nil
+		if rec.code == 0 {
+			rec.code = http.StatusOK
+		}
+		return events.APIGatewayProxyResponse{StatusCode: rec.code, Headers: headers,
+			Body: string(bytes.TrimSpace(rec.body.Bytes()))}, nil
 	}
+}
+
+// recorder is the http.ResponseWriter ProxyHandler hands the handler (not
+// net/http/httptest's, which would link test machinery into the bootstrap).
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
 }
