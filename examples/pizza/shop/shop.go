@@ -240,20 +240,30 @@ func (s *Shop) CancelOrder(ctx context.Context, in CancelInput) (Order, error) {
 var lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException",
 	"Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"}
 
-// CancelWorkflow is the cancel workflow: the task retried on transient errors (as
-// the reference system: 2 s, 6 attempts, backoff 2 for Lambda service errors),
-// business rejections routed to their own Fail states, and everything else caught
-// into the dead-letter queue.
+// Timings of the cancel workflow: the worst case of every task attempt timing out
+// and every retry waiting (4 attempts of CancelTaskTimeout, 4 s of waits) plus the
+// dead-letter send fits CancelTimeoutDefault, so a cancel that cannot succeed
+// reaches the dead-letter queue before the execution times out.
+const (
+	CancelTaskTimeout = 4 * time.Second
+	CancelDLQTimeout  = 4 * time.Second
+)
+
+// CancelWorkflow is the cancel workflow: the task retried on transient errors
+// (Lambda service errors twice, 1 s then 2 s; an unavailable database once,
+// after 1 s), business rejections routed to their own Fail states, and everything
+// else caught into the dead-letter queue, all inside the timeout (see
+// CancelTaskTimeout).
 func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination, timeout time.Duration) workflow.Definition {
 	return workflow.Definition{
 		Comment: "Cancel a pizza order (storage-first reference system)",
 		StartAt: "CancelOrder",
 		Timeout: timeout,
 		States: map[string]workflow.State{
-			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: 10 * time.Second,
+			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: CancelTaskTimeout,
 				Retry: []workflow.Retrier{
-					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2},
-					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
+					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
+					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxAttempts: 1, BackoffRate: 2},
 				},
 				Catch: []workflow.Catcher{
 					{ErrorEquals: []string{"OrderNotFound"}, Next: "OrderNotFound"},
@@ -265,7 +275,8 @@ func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination,
 			"OrderNotFound":       workflow.Fail{Error: "OrderNotFound", Cause: "there is no such order"},
 			"OrderNotCancellable": workflow.Fail{Error: "OrderNotCancellable", Cause: "the order cannot be cancelled in its state"},
 			"InvalidRequest":      workflow.Fail{Error: "InvalidRequest", Cause: "give the order's id or username"},
-			"SendToDLQ":           workflow.Task{Run: workflow.DeadLetterTask(dead), Resource: "dlq", Next: "CancelFailed"},
+			"SendToDLQ": workflow.Task{Run: workflow.DeadLetterTask(dead), Resource: "dlq", Timeout: CancelDLQTimeout,
+				Next: "CancelFailed"},
 			"CancelFailed": workflow.Fail{Error: "CancelFailed",
 				Cause: "the order could not be cancelled; the request is in the dead-letter queue"},
 		},
