@@ -50,6 +50,11 @@ func main() {
 	}
 }
 
+// shutdownTimeout bounds the graceful stop: longer than the longest request (a
+// cancel waits up to shop.CancelTimeoutDefault for its workflow), so that Ctrl-C
+// lets every in-flight request finish rather than failing it.
+const shutdownTimeout = shop.CancelTimeoutDefault + 10*time.Second
+
 func run(addr, db, schema, failPrefix string, logger *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -102,7 +107,7 @@ func run(addr, db, schema, failPrefix string, logger *slog.Logger) error {
 		<-workDone
 		return err
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx) // in-flight requests finish
 	stopWork()                      // then the consumers finish or release their work
