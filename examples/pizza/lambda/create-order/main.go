@@ -15,9 +15,9 @@ import (
 )
 
 func main() {
-	s, err := lambdaenv.Shop(context.Background()) // once per container
+	h, err := lambdaenv.Creates(context.Background()) // once per container
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(lambdaenv.CreateOrderTarget(s.CreateHandler()))
+	lambda.Start(lambdaenv.CreateOrderTarget(h))
 }

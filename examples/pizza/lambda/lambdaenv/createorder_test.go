@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"os"
 	"strconv"
 	"testing"
@@ -67,9 +66,7 @@ func TestCreateOrderTargetOnPostgres(t *testing.T) {
 	b, err := pgshop.OpenPostgres(ctx, url, schema)
 	require.NoError(t, err)
 	defer b.Close()
-	s, err := shop.New(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	target := lambdaenv.CreateOrderTarget(s.CreateHandler())
+	target := lambdaenv.CreateOrderTarget(shop.CreateHandlerFor(b.Orders(), b.Idempotency())) // as the function wires it
 
 	event := func(ms int64, requestID, key, order string, extra string) events.EventBridgeEvent {
 		d := map[string]any{"id": strconv.FormatInt(ms, 10) + "-" + requestID,

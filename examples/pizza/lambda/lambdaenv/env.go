@@ -21,6 +21,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/pgstore"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
 // Environment variables read by Open.
@@ -49,34 +50,7 @@ func getenv(k, def string) string {
 // migrations and, when EnvDBWriter and EnvDBReader name them, creates the
 // application roles (the migrate function only).
 func Open(ctx context.Context, migrate bool) (*pgshop.Postgres, error) {
-	dsn := os.Getenv(EnvDatabaseURL)
-	iam := dsn == ""
-	if iam {
-		host := os.Getenv(EnvDBHost)
-		if host == "" {
-			return nil, fmt.Errorf("set %s, or %s and the other PIZZA_DB_ variables", EnvDatabaseURL, EnvDBHost)
-		}
-		u := url.URL{Scheme: "postgres", User: url.User(getenv(EnvDBUser, "postgres")),
-			Host: host + ":" + getenv(EnvDBPort, "5432"), Path: "/" + getenv(EnvDBName, "postgres"), RawQuery: "sslmode=require"}
-		dsn = u.String()
-	}
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, err
-	}
-	cfg.MaxConns = 2 // one invocation at a time per container
-	pooled := getenv(EnvPooled, "true") != "false"
-	if pooled {
-		pgstore.ConfigurePool(cfg)
-	}
-	if iam {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, err
-		}
-		pgstore.IAMAuth(cfg, pgstore.RDSIAMToken(awsCfg.Region, awsCfg.Credentials))
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, pooled, err := Pool(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -89,13 +63,84 @@ func Open(ctx context.Context, migrate bool) (*pgshop.Postgres, error) {
 	return b, nil
 }
 
+// Pool connects to the database the environment describes; pooled reports a
+// transaction pooler (RDS Proxy) in between.
+func Pool(ctx context.Context) (pool *pgxpool.Pool, pooled bool, err error) {
+	dsn := os.Getenv(EnvDatabaseURL)
+	iam := dsn == ""
+	if iam {
+		host := os.Getenv(EnvDBHost)
+		if host == "" {
+			return nil, false, fmt.Errorf("set %s, or %s and the other PIZZA_DB_ variables", EnvDatabaseURL, EnvDBHost)
+		}
+		u := url.URL{Scheme: "postgres", User: url.User(getenv(EnvDBUser, "postgres")),
+			Host: host + ":" + getenv(EnvDBPort, "5432"), Path: "/" + getenv(EnvDBName, "postgres"), RawQuery: "sslmode=require"}
+		dsn = u.String()
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, false, err
+	}
+	cfg.MaxConns = 2 // one invocation at a time per container
+	pooled = getenv(EnvPooled, "true") != "false"
+	if pooled {
+		pgstore.ConfigurePool(cfg)
+	}
+	if iam {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		pgstore.IAMAuth(cfg, pgstore.RDSIAMToken(awsCfg.Region, awsCfg.Credentials))
+	}
+	pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	return pool, pooled, err
+}
+
+// Reads serves GET /orders and GET /orders/{id} (shop.ReadHandler) from the
+// database the environment describes, reading the orders table only.
+func Reads(ctx context.Context) (http.Handler, error) {
+	pool, _, err := Pool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return shop.ReadHandler(pgshop.NewTable(pool, getenv(EnvSchema, "pizza")), logger()), nil
+}
+
+// Creates is the create-order consumer's handler chain (shop.CreateHandlerFor)
+// on the backend the environment describes.
+func Creates(ctx context.Context) (storagefirst.Handler, error) {
+	pool, pooled, err := Pool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := pgshop.Attach(pool, getenv(EnvSchema, "pizza"), pooled)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return shop.CreateHandlerFor(b.Orders(), b.Idempotency()), nil
+}
+
+// Cancels is the cancel workflow's task (shop.CancelFunc) on the orders table of
+// the database the environment describes.
+func Cancels(ctx context.Context) (func(context.Context, shop.CancelInput) (shop.Order, error), error) {
+	pool, _, err := Pool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return shop.CancelFunc(pgshop.NewTable(pool, getenv(EnvSchema, "pizza"))), nil
+}
+
+func logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stderr, nil)) }
+
 // Shop opens the backend and wires the shop on it.
 func Shop(ctx context.Context) (*shop.Shop, error) {
 	b, err := Open(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	return shop.New(shop.Config{Backend: b, Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))})
+	return shop.New(shop.Config{Backend: b, Logger: logger()})
 }
 
 // ProxyHandler serves h behind an API Gateway REST proxy integration.

@@ -56,17 +56,28 @@ type PostgresOptions struct {
 
 // OpenPostgresPool opens the shop on an existing pool (which it then owns).
 func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOptions) (*Postgres, error) {
-	st, err := pgstore.New(pool, pgstore.Config{Schema: opts.Schema, Pooled: opts.Pooled})
+	b, err := Attach(pool, opts.Schema, opts.Pooled)
 	if err != nil {
 		return nil, err
 	}
-	b := &Postgres{pool: pool, store: st, table: pgx.Identifier{opts.Schema, "orders"}.Sanitize()}
 	if opts.Migrate {
 		if err := b.migrate(ctx, opts.Schema, opts.Roles); err != nil {
-			st.Close()
+			b.store.Close()
 			return nil, err
 		}
 	}
+	return b, nil
+}
+
+// Attach opens the shop on an existing pool (which it then owns) whose schema
+// is migrated already: OpenPostgresPool without the migrations, for a process
+// that never applies them (and so does not link them).
+func Attach(pool *pgxpool.Pool, schema string, pooled bool) (*Postgres, error) {
+	st, err := pgstore.New(pool, pgstore.Config{Schema: schema, Pooled: pooled})
+	if err != nil {
+		return nil, err
+	}
+	b := &Postgres{pool: pool, store: st, table: pgx.Identifier{schema, "orders"}.Sanitize()}
 	b.orders, _ = st.Queue("create-order")
 	b.cancel, _ = st.Queue("cancel-order")
 	return b, nil
@@ -137,15 +148,38 @@ func scanPG(row pgx.Row) (shop.Order, error) {
 }
 
 func (o pgOrders) Get(ctx context.Context, id string) (shop.Order, error) {
-	ord, err := scanPG(o.b.pool.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.b.table+` WHERE id = $1`, id))
+	return Table{o.b.pool, o.b.table}.Get(ctx, id)
+}
+
+func (o pgOrders) List(ctx context.Context, after string, limit int) ([]shop.Order, error) {
+	return Table{o.b.pool, o.b.table}.List(ctx, after, limit)
+}
+
+// Table is the orders table alone, without the store (a shop.OrderReader and
+// shop.OrderCanceller): for a process that only reads orders (as the reader
+// role, Roles, may) or only cancels them, and links no more.
+type Table struct {
+	pool  *pgxpool.Pool
+	table string
+}
+
+// NewTable is the orders table in schema, through pool.
+func NewTable(pool *pgxpool.Pool, schema string) Table {
+	return Table{pool: pool, table: pgx.Identifier{schema, "orders"}.Sanitize()}
+}
+
+// Get returns the order, or an error wrapping shop.ErrNotFound.
+func (o Table) Get(ctx context.Context, id string) (shop.Order, error) {
+	ord, err := scanPG(o.pool.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.table+` WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ord, fmt.Errorf("%w: %s", shop.ErrNotFound, id)
 	}
 	return ord, err
 }
 
-func (o pgOrders) List(ctx context.Context, after string, limit int) ([]shop.Order, error) {
-	rows, err := o.b.pool.Query(ctx, `SELECT `+pgColumns+` FROM `+o.b.table+` WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+// List returns up to limit orders with IDs after the given one, in ID order.
+func (o Table) List(ctx context.Context, after string, limit int) ([]shop.Order, error) {
+	rows, err := o.pool.Query(ctx, `SELECT `+pgColumns+` FROM `+o.table+` WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -162,13 +196,20 @@ func (o pgOrders) List(ctx context.Context, after string, limit int) ([]shop.Ord
 }
 
 func (o pgOrders) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, error) {
+	return Table{o.b.pool, o.b.table}.Cancel(ctx, c)
+}
+
+// Cancel cancels the order c names (its id, or its username's latest open
+// order), if its state allows; errors wrap shop.ErrNotFound or
+// shop.ErrNotCancellable.
+func (o Table) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, error) {
 	var ord shop.Order
-	err := pgx.BeginFunc(ctx, o.b.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
 		var err error
 		if c.ID != "" {
-			ord, err = scanPG(tx.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.b.table+` WHERE id = $1 FOR UPDATE`, c.ID))
+			ord, err = scanPG(tx.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.table+` WHERE id = $1 FOR UPDATE`, c.ID))
 		} else {
-			ord, err = scanPG(tx.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.b.table+` WHERE username = $1
+			ord, err = scanPG(tx.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.table+` WHERE username = $1
 				ORDER BY status IN ('accepted', 'created') DESC, id DESC LIMIT 1 FOR UPDATE`, c.Username))
 		}
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -180,7 +221,7 @@ func (o pgOrders) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, e
 		if ord.Status != shop.StatusAccepted && ord.Status != shop.StatusCreated {
 			return fmt.Errorf("%w: it is %s", shop.ErrNotCancellable, ord.Status)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE `+o.b.table+` SET status = 'cancelled', updated_at = now() WHERE id = $1`, ord.ID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE `+o.table+` SET status = 'cancelled', updated_at = now() WHERE id = $1`, ord.ID); err != nil {
 			return err
 		}
 		ord.Status, ord.UpdatedAt = shop.StatusCancelled, time.Now().UTC()
