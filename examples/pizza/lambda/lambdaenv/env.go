@@ -1,6 +1,7 @@
-// Package lambdaenv sets up what every pizza Lambda needs, once per container:
-// the Postgres backend (RDS Proxy with IAM authentication, or a plain URL) and the
-// shop wired on it.
+// Package lambdaenv sets up what each pizza Lambda needs, once per container:
+// the Postgres connection (RDS Proxy with IAM authentication, or a plain URL) and
+// only the part of the shop that function runs (Creates, Cancels, Reads; Open for
+// the migrations), so that each links no more than it uses.
 package lambdaenv
 
 import (
@@ -133,15 +134,6 @@ func Cancels(ctx context.Context) (func(context.Context, shop.CancelInput) (shop
 }
 
 func logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stderr, nil)) }
-
-// Shop opens the backend and wires the shop on it.
-func Shop(ctx context.Context) (*shop.Shop, error) {
-	b, err := Open(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	return shop.New(shop.Config{Backend: b, Logger: logger()})
-}
 
 // ProxyHandler serves h behind an API Gateway REST proxy integration.
 func ProxyHandler(h http.Handler) func(ctx context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
