@@ -45,10 +45,18 @@ const sendTimeout = 10 * time.Second
 // error joins both, retryable, so the event source delivers again and nothing is
 // lost. Canceled work is never dead-lettered.
 //
-// Middleware panics when cfg.Destination is nil.
-func Middleware(cfg MiddlewareConfig) storagefirst.Middleware {
+// Middleware returns an error when cfg.Destination is nil or cfg.MaxAttempts is
+// negative.
+func Middleware(cfg MiddlewareConfig) (storagefirst.Middleware, error) {
+	var errs []error
 	if cfg.Destination == nil {
-		panic("dlq: Middleware needs a Destination")
+		errs = append(errs, errors.New("dlq: MiddlewareConfig.Destination is required"))
+	}
+	if cfg.MaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("dlq: MiddlewareConfig.MaxAttempts %d is negative", cfg.MaxAttempts))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = storagefirst.SystemClock{}
@@ -74,7 +82,7 @@ func Middleware(cfg MiddlewareConfig) storagefirst.Middleware {
 				"attempt", env.Attempt, "class", f.Class, "error", herr)
 			return nil
 		})
-	}
+	}, nil
 }
 
 func final(cfg MiddlewareConfig, env storagefirst.Envelope, err error) bool {

@@ -21,7 +21,7 @@ func TestMiddlewareDeadLettersFinalFailures(t *testing.T) {
 	t.Parallel()
 	dest := sftest.NewMemoryQueue(nil)
 	var result error
-	h := dlq.Middleware(dlq.MiddlewareConfig{Destination: dest, Origin: "create-order", MaxAttempts: 3,
+	h := deadLetters(t, dlq.MiddlewareConfig{Destination: dest, Origin: "create-order", MaxAttempts: 3,
 		Logger: slog.New(slog.DiscardHandler)})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { return result }))
 	ctx := context.Background()
@@ -54,11 +54,18 @@ func TestMiddlewareDeadLettersFinalFailures(t *testing.T) {
 func TestMiddlewareNeverAcksWhenTheDeadLetterIsNotStored(t *testing.T) {
 	t.Parallel()
 	down := errors.New("sqs is down")
-	h := dlq.Middleware(dlq.MiddlewareConfig{Destination: failingDest{down}})(
+	h := deadLetters(t, dlq.MiddlewareConfig{Destination: failingDest{down}})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { return storagefirst.Permanentf("bad") }))
 	env, _ := storagefirst.NewEnvelope("x", nil)
 	err := h.Handle(context.Background(), env)
 	require.ErrorIs(t, err, down)
 	require.True(t, storagefirst.IsRetryable(err), "the source must deliver again")
-	require.Panics(t, func() { dlq.Middleware(dlq.MiddlewareConfig{}) })
+}
+
+func TestMiddlewareRejectsAnInvalidConfig(t *testing.T) {
+	t.Parallel()
+	_, err := dlq.Middleware(dlq.MiddlewareConfig{})
+	require.ErrorContains(t, err, "Destination is required")
+	_, err = dlq.Middleware(dlq.MiddlewareConfig{Destination: failingDest{errors.New("x")}, MaxAttempts: -1})
+	require.ErrorContains(t, err, "MaxAttempts -1 is negative")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
@@ -70,11 +71,21 @@ func (s *Summary) fail(e Entry, err error) {
 // not deleted is re-put again, which stores and idempotent consumers absorb.
 // Entries of unknown shape are skipped (they are kept; inspect them with List).
 //
+// A Put never revives a dead letter: into the queue that holds the dead letters
+// (the sink is src's own queue) the re-put would be a duplicate of the dead letter
+// itself, and deleting it afterwards would lose the envelope. Replay therefore
+// requeues in place when sink is the queue a FromDeadLetters source reads (the
+// same handle, or another handle on the same queue of the same store); pass a nil
+// sink to say so explicitly.
+//
 // Replay returns the summary and, when it stopped early, why (StopOnError, or
 // ctx's error).
 func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts ReplayOptions) (Summary, error) {
 	sum := Summary{DryRun: opts.DryRun}
 	requeuer, canRequeue := src.(Requeuer)
+	if canRequeue && sink != nil && sinkIsSource(src, sink) {
+		sink = nil // requeue in place: a Put would be a duplicate of the dead letter
+	}
 	if sink == nil && !canRequeue {
 		return sum, ErrNoSink
 	}
@@ -158,4 +169,23 @@ func replayOne(ctx context.Context, src Source, requeuer Requeuer, sink storagef
 		return fmt.Errorf("re-put, but not deleted from the dead letters (a re-run replays it again): %w", err)
 	}
 	return nil
+}
+
+// sinkIsSource reports whether sink is the queue whose dead letters src reads: the
+// same value, or two handles equal by value (pgstore's and sqlitestore's Queue
+// methods return a new handle on a queue at each call).
+func sinkIsSource(src Source, sink storagefirst.Sink) bool {
+	ds, ok := src.(*DeadLetterSource)
+	if !ok || sink == nil || ds.dl == nil {
+		return false
+	}
+	a, b := reflect.ValueOf(sink), reflect.ValueOf(ds.dl)
+	if a.Type() != b.Type() || !a.Type().Comparable() {
+		return false
+	}
+	if a.Equal(b) {
+		return true
+	}
+	return a.Kind() == reflect.Pointer && !a.IsNil() && !b.IsNil() &&
+		a.Elem().Type().Comparable() && a.Elem().Equal(b.Elem())
 }

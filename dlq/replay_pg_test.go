@@ -66,8 +66,8 @@ func TestReplayPostgresExactlyOnce(t *testing.T) {
 		})
 	})
 	cons, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: q, Workers: 4, PollInterval: 10 * time.Millisecond,
-		Handler: storagefirst.Chain(effect, storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem, Scope: "orders"})),
-		Retry:   storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever}, Logger: slog.New(slog.DiscardHandler)})
+		Handler: storagefirst.Chain(effect, idempotent(t, storagefirst.IdempotentConfig{Store: idem, Scope: "orders"})),
+		Retry:   storagefirst.RetryPolicy{NoRetries: true}, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error)

@@ -9,8 +9,9 @@
 //     as RFC 9457 problem+json for bad input, with nothing persisted; 503 with
 //     Retry-After when the sink fails, never a success).
 //   - [FrontDoor.ServeHTTP] serves it over net/http, and the subpackage
-//     apigateway as Lambda handlers behind API Gateway REST and HTTP APIs (through
-//     [FrontDoor.AcceptEncoded]).
+//     apigateway as Lambda handlers behind API Gateway REST and HTTP APIs (the
+//     module's apigateway adapter serving ServeHTTP). [FrontDoor.AcceptEncoded]
+//     is Accept for other transports that carry the body as a string.
 //
 // Back doors turn delivered records into envelopes and run a storagefirst.Handler
 // chain over them: [HandlerFor] decodes a typed [Event] for your function, and the
@@ -53,7 +54,7 @@
 //
 // # Where it sits
 //
-// ingest imports storagefirst and nothing else of the module, and no AWS package;
+// ingest imports storagefirst and problem (the problem+json writer) and nothing else of the module, and no AWS package;
 // what speaks to an AWS service or to Lambda lives in the subpackages named after
 // it (apigateway, eventbridge, sqs, kinesis). A front door's Sink
 // is pgstore, an AWS sink, or anything else that implements storagefirst.Sink.

@@ -9,8 +9,7 @@ import (
 // AcceptEncoded is Accept for transports that deliver the body as a string,
 // base64-encoded when base64Encoded is set (API Gateway, Lambda function URLs):
 // it bounds the body by MaxBodyBytes before decoding it, answers 400 problem+json
-// for invalid base64, and otherwise calls Accept with r's Body set. The
-// subpackage apigateway uses it.
+// for invalid base64, and otherwise calls Accept with r's Body set.
 func (f *FrontDoor[T]) AcceptEncoded(ctx context.Context, r Request, body string, base64Encoded bool) Response {
 	limit := f.cfg.MaxBodyBytes
 	switch {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -87,7 +89,56 @@ func decodeError(err error) error {
 	if errors.Is(err, io.EOF) {
 		msg = "empty body"
 	}
+	// Say it in JSON's terms, not Go's: no Go type names in a client's answer.
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		msg = fmt.Sprintf("%s must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type), article(typeErr.Value))
+	case errors.As(err, &typeErr):
+		msg = fmt.Sprintf("the body must be %s, not %s", jsonKind(typeErr.Type), article(typeErr.Value))
+	case errors.As(err, &syntaxErr):
+		msg = fmt.Sprintf("%s (at byte %d)", strings.TrimPrefix(syntaxErr.Error(), "json: "), syntaxErr.Offset)
+	default:
+		msg = strings.TrimPrefix(msg, "json: ")
+	}
 	return fmt.Errorf("%w: %w: %s", storagefirst.ErrInvalidEnvelope, ErrMalformed, msg)
+}
+
+// jsonKind names the JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "another value"
+}
+
+// article is a JSON value kind as encoding/json names it ("number", "array",
+// "object", ...) with its article.
+func article(kind string) string {
+	if kind == "" {
+		return "this value"
+	}
+	if strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 // validate calls Validate on v or &v, whichever has it; a Validate that panics

@@ -200,12 +200,12 @@ func (f *FrontDoor[T]) Accept(ctx context.Context, r Request) Response {
 		return problem(http.StatusBadRequest, ProblemKeyRequired, "this endpoint requires an Idempotency-Key header")
 	}
 	if _, err := Decode[T](r.Body, DecodeConfig{MaxBytes: cfg.MaxBodyBytes, AllowUnknownFields: cfg.AllowUnknownFields}); err != nil {
-		return problem(http.StatusBadRequest, ProblemInvalidBody, strings.TrimPrefix(err.Error(), storagefirst.ErrInvalidEnvelope.Error()+": "))
+		return problem(http.StatusBadRequest, ProblemInvalidBody, clientDetail(err))
 	}
 
 	env, err := storagefirst.NewEnvelope(cfg.Type, r.Body)
 	if err != nil {
-		return problem(http.StatusBadRequest, ProblemInvalidBody, err.Error())
+		return problem(http.StatusBadRequest, ProblemInvalidBody, clientDetail(err))
 	}
 	env.Source = cfg.Source
 	if env.Source == "" {
@@ -222,7 +222,7 @@ func (f *FrontDoor[T]) Accept(ctx context.Context, r Request) Response {
 		}
 	}
 	if err := env.Validate(); err != nil {
-		return problem(http.StatusBadRequest, ProblemInvalidBody, err.Error())
+		return problem(http.StatusBadRequest, ProblemInvalidBody, clientDetail(err))
 	}
 
 	if key != "" {
@@ -377,7 +377,7 @@ func problemResponse(p Problem, corr, corrHeader string) Response {
 	h := http.Header{}
 	h.Set("Content-Type", ContentTypeProblem)
 	h.Set(corrHeader, corr)
-	return Response{Status: p.Status, Header: h, Body: p.body()}
+	return Response{Status: p.Status, Header: h, Body: p.Body()}
 }
 
 // isJSON accepts application/json and any application/*+json.

@@ -141,7 +141,9 @@ func TestFrontDoorRejectsBadInputAndPersistsNothing(t *testing.T) {
 		{"trailing data", "application/json", `{"username":"a"} {}`, nil, 400, ingest.ProblemInvalidBody, "after the JSON value"},
 		{"unknown field", "application/json", `{"username":"a","admin":true}`, nil, 400, ingest.ProblemInvalidBody, `unknown field "admin"`},
 		{"fails validation", "application/json", `{"username":""}`, nil, 400, ingest.ProblemInvalidBody, "username is required"},
-		{"wrong type", "application/json", `{"username":42}`, nil, 400, ingest.ProblemInvalidBody, "malformed"},
+		{"wrong type", "application/json", `{"username":42}`, nil, 400, ingest.ProblemInvalidBody, "malformed JSON: username must be a string, not a number"},
+		{"not an object, said in JSON's terms", "application/json", `"x"`, nil, 400, ingest.ProblemInvalidBody, "the body must be an object, not a string"},
+		{"syntax error with its place", "application/json", `{"username":nope}`, nil, 400, ingest.ProblemInvalidBody, "invalid character 'o' in literal null (expecting 'u') (at byte"},
 		{"too large", "application/json", `{"username":"` + strings.Repeat("a", 2000) + `"}`, nil, 413, ingest.ProblemTooLarge, "1024 bytes"},
 		{"no content type", "", `{"username":"a"}`, nil, 415, ingest.ProblemUnsupportedMediaType, ""},
 		{"text/plain", "text/plain", `{"username":"a"}`, nil, 415, ingest.ProblemUnsupportedMediaType, ""},
@@ -165,6 +167,7 @@ func TestFrontDoorRejectsBadInputAndPersistsNothing(t *testing.T) {
 			p := a.problem(t)
 			require.Equal(t, tc.problemType, p.Type)
 			require.Contains(t, p.Detail, tc.detail)
+			require.NotRegexp(t, `storagefirst: |ingest: |json: |Go (struct|value)|ingest_test\.`, p.Detail, "no internals")
 		})
 	}
 	resp, err := http.Get(d.srv.URL + "/orders")

@@ -1,23 +1,15 @@
 package ingest
 
-import (
-	"encoding/json"
-	"net/http"
-)
+import "github.com/storagefirst/storagefirst-go/problem"
 
-// Problem is an RFC 9457 problem details object, the body of every error answer.
-type Problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	// Instance is the correlation ID of the request.
-	Instance string `json:"instance,omitempty"`
-}
+// Problem is an RFC 9457 problem details object, the body of every error answer;
+// its Instance is the correlation ID of the request. It is problem.Details, the
+// module's one problem+json format.
+type Problem = problem.Details
 
 // Problem types of the front doors.
 const (
-	ProblemTypePrefix           = "https://github.com/storagefirst/storagefirst-go/problems/"
+	ProblemTypePrefix           = problem.TypePrefix
 	ProblemInvalidBody          = ProblemTypePrefix + "invalid-body"
 	ProblemTooLarge             = ProblemTypePrefix + "too-large"
 	ProblemUnsupportedMediaType = ProblemTypePrefix + "unsupported-media-type"
@@ -32,12 +24,7 @@ const (
 )
 
 // ContentTypeProblem is the media type of Problem bodies.
-const ContentTypeProblem = "application/problem+json"
+const ContentTypeProblem = problem.ContentType
 
-func (p Problem) body() []byte {
-	if p.Title == "" {
-		p.Title = http.StatusText(p.Status)
-	}
-	b, _ := json.Marshal(p) // strings and an int always encode
-	return b
-}
+// clientDetail is err in the client's terms (no package prefixes).
+func clientDetail(err error) string { return problem.Detail(err) }

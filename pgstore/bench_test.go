@@ -22,7 +22,7 @@ func benchStore(b *testing.B, cfg pgstore.Config) *pgstore.Queue {
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	s, err := pgstore.New(newPool(b, url), cfg)
 	require.NoError(b, err)
-	b.Cleanup(s.Close)
+	b.Cleanup(func() { require.NoError(b, s.Close()) })
 	_, err = s.Migrate(context.Background())
 	require.NoError(b, err)
 	q, err := s.Queue("bench")

@@ -2,8 +2,11 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -28,7 +31,20 @@ func TestQueueConformance(t *testing.T) {
 			b.store = newStore(t, b.pool, b.schema)
 			return b.queue(t, q.Name())
 		},
+		RejectType: func(t *testing.T, q sftest.QueueBackend, typ string) { rejectType(t, q.(*pgstore.Queue), typ) },
+		Idempotency: func(t *testing.T, q sftest.QueueBackend) storagefirst.IdempotencyStore {
+			return q.(*pgstore.Queue).Store().Idempotency()
+		},
+		Stall: func(t *testing.T, q sftest.QueueBackend) { lockEnvelopes(t, q.(*pgstore.Queue).Store()) },
 	})
+}
+
+// rejectType makes the database refuse envelopes of type typ: a CHECK constraint
+// (SQLSTATE 23514) that Validate cannot know of.
+func rejectType(t *testing.T, q *pgstore.Queue, typ string) {
+	_, err := q.Store().Pool().Exec(t.Context(), fmt.Sprintf(`ALTER TABLE %s.envelopes ADD CONSTRAINT rejected_type CHECK (type <> '%s')`,
+		pgx.Identifier{q.Store().Schema()}.Sanitize(), strings.ReplaceAll(typ, "'", "''")))
+	require.NoError(t, err)
 }
 
 func TestIdempotencyConformance(t *testing.T) {
@@ -51,7 +67,7 @@ func pooledStore(t *testing.T) *pgstore.Store {
 	t.Cleanup(pool.Close)
 	s, err := pgstore.New(pool, pgstore.Config{Schema: schema, Pooled: true})
 	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	_, err = s.Migrate(context.Background())
 	require.NoError(t, err)
 	return s
@@ -63,7 +79,9 @@ func TestQueueConformancePooled(t *testing.T) {
 		q, err := pooledStore(t).Queue("pooled")
 		require.NoError(t, err)
 		return struct{ sftest.QueueBackend }{q} // no Waker: pooled consumers poll
-	}, sftest.QueueFeatures{})
+	}, sftest.QueueFeatures{RejectType: func(t *testing.T, q sftest.QueueBackend, typ string) {
+		rejectType(t, q.(struct{ sftest.QueueBackend }).QueueBackend.(*pgstore.Queue), typ)
+	}})
 }
 
 func TestIdempotencyConformancePooled(t *testing.T) {

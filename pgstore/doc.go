@@ -4,14 +4,20 @@
 //
 //   - [Queue] (one per name, from [Store.Queue]) is a storagefirst.Sink and
 //     storagefirst.Queue: Put group-commits envelopes from concurrent callers into
-//     one transaction and answers each caller when its batch has committed; PutTx
+//     one transaction and answers each caller when its batch has committed (a row
+//     the database rejects is split out of the batch and fails only its own
+//     envelope, permanently; a Put never revives a dead letter); PutTx
 //     enqueues inside the caller's own transaction (the transactional outbox);
 //     PutKeyed and PutKeyedTx store an envelope and the record of its idempotency
 //     key in one transaction (what ingest front doors use for Idempotency-Key); Claim
 //     uses FOR UPDATE SKIP LOCKED under leases with fencing tokens; retries, releases
-//     and dead letters keep a bounded failure history on the row. It also implements
-//     storagefirst.Waker (LISTEN/NOTIFY, with the consumer's polling as fallback),
-//     storagefirst.DeadLetters and storagefirst.StatsReporter.
+//     and dead letters keep a bounded failure history on the row. A claim reads
+//     its rows from an index in claim order (due time, then ID), so its cost is
+//     what it leases, whatever the backlog; dead-letter listings page through
+//     indexes of their own. It also implements storagefirst.Waker (LISTEN/NOTIFY on
+//     one connection that is pinged when quiet and reconnected with a backoff, the
+//     consumer's polling as fallback), storagefirst.DeadLetters and
+//     storagefirst.StatsReporter.
 //   - [IdempotencyStore] is a storagefirst.IdempotencyStore whose CompleteTx records
 //     an outcome in the same transaction as the handler's business writes, so
 //     "effect applied" and "recorded as done" can never disagree.
@@ -22,9 +28,16 @@
 //
 // # Where it sits
 //
-// pgstore imports storagefirst and nothing else of the module. Front doors (ingest)
-// persist into a Queue; a storagefirst.Consumer drains it; dlq inspects and replays
-// its dead letters.
+// pgstore imports storagefirst, workflow (the execution store it implements) and
+// the machinery in internal/ (batch for group commit, wake, reap), and no AWS
+// service package; only the CLI, the examples and tests import it. Front doors
+// (ingest) persist into a Queue; a storagefirst.Consumer drains it; dlq inspects and
+// replays its dead letters.
+//
+// Its shape is sqlitestore's, method for method, with pgx.Tx for *sql.Tx; the
+// shared shape is documented once, in storagefirst's package documentation
+// ("Stores"). Extras of its own: [Store.Pool], [Store.Schema], [Store.BatchStats],
+// [Store.Migrate], [Store.MigrationStatus] and [IdempotencyStore.CompleteBatch].
 //
 // # Managed Postgres
 //

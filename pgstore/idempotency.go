@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/storagefirst/storagefirst-go/internal/reap"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -240,12 +241,18 @@ func (i *IdempotencyStore) Delete(ctx context.Context, scope, key string) error 
 	return nil
 }
 
-// ReapLimitDefault bounds the records one Reap call deletes.
-const ReapLimitDefault = 10000
+// Defaults of Reap and RunReaper.
+const (
+	// ReapLimitDefault bounds the records one Reap call deletes.
+	ReapLimitDefault = 10000
+	// ReapIntervalDefault is how often RunReaper reaps when given no interval.
+	ReapIntervalDefault = time.Minute
+)
 
-// Reap deletes expired records: completed and released ones past their expiry, and
-// in-progress ones whose lease ran out more than staleAfter ago (their worker is
-// gone). It deletes at most limit (ReapLimitDefault when zero) and returns how many.
+// Reap deletes expired records: completed and released ones past their expiry,
+// and in-progress ones whose lease ran out more than staleAfter ago (their worker
+// is gone). It deletes at most limit (ReapLimitDefault when zero or negative) and
+// returns how many.
 func (i *IdempotencyStore) Reap(ctx context.Context, staleAfter time.Duration, limit int) (int64, error) {
 	if limit <= 0 {
 		limit = ReapLimitDefault
@@ -257,18 +264,16 @@ func (i *IdempotencyStore) Reap(ctx context.Context, staleAfter time.Duration, l
 	return tag.RowsAffected(), nil
 }
 
-// RunReaper calls Reap every interval until ctx ends, logging failures.
+// RunReaper calls Reap every interval (ReapIntervalDefault when zero or
+// negative) until ctx ends, at once again after a call that deleted a full
+// ReapLimitDefault, and logs failures with the store's Logger.
 func (i *IdempotencyStore) RunReaper(ctx context.Context, interval, staleAfter time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := i.Reap(ctx, staleAfter, 0); err != nil && ctx.Err() == nil {
-			i.s.cfg.Logger.WarnContext(ctx, "pgstore: reaping idempotency records failed", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	if interval <= 0 {
+		interval = ReapIntervalDefault
 	}
+	reap.Run(ctx, interval, ReapLimitDefault, func(ctx context.Context) (int64, error) {
+		return i.Reap(ctx, staleAfter, ReapLimitDefault)
+	}, func(err error) {
+		i.s.cfg.Logger.WarnContext(ctx, "pgstore: reaping idempotency records failed", "error", err)
+	})
 }

@@ -92,8 +92,8 @@ func TestConsumerExactlyOnceWithCompleteTx(t *testing.T) {
 	all := make(chan struct{})
 	c, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{
 		Queue: q, Workers: 8, PollInterval: 20 * time.Millisecond,
-		Handler: storagefirst.Chain(handler, storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem, Scope: "orders"})),
-		Retry:   storagefirst.RetryPolicy{Interval: time.Millisecond, MaxAttempts: 5},
+		Handler: storagefirst.Chain(handler, idempotent(t, storagefirst.IdempotentConfig{Store: idem, Scope: "orders"})),
+		Retry:   storagefirst.RetryPolicy{Interval: time.Millisecond, MaxRetries: 5},
 		Logger:  slog.New(slog.DiscardHandler),
 		OnProcessed: func(_ context.Context, p storagefirst.Processed) {
 			if p.Action == storagefirst.ActionAcked && acked.Add(1) == int32(len(in)) {
@@ -210,7 +210,7 @@ func TestCompleteBatchIsOneTransaction(t *testing.T) {
 	require.Zero(t, n, "the effect went with the failed completion")
 
 	// Through the middleware: applied and recorded together, Complete skipped.
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem, Scope: "orders"})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: idem, Scope: "orders"})(
 		storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
 			var batch pgx.Batch
 			batch.Queue(insert, env.ID)

@@ -11,7 +11,7 @@ const storagefirstReplayedAt = storagefirst.MetadataReplayedAt
 // queries holds the store's SQL with the schema filled in, built once per Store.
 type queries struct {
 	insert, insertOne, claim, retry, release, deadLetter, extend, ack   string
-	listDead, sendDead, requeue, deleteDead, stats                      string
+	listDead, listDeadType, sendDead, requeue, deleteDead, stats        string
 	idemBegin, idemGet, idemComplete, idemRelease, idemReap, idemDelete string
 	idemExtend                                                          string
 }
@@ -32,15 +32,15 @@ func newQueries(schema string, synchronous bool) queries {
 	return queries{
 		// Columns as arrays, one row per element: one statement per batch.
 		// The NOTIFY rides in the same statement ($10: whether to send it; Postgres
-		// folds identical notifications of one transaction into one).
+		// folds identical notifications of one transaction into one). An ID already
+		// in the queue, a dead letter's included, is a duplicate: a Put never revives
+		// a dead letter (only Requeue does).
 		insert: r.Replace(`WITH ins AS (
 				INSERT INTO {{schema}}.envelopes
 				(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
 				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
 					$6::text[], $7::text[], $8::jsonb[], $9::text[])
-				ON CONFLICT (queue, id) DO UPDATE
-				SET state = 0, attempt = 0, available_at = now(), dead_at = NULL, metadata = EXCLUDED.metadata
-				WHERE {{schema}}.envelopes.state = 2
+				ON CONFLICT (queue, id) DO NOTHING
 				RETURNING queue, id)
 			SELECT queue, id, CASE WHEN $10::bool THEN pg_notify($11, queue) END FROM ins`),
 		// The same for one row: a lone caller's batch skips the arrays.
@@ -48,25 +48,33 @@ func newQueries(schema string, synchronous bool) queries {
 				INSERT INTO {{schema}}.envelopes
 				(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-				ON CONFLICT (queue, id) DO UPDATE
-				SET state = 0, attempt = 0, available_at = now(), dead_at = NULL, metadata = EXCLUDED.metadata
-				WHERE {{schema}}.envelopes.state = 2
+				ON CONFLICT (queue, id) DO NOTHING
 				RETURNING queue, id)
 			SELECT queue, id, CASE WHEN $10::bool THEN pg_notify($11, queue) END FROM ins`),
 		// A leased row's available_at is its lease's end, so an expired lease is
 		// simply due again: no separate rescuer is needed.
+		//
+		// due reads envelopes_due_id in its own order, (available_at, id), so it
+		// reads the rows it locks and no more (plus those SKIP LOCKED passes over).
+		// The update finds them by primary key through id = ANY(array): a plan that
+		// stays an index lookup also as a generic plan, which knows nothing of $2
+		// (a join with due there becomes a hash join over the whole table). The
+		// last SELECT pairs each leased row with the time it was due.
 		claim: r.Replace(`WITH due AS (
-				SELECT queue, id, available_at FROM {{schema}}.envelopes
+				SELECT id, available_at FROM {{schema}}.envelopes
 				WHERE queue = $1 AND state < 2 AND available_at <= now()
 				ORDER BY available_at, id
 				LIMIT $2
-				FOR UPDATE SKIP LOCKED)
-			UPDATE {{schema}}.envelopes e
-			SET state = 1, attempt = e.attempt + 1, lease_token = nextval('{{schema}}.tokens'),
-				available_at = now() + $3::interval
-			FROM due, {{bk}} WHERE e.queue = due.queue AND e.id = due.id
-			RETURNING e.id, e.type, e.source, e.accepted_at, e.idempotency_key, e.correlation_id,
-				e.metadata, e.payload, e.attempt, e.lease_token, e.available_at, e.failures, due.available_at`),
+				FOR UPDATE SKIP LOCKED),
+			leased AS (
+				UPDATE {{schema}}.envelopes e
+				SET state = 1, attempt = e.attempt + 1, lease_token = nextval('{{schema}}.tokens'),
+					available_at = now() + $3::interval
+				FROM {{bk}}
+				WHERE e.queue = $1 AND e.id = ANY (ARRAY(SELECT id FROM due))
+				RETURNING e.id, e.type, e.source, e.accepted_at, e.idempotency_key, e.correlation_id,
+					e.metadata, e.payload, e.attempt, e.lease_token, e.available_at, e.failures)
+			SELECT leased.*, due.available_at FROM leased JOIN due USING (id)`),
 		ack: r.Replace(`DELETE FROM {{schema}}.envelopes e
 			USING unnest($1::text[], $2::text[], $3::bigint[]) AS a(queue, id, token), {{bk}}
 			WHERE e.queue = a.queue AND e.id = a.id AND e.lease_token = a.token AND e.state = 1
@@ -89,10 +97,17 @@ func newQueries(schema string, synchronous bool) queries {
 			FROM {{bk}}
 			WHERE queue = $1 AND id = $2 AND lease_token = $3 AND state = 1
 			RETURNING available_at`),
+		// Dead letters page through envelopes_dead (or envelopes_dead_type): two
+		// statements, so that each plan is a plain range scan of its index.
 		listDead: r.Replace(`SELECT id, type, source, accepted_at, idempotency_key, correlation_id,
 				metadata, payload, attempt, failures, dead_at
 			FROM {{schema}}.envelopes
-			WHERE queue = $1 AND state = 2 AND id > $2 AND ($3 = '' OR type = $3)
+			WHERE queue = $1 AND state = 2 AND id > $2
+			ORDER BY id LIMIT $3`),
+		listDeadType: r.Replace(`SELECT id, type, source, accepted_at, idempotency_key, correlation_id,
+				metadata, payload, attempt, failures, dead_at
+			FROM {{schema}}.envelopes
+			WHERE queue = $1 AND state = 2 AND type = $2 AND id > $3
 			ORDER BY id LIMIT $4`),
 		// A dead letter sent here from elsewhere (dlq.Destination) replaces any live
 		// row of the same ID: the envelope failed for good.
@@ -109,13 +124,17 @@ func newQueries(schema string, synchronous bool) queries {
 					to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
 			WHERE queue = $1 AND id = $2 AND state = 2`),
 		deleteDead: r.Replace(`DELETE FROM {{schema}}.envelopes WHERE queue = $1 AND id = $2 AND state = 2`),
+		// Each figure reads one index range, not the queue's rows: ready rows and
+		// the oldest of them from the front of envelopes_due_id, scheduled and
+		// in-flight rows from the rest of it, dead letters from envelopes_dead.
 		stats: r.Replace(`SELECT
-				count(*) FILTER (WHERE state < 2 AND available_at <= now()),
-				count(*) FILTER (WHERE state = 0 AND available_at > now()),
-				count(*) FILTER (WHERE state = 1 AND available_at > now()),
-				count(*) FILTER (WHERE state = 2),
-				coalesce(extract(epoch FROM now() - min(available_at) FILTER (WHERE state < 2 AND available_at <= now())), 0)
-			FROM {{schema}}.envelopes WHERE queue = $1`),
+				(SELECT count(*) FROM {{schema}}.envelopes WHERE queue = $1 AND state < 2 AND available_at <= now()),
+				f.scheduled, f.in_flight,
+				(SELECT count(*) FROM {{schema}}.envelopes WHERE queue = $1 AND state = 2),
+				coalesce(extract(epoch FROM now() - (SELECT min(available_at) FROM {{schema}}.envelopes
+					WHERE queue = $1 AND state < 2 AND available_at <= now())), 0)
+			FROM (SELECT count(*) FILTER (WHERE state = 0) AS scheduled, count(*) FILTER (WHERE state = 1) AS in_flight
+				FROM {{schema}}.envelopes WHERE queue = $1 AND state < 2 AND available_at > now()) f`),
 
 		// The upsert claims the key when it is free; otherwise it changes nothing
 		// and the caller reads the record.

@@ -7,10 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/storagefirst/storagefirst-go/internal/batch"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -29,10 +33,10 @@ var (
 	_ storagefirst.StatsReporter = (*Queue)(nil)
 )
 
-// Queue returns the queue called name (1 to 128 bytes). Queues need no creation:
-// one table holds them all.
+// Queue returns the queue called name (1 to 128 bytes of UTF-8, no NUL). Queues
+// need no creation: one table holds them all.
 func (s *Store) Queue(name string) (*Queue, error) {
-	if name == "" || len(name) > 128 {
+	if name == "" || len(name) > 128 || !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0 {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidQueueName, name)
 	}
 	return &Queue{s: s, name: name}, nil
@@ -40,14 +44,6 @@ func (s *Store) Queue(name string) (*Queue, error) {
 
 // Name returns the queue's name.
 func (q *Queue) Name() string { return q.name }
-
-// PutResult says what Enqueue did with each envelope.
-type PutResult struct {
-	// Inserted are the IDs stored by this call; Duplicates were stored already (a
-	// client retry), and were left as they were.
-	Inserted   []string
-	Duplicates []string
-}
 
 // putItem is one envelope on its way into a group commit.
 type putItem struct {
@@ -62,27 +58,37 @@ func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 }
 
 // Enqueue stores envs durably and says which were new and which were duplicates.
-// An envelope whose ID is a dead letter of the queue is revived (a replay) and
-// counts as inserted.
+// An envelope whose ID is in the queue already, as a dead letter too, is a
+// duplicate and left as it is: a retried Put never revives a dead letter (Requeue
+// does).
 //
 // Concurrent calls are group-committed: gathered into one transaction (one
 // multi-row INSERT) and each answered when that transaction has committed, so the
 // cost of a commit is shared. A lone caller does not wait for others. Invalid
 // envelopes are reported in a *storagefirst.PutError (permanent, wrapping
-// storagefirst.ErrInvalidEnvelope) and the valid ones stored; when the transaction
-// fails, every caller in it gets the error and nothing of theirs is stored. When ctx
-// ends first, or the connection dies while the transaction commits, the error wraps
+// storagefirst.ErrInvalidEnvelope) and the valid ones stored. When the database
+// rejects a row (a data exception or a constraint, SQLSTATE classes 22, 23 and 54),
+// the group commit is split and retried until that envelope is alone: only it
+// fails, reported likewise, and every other envelope commits. When a transaction
+// fails otherwise, the envelopes in it fail with its error (retryable) and nothing
+// of theirs is stored; a call none of whose envelopes was stored returns that
+// error itself rather than a *storagefirst.PutError. When ctx ends first, or the
+// connection dies while the transaction commits, the error wraps
 // storagefirst.ErrOutcomeUnknown and the envelopes may or may not be stored: retry
 // the Put (a repeat is harmless), never acknowledge.
-func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (PutResult, error) {
+func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (storagefirst.PutResult, error) {
 	items, failed := q.prepare(envs)
-	var res PutResult
+	var res storagefirst.PutResult
 	if len(items) > 0 {
-		inserted, err := q.s.puts.Do(ctx, items)
+		outs, err := q.s.puts.Do(ctx, items)
 		if err != nil {
-			return PutResult{}, fmt.Errorf("pgstore: put: %w", statementError(err))
+			return storagefirst.PutResult{}, fmt.Errorf("pgstore: put: %w", statementError(err))
 		}
-		res = splitInserted(items, inserted)
+		var whole error
+		if res, failed, whole = splitOutcomes(items, outs, failed); whole != nil {
+			return storagefirst.PutResult{}, fmt.Errorf("pgstore: put: %w", statementError(whole))
+		}
+		inOrder(envs, failed)
 	}
 	return res, storagefirst.NewPutError(len(envs), failed)
 }
@@ -90,13 +96,13 @@ func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (Put
 // PutTx stores envs inside the caller's transaction (the transactional outbox): they
 // become visible to consumers, and consumers are woken, only if tx commits. Invalid
 // envelopes are reported as by Enqueue, the valid ones inserted.
-func (q *Queue) PutTx(ctx context.Context, tx pgx.Tx, envs ...storagefirst.Envelope) (PutResult, error) {
+func (q *Queue) PutTx(ctx context.Context, tx pgx.Tx, envs ...storagefirst.Envelope) (storagefirst.PutResult, error) {
 	items, failed := q.prepare(envs)
-	var res PutResult
+	var res storagefirst.PutResult
 	if len(items) > 0 {
 		inserted, err := q.s.insert(ctx, tx, items)
 		if err != nil {
-			return PutResult{}, fmt.Errorf("pgstore: put in transaction: %w", err)
+			return storagefirst.PutResult{}, fmt.Errorf("pgstore: put in transaction: %w", err)
 		}
 		res = splitInserted(items, inserted)
 	}
@@ -112,8 +118,8 @@ func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst
 	return items, failed
 }
 
-func splitInserted(items []putItem, inserted []bool) PutResult {
-	var r PutResult
+func splitInserted(items []putItem, inserted []bool) storagefirst.PutResult {
+	var r storagefirst.PutResult
 	for i, it := range items {
 		if inserted[i] {
 			r.Inserted = append(r.Inserted, it.env.ID)
@@ -125,11 +131,56 @@ func splitInserted(items []putItem, inserted []bool) PutResult {
 }
 
 // execPut is the group commit of Put: one statement, one transaction, one round
-// trip for the whole batch.
-func (s *Store) execPut(ctx context.Context, items []putItem) ([]bool, error) {
+// trip for the whole batch. A batch the database rejects for a row's sake is split
+// until that row is alone (batch.Isolate), all within WriteTimeout.
+func (s *Store) execPut(ctx context.Context, items []putItem) ([]batch.Outcome[bool], error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
-	return s.insert(ctx, s.pool, items)
+	return batch.Isolate(ctx, items, func(ctx context.Context, items []putItem) ([]bool, error) {
+		return s.insert(ctx, s.pool, items)
+	}, rowRejected), nil
+}
+
+// rowRejected reports whether err is the database refusing a row for what it
+// holds (SQLSTATE class 22 data exception, 23 integrity constraint violation, 54
+// program limit exceeded), not a failure of the transaction as such.
+func rowRejected(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
+}
+
+// splitOutcomes sorts a group commit's outcomes for items into a storagefirst.PutResult and
+// failures (appended to failed): an envelope the database rejected fails for good,
+// wrapping storagefirst.ErrInvalidEnvelope; one whose transaction failed fails with
+// that error. When every item failed with a transaction's error and nothing else
+// failed, it returns that error as whole.
+func splitOutcomes(items []putItem, outs []batch.Outcome[bool], failed []storagefirst.FailedEnvelope) (storagefirst.PutResult, []storagefirst.FailedEnvelope, error) {
+	var r storagefirst.PutResult
+	var txErrs []storagefirst.FailedEnvelope
+	for i, it := range items {
+		switch o := outs[i]; {
+		case o.Err == nil && o.Value:
+			r.Inserted = append(r.Inserted, it.env.ID)
+		case o.Err == nil:
+			r.Duplicates = append(r.Duplicates, it.env.ID)
+		case rowRejected(o.Err):
+			failed = append(failed, storagefirst.FailedEnvelope{ID: it.env.ID, Err: storagefirst.Permanent(
+				fmt.Errorf("%w: the database rejected it: %w", storagefirst.ErrInvalidEnvelope, o.Err))})
+		default:
+			txErrs = append(txErrs, storagefirst.FailedEnvelope{ID: it.env.ID, Err: fmt.Errorf("pgstore: put: %w", statementError(o.Err))})
+		}
+	}
+	if len(txErrs) == len(items) && len(failed) == 0 {
+		return storagefirst.PutResult{}, nil, outs[0].Err
+	}
+	return r, append(failed, txErrs...), nil
 }
 
 // querier is a pool, a connection or a transaction.
@@ -328,7 +379,7 @@ func (q *Queue) execLease(ctx context.Context, op, sql string, l storagefirst.Le
 
 // Retry records failure and makes the envelope due after delay.
 func (q *Queue) Retry(ctx context.Context, l storagefirst.Lease, delay time.Duration, failure storagefirst.Failure) error {
-	f, err := json.Marshal(failure)
+	f, err := json.Marshal(storable(failure))
 	if err != nil {
 		return err
 	}
@@ -343,7 +394,7 @@ func (q *Queue) Release(ctx context.Context, l storagefirst.Lease) error {
 // DeadLetter moves the envelope to the dead letters with failure appended to its
 // history.
 func (q *Queue) DeadLetter(ctx context.Context, l storagefirst.Lease, failure storagefirst.Failure) error {
-	f, err := json.Marshal(failure)
+	f, err := json.Marshal(storable(failure))
 	if err != nil {
 		return err
 	}
@@ -368,7 +419,13 @@ func (q *Queue) ListDead(ctx context.Context, f storagefirst.DeadLetterFilter) (
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := q.s.pool.Query(ctx, q.s.q.listDead, q.name, f.AfterID, f.Type, limit)
+	var rows pgx.Rows
+	var err error
+	if f.Type == "" {
+		rows, err = q.s.pool.Query(ctx, q.s.q.listDead, q.name, f.AfterID, limit)
+	} else {
+		rows, err = q.s.pool.Query(ctx, q.s.q.listDeadType, q.name, f.Type, f.AfterID, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list dead: %w", err)
 	}
@@ -460,7 +517,11 @@ func (q *Queue) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) 
 		p := string(env.Payload)
 		payload = &p
 	}
-	fails, err := json.Marshal(dl.Failures)
+	fs := make([]storagefirst.Failure, len(dl.Failures))
+	for i, f := range dl.Failures {
+		fs[i] = storable(f)
+	}
+	fails, err := json.Marshal(fs)
 	if err != nil {
 		return err
 	}
@@ -473,4 +534,23 @@ func (q *Queue) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) 
 		return fmt.Errorf("pgstore: send dead letter: %w", err)
 	}
 	return nil
+}
+
+// storable returns f with every NUL byte of its strings replaced by U+FFFD: jsonb
+// refuses the \u0000 escape, and a failure whose message holds one (an error that
+// quotes binary input) must still reach the dead letters.
+func storable(f storagefirst.Failure) storagefirst.Failure {
+	clean := func(s string) string { return strings.ReplaceAll(s, "\x00", "\uFFFD") }
+	f.Class, f.Error, f.Code, f.Origin = clean(f.Class), clean(f.Error), clean(f.Code), clean(f.Origin)
+	return f
+}
+
+// inOrder sorts failed into the order of envs (a PutError lists its failures in
+// the order the envelopes were given).
+func inOrder(envs []storagefirst.Envelope, failed []storagefirst.FailedEnvelope) {
+	pos := make(map[string]int, len(envs))
+	for i := len(envs) - 1; i >= 0; i-- {
+		pos[envs[i].ID] = i
+	}
+	slices.SortStableFunc(failed, func(a, b storagefirst.FailedEnvelope) int { return cmp.Compare(pos[a.ID], pos[b.ID]) })
 }

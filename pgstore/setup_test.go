@@ -47,7 +47,7 @@ func newStore(t testing.TB, pool *pgxpool.Pool, schema string) *pgstore.Store {
 	t.Helper()
 	s, err := pgstore.New(pool, pgstore.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err = s.Migrate(ctx)

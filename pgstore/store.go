@@ -31,13 +31,17 @@ const (
 	MaxConcurrentBatchesDefault = 2
 	// WriteTimeoutDefault bounds each group-commit transaction.
 	WriteTimeoutDefault = 30 * time.Second
+	// ListenPingIntervalDefault is how long the listening connection may stay quiet
+	// before it is pinged.
+	ListenPingIntervalDefault = 15 * time.Second
 )
 
 // Errors of this package.
 var (
 	// ErrInvalidSchema: Config.Schema is not a plain lower-case identifier.
 	ErrInvalidSchema = errors.New("pgstore: invalid schema name")
-	// ErrInvalidQueueName: a queue name is empty or longer than 128 bytes.
+	// ErrInvalidQueueName: a queue name is empty, longer than 128 bytes, not UTF-8
+	// or holds a NUL byte.
 	ErrInvalidQueueName = errors.New("pgstore: invalid queue name")
 )
 
@@ -56,6 +60,11 @@ type Config struct {
 	MaxConcurrentBatches int
 	// WriteTimeout bounds each group-commit transaction. Default WriteTimeoutDefault.
 	WriteTimeout time.Duration
+	// ListenPingInterval is how long the LISTEN connection may go without a
+	// notification before the store pings the server on it; a ping unanswered
+	// within the same interval counts the connection dead, and the listener
+	// reconnects (waking every subscriber once). Default ListenPingIntervalDefault.
+	ListenPingInterval time.Duration
 	// Pooled says the pool goes through a transaction pooler (RDS Proxy, PgBouncer):
 	// no LISTEN/NOTIFY (consumers poll instead). Use ConfigurePool for the pool.
 	Pooled bool
@@ -66,7 +75,7 @@ type Config struct {
 	// redelivers envelopes (at-least-once) or frees idempotency keys early; what Put
 	// acknowledges and what Complete records is always durable.
 	SynchronousBookkeeping bool
-	// Logger logs background errors (the listener). Default slog.Default().
+	// Logger logs background errors (the listener, RunReaper). Default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -83,7 +92,7 @@ type Store struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	puts *batch.Batcher[putItem, bool]
+	puts *batch.Batcher[putItem, batch.Outcome[bool]]
 	acks *batch.Batcher[ackItem, bool]
 
 	mu       sync.Mutex
@@ -103,8 +112,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if !identRE.MatchString(cfg.Schema) {
 		errs = append(errs, fmt.Errorf("%w: %q", ErrInvalidSchema, cfg.Schema))
 	}
-	if cfg.MaxBatch < 0 || cfg.MaxBatchWait < 0 || cfg.WriteTimeout < 0 || cfg.MaxConcurrentBatches < 0 {
-		errs = append(errs, errors.New("pgstore: MaxBatch, MaxConcurrentBatches, MaxBatchWait and WriteTimeout must not be negative"))
+	if cfg.MaxBatch < 0 || cfg.MaxBatchWait < 0 || cfg.WriteTimeout < 0 || cfg.MaxConcurrentBatches < 0 || cfg.ListenPingInterval < 0 {
+		errs = append(errs, errors.New("pgstore: MaxBatch, MaxConcurrentBatches, MaxBatchWait, WriteTimeout and ListenPingInterval must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -117,6 +126,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	}
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = WriteTimeoutDefault
+	}
+	if cfg.ListenPingInterval == 0 {
+		cfg.ListenPingInterval = ListenPingIntervalDefault
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -136,9 +148,11 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // Schema returns the (unquoted) schema name.
 func (s *Store) Schema() string { return s.cfg.Schema }
 
-// Close stops the store's background work: pending group commits fail with
-// storagefirst.ErrClosed and the listener stops. It does not close the pool.
-func (s *Store) Close() {
+// Close stops the store's background work: Puts and Acks not yet executing fail
+// with storagefirst.ErrClosed, group commits already running finish (each within
+// WriteTimeout) and the listener stops. It does not close the pool. It returns
+// nil: the error is there so that both stores have the shape of io.Closer.
+func (s *Store) Close() error {
 	s.cancel()
 	s.puts.Wait()
 	s.acks.Wait()
@@ -148,6 +162,7 @@ func (s *Store) Close() {
 	if l != nil {
 		l.wait()
 	}
+	return nil
 }
 
 // sql replaces {{schema}} in a template with the quoted schema name.

@@ -31,11 +31,11 @@ func (w *WorkflowStore) Create(ctx context.Context, e workflow.Execution) error 
 		return err
 	}
 	_, err = w.s.pool.Exec(ctx, w.s.sql(`INSERT INTO {{schema}}.executions
-		(id, workflow, status, deadline, started_at, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)`),
-		e.ID, e.Workflow, string(e.Status), e.Deadline, e.StartedAt, e.Version, string(doc))
+		(id, workflow, status, deadline, started_at, version, doc, stopped_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
+		e.ID, e.Workflow, string(e.Status), e.Deadline, e.StartedAt, e.Version, string(doc), stoppedAt(e))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("pgstore: execution %s exists", e.ID)
+		return fmt.Errorf("pgstore: %w: %s", workflow.ErrExists, e.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("pgstore: create execution: %w", err)
@@ -50,8 +50,8 @@ func (w *WorkflowStore) Update(ctx context.Context, e workflow.Execution) error 
 		return err
 	}
 	tag, err := w.s.pool.Exec(ctx, w.s.sql(`UPDATE {{schema}}.executions
-		SET status = $2, deadline = $3, version = $4, doc = $5 WHERE id = $1 AND version = $4 - 1`),
-		e.ID, string(e.Status), e.Deadline, e.Version, string(doc))
+		SET status = $2, deadline = $3, version = $4, doc = $5, stopped_at = $6 WHERE id = $1 AND version = $4 - 1`),
+		e.ID, string(e.Status), e.Deadline, e.Version, string(doc), stoppedAt(e))
 	if err != nil {
 		return fmt.Errorf("pgstore: update execution: %w", err)
 	}
@@ -99,4 +99,31 @@ func (w *WorkflowStore) Interrupted(ctx context.Context, before time.Time, limit
 		}
 	}
 	return out, nil
+}
+
+// stoppedAt is the stopped_at column of e: when it finished, NULL while it runs.
+func stoppedAt(e workflow.Execution) *time.Time {
+	if e.Status == workflow.StatusRunning {
+		return nil
+	}
+	t := e.StoppedAt
+	if t.IsZero() {
+		t = e.StartedAt
+	}
+	return &t
+}
+
+// Prune deletes up to limit finished executions that stopped before the given
+// time, oldest first.
+func (w *WorkflowStore) Prune(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		limit = workflow.SweepLimit
+	}
+	tag, err := w.s.pool.Exec(ctx, w.s.sql(`DELETE FROM {{schema}}.executions WHERE id IN (
+		SELECT id FROM {{schema}}.executions WHERE status <> 'RUNNING' AND stopped_at < $1 ORDER BY stopped_at LIMIT $2)`),
+		before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: prune executions: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }

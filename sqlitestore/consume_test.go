@@ -51,7 +51,7 @@ func TestExactlyOnceWithCompleteTx(t *testing.T) {
 	var acked atomic.Int32
 	done := make(chan struct{})
 	c, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: q, Workers: 4, PollInterval: 10 * time.Millisecond,
-		Handler: storagefirst.Chain(handler, storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem})),
+		Handler: storagefirst.Chain(handler, idempotent(t, storagefirst.IdempotentConfig{Store: idem})),
 		Retry:   storagefirst.RetryPolicy{Interval: time.Millisecond}, Logger: slog.New(slog.DiscardHandler),
 		OnProcessed: func(_ context.Context, p storagefirst.Processed) {
 			if p.Action == storagefirst.ActionAcked && acked.Add(1) == 2*n {

@@ -14,9 +14,20 @@
 // transactions, and reads through a pool of its own.
 //
 // Use it for a single process. For several processes or machines, use pgstore.
+// A store file has one owner: Open takes an exclusive OS lock for the Store's
+// lifetime and a second Open fails with ErrStoreInUse.
+//
+// Every call is bounded by its context: waits for the one writer, and for locks
+// another connection to the file holds (waited for in short slices of SQLite's
+// busy timeout, up to Config.BusyTimeout at most), end with the context's error.
 //
 // # Where it sits
 //
-// sqlitestore imports storagefirst, and workflow for the execution store, like
-// pgstore.
+// sqlitestore imports storagefirst, workflow (the execution store it implements)
+// and the machinery in internal/ (batch, wake, reap), like pgstore; only the CLI,
+// the examples and tests import it.
+//
+// Its shape is pgstore's, method for method, with *sql.Tx for pgx.Tx; the shared
+// shape is documented once, in storagefirst's package documentation ("Stores").
+// Open migrates the file itself; [Store.DB] and [Store.ReadDB] are its extras.
 package sqlitestore

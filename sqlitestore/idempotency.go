@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/storagefirst/storagefirst-go/internal/reap"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -209,13 +210,42 @@ func (i *IdempotencyStore) Delete(ctx context.Context, scope, key string) error 
 	return err
 }
 
-// Reap deletes expired records and in-progress ones stale for staleAfter.
-func (i *IdempotencyStore) Reap(ctx context.Context, staleAfter time.Duration) (int64, error) {
+// Defaults of Reap and RunReaper.
+const (
+	// ReapLimitDefault bounds the records one Reap call deletes.
+	ReapLimitDefault = 10000
+	// ReapIntervalDefault is how often RunReaper reaps when given no interval.
+	ReapIntervalDefault = time.Minute
+)
+
+// Reap deletes expired records: completed and released ones past their expiry,
+// and in-progress ones whose lease ran out more than staleAfter ago (their worker
+// is gone). It deletes at most limit (ReapLimitDefault when zero or negative) and
+// returns how many.
+func (i *IdempotencyStore) Reap(ctx context.Context, staleAfter time.Duration, limit int) (int64, error) {
+	if limit <= 0 {
+		limit = ReapLimitDefault
+	}
 	now := time.Now()
-	res, err := i.s.w.ExecContext(ctx, `DELETE FROM idempotency WHERE (state <> 'in_progress' AND expires_at <= ?)
-		OR (state = 'in_progress' AND lease_until <= ?)`, micros(now), micros(now.Add(-staleAfter)))
+	res, err := i.s.w.ExecContext(ctx, `DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency
+		WHERE (state <> 'in_progress' AND expires_at <= ?) OR (state = 'in_progress' AND lease_until <= ?) LIMIT ?)`,
+		micros(now), micros(now.Add(-max(staleAfter, 0))), limit)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("sqlitestore: idempotency reap: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// RunReaper calls Reap every interval (ReapIntervalDefault when zero or
+// negative) until ctx ends, at once again after a call that deleted a full
+// ReapLimitDefault, and logs failures with Config.Logger.
+func (i *IdempotencyStore) RunReaper(ctx context.Context, interval, staleAfter time.Duration) {
+	if interval <= 0 {
+		interval = ReapIntervalDefault
+	}
+	reap.Run(ctx, interval, ReapLimitDefault, func(ctx context.Context) (int64, error) {
+		return i.Reap(ctx, staleAfter, ReapLimitDefault)
+	}, func(err error) {
+		i.s.cfg.Logger.WarnContext(ctx, "sqlitestore: reaping idempotency records failed", "error", err)
+	})
 }

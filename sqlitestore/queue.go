@@ -1,13 +1,21 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/storagefirst/storagefirst-go/internal/batch"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -26,9 +34,9 @@ var (
 	_ storagefirst.StatsReporter = (*Queue)(nil)
 )
 
-// Queue returns the queue called name (1 to 128 bytes).
+// Queue returns the queue called name (1 to 128 bytes of UTF-8, no NUL).
 func (s *Store) Queue(name string) (*Queue, error) {
-	if name == "" || len(name) > 128 {
+	if name == "" || len(name) > 128 || !utf8.ValidString(name) || strings.IndexByte(name, 0) >= 0 {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidQueueName, name)
 	}
 	return &Queue{s: s, name: name}, nil
@@ -42,32 +50,90 @@ type putItem struct {
 	env   storagefirst.Envelope
 }
 
-// Put stores envs durably: it returns once their transaction is committed (WAL,
-// synchronous=FULL). Concurrent Puts share transactions. Invalid envelopes are
-// reported in a *storagefirst.PutError; an ID already present is left as it is,
-// and a dead letter's ID is revived (a replay).
+// Put stores envs durably: it returns nil once they are committed. See Enqueue.
 func (q *Queue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
-	items, failed := q.prepare(envs)
-	if len(items) > 0 {
-		if _, err := q.s.puts.Do(ctx, items); err != nil {
-			return fmt.Errorf("sqlitestore: put: %w", err)
-		}
-		q.s.wake(q.name)
-	}
-	return storagefirst.NewPutError(len(envs), failed)
+	_, err := q.Enqueue(ctx, envs...)
+	return err
 }
 
-// PutTx stores envs inside tx (from Store.WriteTx): the transactional outbox. The
-// queue's consumers are woken when the call returns; commit promptly.
-func (q *Queue) PutTx(ctx context.Context, tx *sql.Tx, envs ...storagefirst.Envelope) error {
+// Enqueue stores envs durably and says which were new and which were stored
+// already: it returns once their transaction is committed (WAL,
+// synchronous=FULL). Concurrent calls share transactions. Invalid envelopes are
+// reported in a *storagefirst.PutError; an ID already present, a dead letter's
+// included, is left as it is: a retried Put never revives a dead letter (Requeue
+// does). When the database rejects a row (a constraint, a value too big), the
+// shared transaction is split and retried until that envelope is alone: only it
+// fails, permanently, wrapping storagefirst.ErrInvalidEnvelope, and every other
+// envelope commits.
+func (q *Queue) Enqueue(ctx context.Context, envs ...storagefirst.Envelope) (storagefirst.PutResult, error) {
 	items, failed := q.prepare(envs)
+	var res storagefirst.PutResult
 	if len(items) > 0 {
-		if _, err := insert(ctx, tx, items); err != nil {
-			return fmt.Errorf("sqlitestore: put in transaction: %w", err)
+		outs, err := q.s.puts.Do(ctx, items)
+		if err != nil {
+			return storagefirst.PutResult{}, fmt.Errorf("sqlitestore: put: %w", err)
+		}
+		var txErrs []storagefirst.FailedEnvelope
+		for i, it := range items {
+			switch o := outs[i]; {
+			case o.Err == nil && o.Value:
+				res.Inserted = append(res.Inserted, it.env.ID)
+			case o.Err == nil:
+				res.Duplicates = append(res.Duplicates, it.env.ID)
+			case rowRejected(o.Err):
+				failed = append(failed, storagefirst.FailedEnvelope{ID: it.env.ID, Err: storagefirst.Permanent(
+					fmt.Errorf("%w: the database rejected it: %w", storagefirst.ErrInvalidEnvelope, o.Err))})
+			default:
+				txErrs = append(txErrs, storagefirst.FailedEnvelope{ID: it.env.ID, Err: fmt.Errorf("sqlitestore: put: %w", o.Err)})
+			}
+		}
+		if len(txErrs) == len(items) && len(failed) == 0 {
+			return storagefirst.PutResult{}, txErrs[0].Err // nothing was stored: the transaction's error
+		}
+		failed = append(failed, txErrs...)
+		inOrder(envs, failed)
+		if len(failed) < len(envs) { // something was stored
+			q.s.wake(q.name)
+		}
+	}
+	return res, storagefirst.NewPutError(len(envs), failed)
+}
+
+// rowRejected reports whether err is SQLite refusing a row for what it holds (a
+// constraint, a value too big or of the wrong type), not the transaction failing.
+func rowRejected(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return true
+	}
+	return false
+}
+
+// PutTx stores envs inside tx (from Store.WriteTx): the transactional outbox.
+// Invalid envelopes are reported as by Enqueue, the valid ones inserted. The
+// queue's consumers are woken when the call returns; commit promptly.
+func (q *Queue) PutTx(ctx context.Context, tx *sql.Tx, envs ...storagefirst.Envelope) (storagefirst.PutResult, error) {
+	items, failed := q.prepare(envs)
+	var res storagefirst.PutResult
+	if len(items) > 0 {
+		inserted, err := insert(ctx, tx, items)
+		if err != nil {
+			return storagefirst.PutResult{}, fmt.Errorf("sqlitestore: put in transaction: %w", err)
+		}
+		for i, it := range items {
+			if inserted[i] {
+				res.Inserted = append(res.Inserted, it.env.ID)
+			} else {
+				res.Duplicates = append(res.Duplicates, it.env.ID)
+			}
 		}
 		defer q.s.wake(q.name)
 	}
-	return storagefirst.NewPutError(len(envs), failed)
+	return res, storagefirst.NewPutError(len(envs), failed)
 }
 
 func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst.FailedEnvelope) {
@@ -79,14 +145,24 @@ func (q *Queue) prepare(envs []storagefirst.Envelope) ([]putItem, []storagefirst
 	return items, failed
 }
 
-func (s *Store) execPut(ctx context.Context, items []putItem) ([]bool, error) {
-	var out []bool
-	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = insert(ctx, tx, items)
-		return err
-	})
-	return out, err
+// writeTimeout bounds each group-commit transaction (puts, acknowledgements): a
+// batch already running when the store closes finishes within it.
+const writeTimeout = 30 * time.Second
+
+// execPut is the group commit of Put: one transaction for the batch, split until
+// a row the database rejects is alone (batch.Isolate), all within writeTimeout.
+func (s *Store) execPut(ctx context.Context, items []putItem) ([]batch.Outcome[bool], error) {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return batch.Isolate(ctx, items, func(ctx context.Context, items []putItem) ([]bool, error) {
+		var out []bool
+		err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			out, err = insert(ctx, tx, items)
+			return err
+		})
+		return out, err
+	}, rowRejected), nil
 }
 
 func nullable(b []byte) any {
@@ -100,9 +176,7 @@ func insert(ctx context.Context, tx *sql.Tx, items []putItem) ([]bool, error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO envelopes
 		(queue, id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload, available_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (queue, id) DO UPDATE SET state = 0, attempt = 0, available_at = excluded.available_at,
-			dead_at = NULL, metadata = excluded.metadata
-		WHERE envelopes.state = 2`)
+		ON CONFLICT (queue, id) DO NOTHING`)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +208,7 @@ func (q *Queue) Claim(ctx context.Context, max int, lease time.Duration) ([]stor
 	var out []storagefirst.Delivery
 	err := q.s.WriteTx(ctx, func(tx *sql.Tx) error {
 		now := time.Now()
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM envelopes WHERE queue = ? AND state < 2 AND available_at <= ?
-			ORDER BY available_at, id LIMIT ?`, q.name, micros(now), max)
+		rows, err := tx.QueryContext(ctx, sqlClaimDue, q.name, micros(now), max)
 		if err != nil {
 			return err
 		}
@@ -219,6 +292,8 @@ func (q *Queue) Ack(ctx context.Context, l storagefirst.Lease) error {
 }
 
 func (s *Store) execAck(ctx context.Context, items []ackItem) ([]bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
 	out := make([]bool, len(items))
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		for i, it := range items {
@@ -335,9 +410,13 @@ func (q *Queue) ListDead(ctx context.Context, f storagefirst.DeadLetterFilter) (
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := q.s.r.QueryContext(ctx, `SELECT id, type, source, accepted_at, idempotency_key, correlation_id, metadata, payload,
-		attempt, failures, dead_at FROM envelopes WHERE queue = ? AND state = 2 AND id > ? AND (? = '' OR type = ?)
-		ORDER BY id LIMIT ?`, q.name, f.AfterID, f.Type, f.Type, limit)
+	var rows *sql.Rows
+	var err error
+	if f.Type == "" {
+		rows, err = q.s.r.QueryContext(ctx, sqlListDead, q.name, f.AfterID, limit)
+	} else {
+		rows, err = q.s.r.QueryContext(ctx, sqlListDeadType, q.name, f.Type, f.AfterID, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list dead: %w", err)
 	}
@@ -446,13 +525,7 @@ func (q *Queue) Stats(ctx context.Context) (storagefirst.QueueStats, error) {
 	now := micros(time.Now())
 	var s storagefirst.QueueStats
 	var oldest sql.NullInt64
-	err := q.s.r.QueryRowContext(ctx, `SELECT
-			count(*) FILTER (WHERE state < 2 AND available_at <= ?),
-			count(*) FILTER (WHERE state = 0 AND available_at > ?),
-			count(*) FILTER (WHERE state = 1 AND available_at > ?),
-			count(*) FILTER (WHERE state = 2),
-			min(available_at) FILTER (WHERE state < 2 AND available_at <= ?)
-		FROM envelopes WHERE queue = ?`, now, now, now, now, q.name).Scan(&s.Ready, &s.Scheduled, &s.InFlight, &s.Dead, &oldest)
+	err := q.s.r.QueryRowContext(ctx, sqlStats, q.name, now).Scan(&s.Ready, &s.Scheduled, &s.InFlight, &s.Dead, &oldest)
 	if err != nil {
 		return s, fmt.Errorf("sqlitestore: stats: %w", err)
 	}
@@ -464,3 +537,13 @@ func (q *Queue) Stats(ctx context.Context) (storagefirst.QueueStats, error) {
 
 // Store returns the store the queue belongs to.
 func (q *Queue) Store() *Store { return q.s }
+
+// inOrder sorts failed into the order of envs (a PutError lists its failures in
+// the order the envelopes were given).
+func inOrder(envs []storagefirst.Envelope, failed []storagefirst.FailedEnvelope) {
+	pos := make(map[string]int, len(envs))
+	for i := len(envs) - 1; i >= 0; i-- {
+		pos[envs[i].ID] = i
+	}
+	slices.SortStableFunc(failed, func(a, b storagefirst.FailedEnvelope) int { return cmp.Compare(pos[a.ID], pos[b.ID]) })
+}

@@ -5,10 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"time"
-
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/storagefirst/storagefirst-go/internal/batch"
 	"github.com/storagefirst/storagefirst-go/internal/wake"
@@ -18,19 +17,32 @@ import (
 const (
 	// MaxBatchDefault bounds the envelopes or acknowledgements of one transaction.
 	MaxBatchDefault = 500
-	// BusyTimeoutDefault is how long a connection waits for a lock.
+	// BusyTimeoutDefault is the longest a call waits for a lock another
+	// connection (another process) holds, whatever its context allows.
 	BusyTimeoutDefault = 10 * time.Second
 	// ReadConnsDefault bounds the reading connections.
 	ReadConnsDefault = 4
 )
 
-// ErrInvalidQueueName: a queue name is empty or longer than 128 bytes.
+// ErrInvalidQueueName: a queue name is empty, longer than 128 bytes, not UTF-8 or
+// holds a NUL byte.
 var ErrInvalidQueueName = errors.New("sqlitestore: invalid queue name")
 
 // Config configures Open. The zero value means the defaults.
 type Config struct {
-	MaxBatch  int
+	// MaxBatch bounds the envelopes or acknowledgements of one group-commit
+	// transaction. Default MaxBatchDefault.
+	MaxBatch int
+	// ReadConns bounds the reading connections. Default ReadConnsDefault.
 	ReadConns int
+	// BusyTimeout bounds how long any call waits for a lock that another
+	// connection to the file holds (a tool or process outside the Store; the
+	// Store's own calls wait for its one writer in turn, bounded by their
+	// context). The caller's context bounds every wait first; this is the
+	// backstop for contexts without a deadline. Zero means BusyTimeoutDefault.
+	BusyTimeout time.Duration
+	// Logger logs background errors (RunReaper). Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is an open SQLite database holding queues, idempotency records and
@@ -42,15 +54,18 @@ type Store struct {
 	r      *sql.DB // readers
 	ctx    context.Context
 	cancel context.CancelFunc
-	puts   *batch.Batcher[putItem, bool]
+	puts   *batch.Batcher[putItem, batch.Outcome[bool]]
 	acks   *batch.Batcher[ackItem, bool]
+	owner  *owner // the lock that makes this Store the file's one owner
 
 	wakes wake.Hub
 }
 
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeoutDefault.Milliseconds()))
+	// SQLite's busy handler ignores contexts: it waits one slice, and lockWait
+	// waits in slices for as long as the caller's context allows.
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busySlice.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
@@ -63,9 +78,17 @@ func dsn(path string, readOnly bool) string {
 }
 
 // Open opens (creating if needed) the database at path and applies the store's
-// migrations. A SQLite store belongs to one process: Open releases the leases and
-// idempotency claims a previous process left (it crashed), so their envelopes are
-// delivered and run again at once instead of after their leases run out.
+// migrations.
+//
+// A SQLite store has one owner: Open takes an exclusive OS lock (flock on the
+// sidecar file "<path>-lock") for the Store's lifetime, and fails at once with
+// ErrStoreInUse, naming the file, while another Store (of this or another
+// process) holds it. The lock ends with its process however that ends, so once
+// Open holds it the previous owner is dead: Open then releases the leases and
+// idempotency claims it left, and their envelopes are delivered and run again at
+// once instead of after their leases run out. On platforms without flock the
+// lock only excludes this process's other Stores, and what a predecessor left is
+// released when its leases run out.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = MaxBatchDefault
@@ -73,10 +96,30 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if cfg.ReadConns <= 0 {
 		cfg.ReadConns = ReadConnsDefault
 	}
-	w, err := sql.Open("sqlite", dsn(path, false))
+	if cfg.BusyTimeout <= 0 {
+		cfg.BusyTimeout = BusyTimeoutDefault
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	own, err := lockOwner(path)
 	if err != nil {
 		return nil, err
 	}
+	s, err := open(ctx, path, cfg, own)
+	if err != nil {
+		_ = own.release()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, path string, cfg Config, own *owner) (*Store, error) {
+	wc, err := newConnector(dsn(path, false), cfg.BusyTimeout)
+	if err != nil {
+		return nil, err
+	}
+	w := sql.OpenDB(wc)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -84,26 +127,20 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlitestore: migrate %s: %w", path, err)
 	}
-	// One process owns the file: leases still held belong to a process that died.
-	// Release them now rather than when they run out (their attempt stays counted),
-	// queue leases and idempotency claims alike.
-	now := micros(time.Now())
-	if _, err := w.ExecContext(ctx, `UPDATE envelopes SET state = 0, lease_token = NULL, available_at = ? WHERE state = 1`, now); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlitestore: release stale leases: %w", err)
+	if own.exclusive {
+		if err := releaseDeadOwners(ctx, w); err != nil {
+			w.Close()
+			return nil, err
+		}
 	}
-	if _, err := w.ExecContext(ctx, `UPDATE idempotency SET state = 'released', fingerprint = '', lease_until = NULL,
-		expires_at = ? WHERE state = 'in_progress'`, now+(24*time.Hour).Microseconds()); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlitestore: release stale claims: %w", err)
-	}
-	r, err := sql.Open("sqlite", dsn(path, true))
+	rc, err := newConnector(dsn(path, true), cfg.BusyTimeout)
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
+	r := sql.OpenDB(rc)
 	r.SetMaxOpenConns(cfg.ReadConns)
-	s := &Store{path: path, cfg: cfg, w: w, r: r}
+	s := &Store{path: path, cfg: cfg, w: w, r: r, owner: own}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	bc := batch.Config{MaxBatch: cfg.MaxBatch, Concurrency: 1}
 	s.puts = batch.New(s.ctx, bc, s.execPut)
@@ -111,12 +148,31 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Close stops background work and closes the database.
+// Close stops background work and closes the database: Puts and Acks not yet
+// executing fail with storagefirst.ErrClosed, and group commits already running
+// finish first.
 func (s *Store) Close() error {
 	s.cancel()
 	s.puts.Wait()
 	s.acks.Wait()
-	return errors.Join(s.r.Close(), s.w.Close())
+	// The lock goes last: a successor must not start while this Store still writes.
+	return errors.Join(s.r.Close(), s.w.Close(), s.owner.release())
+}
+
+// releaseDeadOwners releases the leases and idempotency claims still held in the
+// file: the owner lock proves that whoever took them is dead (they crashed). Their
+// envelopes are due at once rather than when the leases run out (their attempt
+// stays counted), and their keys can be claimed again.
+func releaseDeadOwners(ctx context.Context, w *sql.DB) error {
+	now := micros(time.Now())
+	if _, err := w.ExecContext(ctx, `UPDATE envelopes SET state = 0, lease_token = NULL, available_at = ? WHERE state = 1`, now); err != nil {
+		return fmt.Errorf("sqlitestore: release stale leases: %w", err)
+	}
+	if _, err := w.ExecContext(ctx, `UPDATE idempotency SET state = 'released', fingerprint = '', lease_until = NULL,
+		expires_at = ? WHERE state = 'in_progress'`, now+(24*time.Hour).Microseconds()); err != nil {
+		return fmt.Errorf("sqlitestore: release stale claims: %w", err)
+	}
+	return nil
 }
 
 // DB returns the writing connection pool (one connection), for the application's
@@ -172,6 +228,17 @@ var migrations = []string{
 		id TEXT PRIMARY KEY, workflow TEXT NOT NULL, status TEXT NOT NULL, deadline INTEGER NOT NULL,
 		started_at INTEGER NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL);
 	 CREATE INDEX executions_running ON executions (deadline) WHERE status = 'RUNNING';`,
+	// Indexes in the order the queries read (see queries.go): ties of available_at
+	// ordered by id as a claim orders them, and dead letters by id and by type.
+	`CREATE INDEX envelopes_due_id ON envelopes (queue, available_at, id) WHERE state < 2;
+	 DROP INDEX envelopes_due;
+	 CREATE INDEX envelopes_dead ON envelopes (queue, id) WHERE state = 2;
+	 CREATE INDEX envelopes_dead_type ON envelopes (queue, type, id) WHERE state = 2;`,
+	// Retention of executions (workflow.Store Prune); those finished before count as
+	// stopped when they started.
+	`ALTER TABLE executions ADD COLUMN stopped_at INTEGER;
+	 UPDATE executions SET stopped_at = started_at WHERE status <> 'RUNNING';
+	 CREATE INDEX executions_stopped ON executions (stopped_at) WHERE status <> 'RUNNING';`,
 }
 
 // migrate applies the migrations not yet applied, each in its own transaction.

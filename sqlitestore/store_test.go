@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +46,24 @@ func TestQueueConformance(t *testing.T) {
 		q, err := open(t, r.path).Queue(r.Name())
 		require.NoError(t, err)
 		return reopenable{q, r.path}
+	}, RejectType: func(t *testing.T, q sftest.QueueBackend, typ string) {
+		// A trigger the store does not know of: SQLITE_CONSTRAINT_TRIGGER.
+		_, err := q.(reopenable).Store().DB().Exec(`CREATE TRIGGER rejected_type BEFORE INSERT ON envelopes
+			WHEN NEW.type = ` + "'" + strings.ReplaceAll(typ, "'", "''") + "'" + ` BEGIN SELECT RAISE(ABORT, 'rejected type'); END`)
+		require.NoError(t, err)
+	}, ReopenReleasesLeases: true, Idempotency: func(t *testing.T, q sftest.QueueBackend) storagefirst.IdempotencyStore {
+		return q.(reopenable).Store().Idempotency()
+	}, SingleOwner: func(t *testing.T, live sftest.QueueBackend) error {
+		path := live.(reopenable).path
+		s, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
+		if err != nil {
+			require.ErrorIs(t, err, sqlitestore.ErrStoreInUse)
+			require.ErrorContains(t, err, path)
+			return err
+		}
+		return s.Close()
+	}, Stall: func(t *testing.T, q sftest.QueueBackend) {
+		holdFileLock(t, nil, q.(reopenable).path)
 	}})
 }
 

@@ -28,10 +28,11 @@ func (w *WorkflowStore) Create(ctx context.Context, e workflow.Execution) error 
 	if err != nil {
 		return err
 	}
-	_, err = w.s.w.ExecContext(ctx, `INSERT INTO executions (id, workflow, status, deadline, started_at, version, doc)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Workflow, string(e.Status), micros(e.Deadline), micros(e.StartedAt), e.Version, string(doc))
+	_, err = w.s.w.ExecContext(ctx, `INSERT INTO executions (id, workflow, status, deadline, started_at, version, doc, stopped_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.ID, e.Workflow, string(e.Status), micros(e.Deadline), micros(e.StartedAt), e.Version,
+		string(doc), stoppedAt(e))
 	if err != nil && strings.Contains(err.Error(), "UNIQUE") {
-		return fmt.Errorf("sqlitestore: execution %s exists", e.ID)
+		return fmt.Errorf("sqlitestore: %w: %s", workflow.ErrExists, e.ID)
 	}
 	return err
 }
@@ -42,8 +43,8 @@ func (w *WorkflowStore) Update(ctx context.Context, e workflow.Execution) error 
 	if err != nil {
 		return err
 	}
-	res, err := w.s.w.ExecContext(ctx, `UPDATE executions SET status = ?, deadline = ?, version = ?, doc = ?
-		WHERE id = ? AND version = ?`, string(e.Status), micros(e.Deadline), e.Version, string(doc), e.ID, e.Version-1)
+	res, err := w.s.w.ExecContext(ctx, `UPDATE executions SET status = ?, deadline = ?, version = ?, doc = ?, stopped_at = ?
+		WHERE id = ? AND version = ?`, string(e.Status), micros(e.Deadline), e.Version, string(doc), stoppedAt(e), e.ID, e.Version-1)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: update execution: %w", err)
 	}
@@ -94,4 +95,32 @@ func (w *WorkflowStore) Interrupted(ctx context.Context, before time.Time, limit
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// stoppedAt is the stopped_at column of e: when it finished (microseconds), NULL
+// while it runs.
+func stoppedAt(e workflow.Execution) any {
+	if e.Status == workflow.StatusRunning {
+		return nil
+	}
+	t := e.StoppedAt
+	if t.IsZero() {
+		t = e.StartedAt
+	}
+	return micros(t)
+}
+
+// Prune deletes up to limit finished executions that stopped before the given
+// time, oldest first.
+func (w *WorkflowStore) Prune(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		limit = workflow.SweepLimit
+	}
+	res, err := w.s.w.ExecContext(ctx, `DELETE FROM executions WHERE id IN (
+		SELECT id FROM executions WHERE status <> 'RUNNING' AND stopped_at < ? ORDER BY stopped_at LIMIT ?)`, micros(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: prune executions: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +30,11 @@ const (
 	consumerAbandonAfter = 5 * time.Second
 	// consumerAnswerTimeout bounds each Ack/Retry/Release/DeadLetter call.
 	consumerAnswerTimeout = 10 * time.Second
+	// consumerClaimTimeout bounds each Claim. A claim runs on a context that the
+	// shutdown does not cancel, so that a claim the store committed is never lost
+	// to a cancellation (its envelopes would stay leased to nobody); this bound is
+	// how long a shutdown may wait for one.
+	consumerClaimTimeout = 10 * time.Second
 )
 
 // Action is what the consumer did with a handled envelope.
@@ -90,15 +96,36 @@ type ConsumerConfig struct {
 	Logger *slog.Logger
 	// OnProcessed, if set, is called after each delivery is answered (metrics).
 	OnProcessed func(ctx context.Context, p Processed)
+	// FailAfter, if positive, makes Run give up once claims have failed, without a
+	// success in between, for this long (a missing schema, a dead database): it
+	// shuts down and returns an error wrapping ErrClaimFailing. Zero, the default,
+	// means Run goes on retrying (with backoff) until it is stopped; Health and
+	// OnHealthChange report the failures either way.
+	FailAfter time.Duration
+	// OnHealthChange, if set, is called when the consumer's health changes: when
+	// Run starts and stops, when claims start failing and when they recover. It is
+	// called synchronously from Run; keep it quick.
+	OnHealthChange func(ctx context.Context, h ConsumerHealth)
 }
 
 // Consumer drives a Queue: it claims envelopes under leases, runs the Handler on a
 // bounded pool of workers, extends leases while handlers run, and answers each
 // delivery: Ack on success, Retry after the RetryPolicy's delay on a retryable
 // failure, DeadLetter when retries are used up or the failure is permanent, and
-// Release when the handler was interrupted.
+// Release when the handler was interrupted. A delivery past the RetryPolicy's
+// attempts (its earlier leases expired unanswered: the worker crashed, was killed or
+// hung) is dead-lettered without running the handler, with a failure coded
+// FailureCodeLeaseExpired, so a poison envelope cannot kill workers forever.
+//
+// Health reports whether its claims succeed; Shutdown stops it within the caller's
+// deadline.
 type Consumer struct {
 	cfg ConsumerConfig
+
+	mu     sync.Mutex
+	closed bool         // Shutdown was called
+	run    *consumerRun // the Run in progress, if any
+	health ConsumerHealth
 }
 
 // NewConsumer validates cfg (reporting every problem) and returns a Consumer.
@@ -115,7 +142,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		v    int64
 	}{{"Workers", int64(cfg.Workers)}, {"BatchSize", int64(cfg.BatchSize)}, {"Lease", int64(cfg.Lease)},
 		{"PollInterval", int64(cfg.PollInterval)},
-		{"ShutdownTimeout", int64(cfg.ShutdownTimeout)}} {
+		{"ShutdownTimeout", int64(cfg.ShutdownTimeout)}, {"FailAfter", int64(cfg.FailAfter)}} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("storagefirst: ConsumerConfig.%s is negative", f.name))
 		}
@@ -154,25 +181,39 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	return &Consumer{cfg: cfg}, nil
 }
 
-// Run consumes until ctx ends, then shuts down gracefully: it stops claiming, waits
-// up to ShutdownTimeout for in-flight handlers, then cancels those still running,
-// whose envelopes are released for another delivery. It returns nil after a
-// shutdown; queue errors are logged and retried, never returned. Run may be called
-// again after it returns, but not concurrently with itself.
+// Run consumes until ctx ends or Shutdown is called, then shuts down gracefully:
+// it stops claiming, waits for in-flight handlers (up to ShutdownTimeout after ctx
+// ends, or until the context given to Shutdown ends), then cancels those still
+// running, whose envelopes are released for another delivery. Envelopes claimed
+// while the shutdown began are released unhandled, so once Run returns, nothing is
+// left leased by it (but for handlers that ignore cancellation).
+//
+// Run returns nil after a shutdown, ErrClosed when Shutdown was called before, and
+// an error wrapping ErrClaimFailing and the last claim error when claims failed
+// without a success for FailAfter. Other queue errors are logged and retried (see
+// Health). Run may be called again after it returns, but not concurrently with
+// itself.
 func (c *Consumer) Run(ctx context.Context) error {
+	r, err := c.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.end(ctx, r)
 	cfg := c.cfg
 	handlerBase, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
+	loop := r.loop
 
 	var wake <-chan struct{}
 	if w, ok := cfg.Queue.(Waker); ok {
-		wake = w.Wake(ctx)
+		wake = w.Wake(loop)
 	}
 	slots := make(chan struct{}, cfg.Workers)
 	var wg sync.WaitGroup
-	failures := 0
+	var inflight atomic.Int64
+	var runErr error
 	backlog := false // the last claim filled its batch: there is more waiting
-	for ctx.Err() == nil {
+	for loop.Err() == nil {
 		// Take one free slot (waiting for it), then any more that are free. With a
 		// backlog, wait for half a batch of free slots, so that claims stay batched
 		// instead of following every finished handler one by one.
@@ -181,14 +222,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 			want = max(cfg.BatchSize/2, 1)
 		}
 		n := 0
-		for n < want && ctx.Err() == nil {
+		for n < want && loop.Err() == nil {
 			select {
 			case slots <- struct{}{}:
 				n++
-			case <-ctx.Done():
+			case <-loop.Done():
 			}
 		}
-		if ctx.Err() != nil {
+		if loop.Err() != nil {
 			for range n {
 				<-slots
 			}
@@ -203,21 +244,28 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 			break
 		}
-		ds, err := cfg.Queue.Claim(ctx, n, cfg.Lease)
+		ds, err := c.claim(loop, n)
 		for range n - len(ds) {
 			<-slots
 		}
 		backlog = err == nil && len(ds) == n
-		if err != nil && ctx.Err() == nil {
-			failures++
-			cfg.Logger.ErrorContext(ctx, "storagefirst: claim failed", "error", err, "failures", failures)
+		failures := 0
+		if err != nil {
+			var failing time.Duration
+			failures, failing = c.claimFailed(loop, err)
+			cfg.Logger.ErrorContext(loop, "storagefirst: claim failed", "error", err, "failures", failures, "failing_for", failing)
+			if cfg.FailAfter > 0 && failing >= cfg.FailAfter {
+				runErr = fmt.Errorf("%w for %v (%d claims in a row): %w", ErrClaimFailing, failing, failures, err)
+				break
+			}
 		} else {
-			failures = 0
+			c.claimSucceeded(loop)
 		}
 		for _, d := range ds {
 			wg.Add(1)
+			inflight.Add(1)
 			go func() {
-				defer func() { <-slots; wg.Done() }()
+				defer func() { <-slots; inflight.Add(-1); wg.Done() }()
 				c.process(handlerBase, d)
 			}()
 		}
@@ -225,29 +273,19 @@ func (c *Consumer) Run(ctx context.Context) error {
 			wait := cfg.PollInterval
 			if failures > 0 {
 				wait = min(cfg.PollInterval*time.Duration(1<<min(failures, 6)), time.Minute)
+				if cfg.FailAfter > 0 {
+					wait = min(wait, max(cfg.FailAfter-c.failingFor(), 0))
+				}
 			}
 			select {
-			case <-ctx.Done():
+			case <-loop.Done():
 			case <-wake:
 			case <-cfg.Clock.After(wait):
 			}
 		}
 	}
-
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-cfg.Clock.After(cfg.ShutdownTimeout):
-		cancelHandlers()
-		select {
-		case <-done:
-		case <-cfg.Clock.After(consumerAbandonAfter):
-			// Their leases are no longer extended, so their envelopes come back.
-			cfg.Logger.ErrorContext(ctx, "storagefirst: handlers ignored cancellation; Run returns without them")
-		}
-	}
-	return nil
+	c.drain(ctx, r, &wg, &inflight, cancelHandlers)
+	return runErr
 }
 
 // process handles one delivery and answers the queue.
@@ -263,7 +301,51 @@ func (c *Consumer) process(base context.Context, d Delivery) {
 		defer cancelT()
 	}
 
-	// Keep the lease while the handler runs; stop the handler if it is lost.
+	lease := d.Lease
+	herr := exhaustedByExpiry(cfg.Retry, d)
+	poison := herr != nil
+	if !poison {
+		lease, herr = c.handle(ctx, cancel, d)
+	}
+
+	p := Processed{Envelope: env, Err: herr}
+	actx, acancel := context.WithTimeout(context.WithoutCancel(base), consumerAnswerTimeout)
+	defer acancel()
+	switch {
+	case poison:
+		f := NewFailure(env.Attempt, cfg.Clock.Now(), herr)
+		f.Code = FailureCodeLeaseExpired
+		p.Action, p.AnswerErr = ActionDeadLettered, cfg.Queue.DeadLetter(actx, lease, f)
+	case errors.Is(context.Cause(ctx), ErrLeaseLost):
+		p.Action = ActionLeaseLost
+	case herr == nil:
+		p.Action, p.AnswerErr = ActionAcked, cfg.Queue.Ack(actx, lease)
+	case Classify(herr) == ClassCanceled, base.Err() != nil && errors.Is(herr, context.Canceled):
+		// Interrupted, not failed; also when a middleware marked the shutdown's
+		// cancellation retryable (an idempotency wait cut short, say).
+		p.Action, p.AnswerErr = ActionReleased, cfg.Queue.Release(actx, lease)
+	case cfg.Retry.ShouldRetry(herr, env.Attempt-1):
+		p.Action, p.RetryIn = ActionRetried, cfg.Retry.Delay(env.Attempt, herr)
+		p.AnswerErr = cfg.Queue.Retry(actx, lease, p.RetryIn, NewFailure(env.Attempt, cfg.Clock.Now(), herr))
+	default:
+		p.Action = ActionDeadLettered
+		p.AnswerErr = cfg.Queue.DeadLetter(actx, lease, NewFailure(env.Attempt, cfg.Clock.Now(), herr))
+	}
+	if errors.Is(p.AnswerErr, ErrLeaseLost) {
+		p.Action = ActionLeaseLost
+	}
+	p.Duration = cfg.Clock.Now().Sub(start)
+	c.log(ctx, p)
+	if cfg.OnProcessed != nil {
+		cfg.OnProcessed(ctx, p)
+	}
+}
+
+// handle runs the handler on d, extending its lease meanwhile and cancelling ctx
+// (with ErrLeaseLost as the cause) if the lease is lost. It returns the lease as
+// last extended and the handler's error.
+func (c *Consumer) handle(ctx context.Context, cancel context.CancelCauseFunc, d Delivery) (Lease, error) {
+	cfg := c.cfg
 	var (
 		lease    = d.Lease
 		leaseMu  sync.Mutex
@@ -291,40 +373,15 @@ func (c *Consumer) process(base context.Context, d Delivery) {
 				return
 			}
 			if err != nil && ctx.Err() == nil {
-				cfg.Logger.WarnContext(ctx, "storagefirst: lease extension failed", "envelope_id", env.ID, "error", err)
+				cfg.Logger.WarnContext(ctx, "storagefirst: lease extension failed", "envelope_id", d.Envelope.ID, "error", err)
 			}
 		}
 	}()
 
-	herr := safeHandle(ctx, cfg.Handler, env)
+	herr := safeHandle(ctx, cfg.Handler, d.Envelope)
 	close(renewEnd)
 	<-renewed
-
-	p := Processed{Envelope: env, Err: herr}
-	actx, acancel := context.WithTimeout(context.WithoutCancel(base), consumerAnswerTimeout)
-	defer acancel()
-	switch {
-	case errors.Is(context.Cause(ctx), ErrLeaseLost):
-		p.Action = ActionLeaseLost
-	case herr == nil:
-		p.Action, p.AnswerErr = ActionAcked, cfg.Queue.Ack(actx, lease)
-	case Classify(herr) == ClassCanceled:
-		p.Action, p.AnswerErr = ActionReleased, cfg.Queue.Release(actx, lease)
-	case cfg.Retry.ShouldRetry(herr, env.Attempt-1):
-		p.Action, p.RetryIn = ActionRetried, cfg.Retry.Delay(env.Attempt, herr)
-		p.AnswerErr = cfg.Queue.Retry(actx, lease, p.RetryIn, NewFailure(env.Attempt, cfg.Clock.Now(), herr))
-	default:
-		p.Action = ActionDeadLettered
-		p.AnswerErr = cfg.Queue.DeadLetter(actx, lease, NewFailure(env.Attempt, cfg.Clock.Now(), herr))
-	}
-	if errors.Is(p.AnswerErr, ErrLeaseLost) {
-		p.Action = ActionLeaseLost
-	}
-	p.Duration = cfg.Clock.Now().Sub(start)
-	c.log(ctx, p)
-	if cfg.OnProcessed != nil {
-		cfg.OnProcessed(ctx, p)
-	}
+	return lease, herr
 }
 
 func (c *Consumer) log(ctx context.Context, p Processed) {

@@ -44,7 +44,7 @@ func TestConsumerHandlesRetriesAndDeadLetters(t *testing.T) {
 	processed := make(chan storagefirst.Processed, 100)
 	runConsumer(t, storagefirst.ConsumerConfig{
 		Queue: q, Workers: 4,
-		Retry: storagefirst.RetryPolicy{Interval: time.Millisecond, MaxAttempts: 2},
+		Retry: storagefirst.RetryPolicy{Interval: time.Millisecond, MaxRetries: 2},
 		Handler: storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
 			n, _ := attempts.LoadOrStore(env.ID, new(atomic.Int32))
 			n.(*atomic.Int32).Add(1)
@@ -187,7 +187,7 @@ func TestConsumerRecoversHandlerPanics(t *testing.T) {
 	q := sftest.NewMemoryQueue(nil)
 	processed := make(chan storagefirst.Processed, 1)
 	runConsumer(t, storagefirst.ConsumerConfig{
-		Queue: q, Retry: storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever},
+		Queue: q, Retry: storagefirst.RetryPolicy{NoRetries: true},
 		Handler:     storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { panic("oops") }),
 		OnProcessed: func(_ context.Context, p storagefirst.Processed) { processed <- p },
 	})

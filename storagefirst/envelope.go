@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -100,9 +101,12 @@ func (e *Envelope) Normalize() error {
 	return nil
 }
 
-// Validate reports whether e can be persisted: an ID and a Type, fields within
-// MaxTypeLength, valid UTF-8, metadata within MaxMetadataEntries and
-// MaxMetadataSize, and a payload that is valid JSON. Every problem is reported, each
+// Validate reports whether e can be persisted by every store: an ID and a Type,
+// fields within MaxTypeLength, valid UTF-8 without NUL bytes (Postgres text cannot
+// hold a NUL, nor jsonb its \u0000 escape) in every field and metadata key and
+// value, metadata within MaxMetadataEntries and MaxMetadataSize, and a payload that
+// is valid JSON in valid UTF-8. (A \u0000 escape inside the payload's JSON is
+// allowed: stores keep the payload as text.) Every problem is reported, each
 // wrapping ErrInvalidEnvelope.
 func (e Envelope) Validate() error { return e.validate(true) }
 
@@ -128,6 +132,9 @@ func (e Envelope) validate(checkPayload bool) error {
 		if !utf8.ValidString(v) {
 			bad("%s is not valid UTF-8", name)
 		}
+		if strings.IndexByte(v, 0) >= 0 {
+			bad("%s holds a NUL byte", name)
+		}
 	}
 	if e.Attempt < 0 {
 		bad("negative attempt %d", e.Attempt)
@@ -141,12 +148,19 @@ func (e Envelope) validate(checkPayload bool) error {
 		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
 			bad("metadata entry %q is empty or not valid UTF-8", k)
 		}
+		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
+			bad("metadata entry %q holds a NUL byte", k)
+		}
 	}
 	if size > MaxMetadataSize {
 		bad("metadata is %d bytes, limit %d", size, MaxMetadataSize)
 	}
 	if checkPayload && len(e.Payload) > 0 && !json.Valid(e.Payload) {
 		bad("payload is not valid JSON")
+	}
+	// encoding/json accepts invalid UTF-8 inside strings; no text column does.
+	if !utf8.Valid(e.Payload) {
+		bad("payload is not valid UTF-8")
 	}
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"time"
 
@@ -69,8 +70,11 @@ func ExampleIdempotent() {
 		orders++
 		return nil
 	})
-	h := storagefirst.Chain(createOrder,
-		storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Scope: "create-order"}))
+	exactlyOnce, err := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Scope: "create-order"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := storagefirst.Chain(createOrder, exactlyOnce)
 
 	env, _ := storagefirst.NewEnvelope("order", []byte(`{"username":"lee"}`))
 	for range 3 { // at-least-once delivery: the same envelope three times
@@ -82,7 +86,7 @@ func ExampleIdempotent() {
 
 func ExampleRetryPolicy() {
 	// The reference system's cancel task: 2 s, 6 attempts, backoff rate 2.
-	p := storagefirst.RetryPolicy{Interval: 2 * time.Second, MaxAttempts: 6, BackoffRate: 2, MaxDelay: 30 * time.Second}
+	p := storagefirst.RetryPolicy{Interval: 2 * time.Second, MaxRetries: 6, BackoffRate: 2, MaxDelay: 30 * time.Second}
 	var waits []time.Duration
 	for n := 1; n <= p.Retries(); n++ {
 		waits = append(waits, p.BaseDelay(n))
@@ -91,7 +95,7 @@ func ExampleRetryPolicy() {
 
 	// The same policy drives github.com/cenkalti/backoff/v4.
 	calls := 0
-	fast := storagefirst.RetryPolicy{Interval: time.Millisecond, MaxAttempts: 2}
+	fast := storagefirst.RetryPolicy{Interval: time.Millisecond, MaxRetries: 2}
 	err := backoff.Retry(func() error { calls++; return errors.New("flaky") }, fast.BackOff())
 	fmt.Println(calls, err)
 	// Output:
@@ -105,7 +109,7 @@ func ExampleConsumer() {
 	c, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{
 		Queue:   q,
 		Workers: 4,
-		Retry:   storagefirst.RetryPolicy{Interval: 10 * time.Millisecond, MaxAttempts: 2},
+		Retry:   storagefirst.RetryPolicy{Interval: 10 * time.Millisecond, MaxRetries: 2},
 		Handler: storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
 			fmt.Printf("handled %s (attempt %d)\n", env.Type, env.Attempt)
 			close(done)

@@ -120,13 +120,21 @@ func PayloadFingerprint(env Envelope) string {
 //     effects that must never repeat are best recorded in the same transaction as
 //     the business writes (pgstore.IdempotencyStore.CompleteTx).
 //
-// Idempotent panics when cfg.Store is nil or a duration is negative.
-func Idempotent(cfg IdempotentConfig) Middleware {
+// Idempotent validates cfg, reporting every problem: a nil Store, a negative Lease
+// or TTL.
+func Idempotent(cfg IdempotentConfig) (Middleware, error) {
+	var errs []error
 	if cfg.Store == nil {
-		panic("storagefirst: Idempotent needs a Store")
+		errs = append(errs, errors.New("storagefirst: IdempotentConfig.Store is required"))
 	}
-	if cfg.Lease < 0 || cfg.TTL < 0 {
-		panic("storagefirst: Idempotent with a negative Lease or TTL")
+	if cfg.Lease < 0 {
+		errs = append(errs, fmt.Errorf("storagefirst: IdempotentConfig.Lease %v is negative", cfg.Lease))
+	}
+	if cfg.TTL < 0 {
+		errs = append(errs, fmt.Errorf("storagefirst: IdempotentConfig.TTL %v is negative", cfg.TTL))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	if cfg.Scope == "" {
 		cfg.Scope = IdempotencyScopeDefault
@@ -151,7 +159,7 @@ func Idempotent(cfg IdempotentConfig) Middleware {
 		return HandlerFunc(func(ctx context.Context, env Envelope) error {
 			return cfg.handle(ctx, next, env)
 		})
-	}
+	}, nil
 }
 
 func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelope) error {

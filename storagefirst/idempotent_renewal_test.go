@@ -56,7 +56,7 @@ func TestIdempotentRenewsTheClaimWhileTheHandlerRuns(t *testing.T) {
 	const lease = 30 * time.Second
 	started, finish := make(chan storagefirst.Claim, 1), make(chan struct{})
 	var last atomic.Value
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Lease: lease, Clock: clock})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: store, Lease: lease, Clock: clock})(
 		storagefirst.HandlerFunc(func(ctx context.Context, _ storagefirst.Envelope) error {
 			c, _ := storagefirst.ClaimFromContext(ctx)
 			started <- c
@@ -100,7 +100,7 @@ func TestIdempotentLostClaimStopsTheHandler(t *testing.T) {
 	const lease = 30 * time.Second
 	started := make(chan storagefirst.Claim, 1)
 	var cause atomic.Value
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Lease: lease, Clock: clock})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: store, Lease: lease, Clock: clock})(
 		storagefirst.HandlerFunc(func(ctx context.Context, _ storagefirst.Envelope) error {
 			c, _ := storagefirst.ClaimFromContext(ctx)
 			started <- c
@@ -150,7 +150,7 @@ func TestIdempotentRenewalStopsWithTheHandlersContext(t *testing.T) {
 	const lease = 30 * time.Second
 	started, finish := make(chan storagefirst.Claim, 1), make(chan struct{})
 	hctx, stopHandler := context.WithCancel(context.Background())
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Lease: lease, Clock: clock})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: store, Lease: lease, Clock: clock})(
 		storagefirst.HandlerFunc(func(ctx context.Context, _ storagefirst.Envelope) error {
 			c, _ := storagefirst.ClaimFromContext(ctx)
 			started <- c
@@ -194,7 +194,7 @@ func TestIdempotentClaimCarriesTheConfiguredTTL(t *testing.T) {
 	} {
 		store := sftest.NewMemoryIdempotencyStore(nil)
 		var got time.Duration
-		h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, TTL: tc.configured})(
+		h := idempotent(t, storagefirst.IdempotentConfig{Store: store, TTL: tc.configured})(
 			storagefirst.HandlerFunc(func(ctx context.Context, _ storagefirst.Envelope) error {
 				c, ok := storagefirst.ClaimFromContext(ctx)
 				require.True(t, ok)

@@ -25,7 +25,7 @@ func TestIdempotentRunsOncePerKey(t *testing.T) {
 	t.Parallel()
 	store := sftest.NewMemoryIdempotencyStore(nil)
 	var calls atomic.Int32
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Scope: "orders"})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: store, Scope: "orders"})(
 		storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
 			c, ok := storagefirst.ClaimFromContext(ctx)
 			require.True(t, ok)
@@ -57,7 +57,7 @@ func TestIdempotentStoresPermanentAndReleasesRetryable(t *testing.T) {
 	ctx := context.Background()
 	var calls atomic.Int32
 	result := storagefirst.Permanentf("no such pizza")
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: store})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
 			calls.Add(1)
 			return result
@@ -88,7 +88,7 @@ func TestIdempotentConcurrentDuplicateIsInProgress(t *testing.T) {
 	store := sftest.NewMemoryIdempotencyStore(nil)
 	entered, release := make(chan struct{}), make(chan struct{})
 	calls := 0
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Lease: time.Minute, InProgressWait: -1})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: store, Lease: time.Minute, InProgressWait: -1})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
 			calls++
 			close(entered)
@@ -113,7 +113,7 @@ func TestIdempotentConcurrentDuplicateIsInProgress(t *testing.T) {
 func TestIdempotentLeaseFollowsTheDeadline(t *testing.T) {
 	t.Parallel()
 	store := sftest.NewMemoryIdempotencyStore(nil)
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: store})(
 		storagefirst.HandlerFunc(func(ctx context.Context, _ storagefirst.Envelope) error {
 			c, _ := storagefirst.ClaimFromContext(ctx)
 			dl, _ := ctx.Deadline()
@@ -131,7 +131,7 @@ func TestIdempotentLetsAReplayRunAfterAStoredFailure(t *testing.T) {
 	ctx := context.Background()
 	fixed := false
 	calls := 0
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: store})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
 			calls++
 			if !fixed {
@@ -156,7 +156,7 @@ func TestIdempotentDuplicateWaitsForTheHolder(t *testing.T) {
 	clock := sftest.NewFakeClock(time.Now())
 	entered, release := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int32
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Clock: clock})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: store, Clock: clock})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
 			if calls.Add(1) == 1 {
 				close(entered)

@@ -147,8 +147,10 @@ type DeadLetterFilter struct {
 }
 
 // DeadLetters is implemented by queues that keep their dead letters, to inspect and
-// replay them. A Put of an envelope whose ID is a dead letter of the queue revives
-// it, as Requeue does: re-putting a dead letter is a replay.
+// replay them. A Put of an envelope whose ID is a dead letter of the queue is a
+// duplicate and leaves the dead letter as it is: Put is safe to retry, and a retry
+// that lands after the envelope was dead-lettered must not run a request that
+// failed for good again. Only Requeue (an explicit replay) revives a dead letter.
 //
 // ListDead returns dead letters in envelope-ID order. Requeue moves a dead letter
 // back to the queue, due now with Attempt reset to 0, its failure history kept and
@@ -170,8 +172,9 @@ type QueueStats struct {
 	InFlight int64 `json:"in_flight"`
 	// Dead envelopes are in the dead letters.
 	Dead int64 `json:"dead"`
-	// OldestReadyAge is how long the oldest ready envelope has been waiting.
-	OldestReadyAge time.Duration `json:"oldest_ready_age"`
+	// OldestReadyAge is how long the oldest ready envelope has been waiting. In
+	// JSON it is oldest_ready_age_seconds, in seconds (see MarshalJSON).
+	OldestReadyAge time.Duration `json:"-"`
 }
 
 // Depth returns the envelopes not yet done: ready, scheduled and in flight.

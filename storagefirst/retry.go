@@ -33,7 +33,12 @@ type RetryConfig struct {
 //
 // Use it for short, in-process retries (a flaky dependency within one delivery); the
 // Consumer schedules durable retries across deliveries with the same RetryPolicy.
-func Retry(cfg RetryConfig) Middleware {
+//
+// Retry returns an error when cfg.Policy is invalid (see RetryPolicy.Validate).
+func Retry(cfg RetryConfig) (Middleware, error) {
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, err
+	}
 	clock := clockOrSystem(cfg.Clock)
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, env Envelope) error {
@@ -59,7 +64,7 @@ func Retry(cfg RetryConfig) Middleware {
 			}
 			return err
 		})
-	}
+	}, nil
 }
 
 // deadlineBackOff stops instead of waiting past ctx's deadline.

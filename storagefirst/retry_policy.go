@@ -13,13 +13,11 @@ import (
 const (
 	// RetryIntervalDefault is the wait before the first retry.
 	RetryIntervalDefault = time.Second
-	// RetryMaxAttemptsDefault is the number of retries after the first attempt.
-	RetryMaxAttemptsDefault = 3
+	// RetryMaxRetriesDefault is the number of retries after the first attempt (Step
+	// Functions' MaxAttempts default).
+	RetryMaxRetriesDefault = 3
 	// RetryBackoffRateDefault multiplies the wait after each retry.
 	RetryBackoffRateDefault = 2.0
-	// RetryNever, as MaxAttempts, disables retries (Step Functions' MaxAttempts 0,
-	// which in Go would read as "use the default").
-	RetryNever = -1
 )
 
 // JitterStrategy is a Step Functions JitterStrategy.
@@ -33,9 +31,14 @@ const (
 )
 
 // RetryPolicy says when and how often a failed envelope is tried again. Its fields
-// and defaults are those of an AWS Step Functions Retrier; the zero value is the
-// default policy: 3 retries after 1 s, 2 s and 4 s, without jitter, for every
-// retryable error.
+// and defaults are those of an AWS Step Functions Retrier, named for what they
+// count: the zero value is the default policy, 3 retries (4 attempts in all) after
+// 1 s, 2 s and 4 s, without jitter, for every retryable error. Like every zero
+// field, a zero MaxRetries means its default; NoRetries turns retries off.
+//
+// Step Functions' MaxAttempts counts retries too, with 0 meaning none: the
+// workflow package translates it at the ASL boundary (MaxAttempts n is MaxRetries
+// n, MaxAttempts 0 is NoRetries, an absent MaxAttempts the default).
 //
 // Retry number n (1 for the first retry) waits
 // min(Interval * BackoffRate^(n-1), MaxDelay), or a uniformly random part of that
@@ -43,10 +46,13 @@ const (
 type RetryPolicy struct {
 	// Interval is the wait before the first retry. Zero means RetryIntervalDefault.
 	Interval time.Duration
-	// MaxAttempts is the number of retries after the first attempt, so an envelope
-	// is tried at most MaxAttempts+1 times. Zero means RetryMaxAttemptsDefault;
-	// RetryNever disables retries.
-	MaxAttempts int
+	// MaxRetries is the number of retries after the first attempt, so an envelope
+	// is tried at most MaxRetries+1 times. Zero means RetryMaxRetriesDefault; it
+	// must not be negative. For no retries at all, set NoRetries.
+	MaxRetries int
+	// NoRetries disables retries: the first failure is final. MaxRetries must then
+	// be zero.
+	NoRetries bool
 	// BackoffRate multiplies the wait after each retry; at least 1. Zero means
 	// RetryBackoffRateDefault.
 	BackoffRate float64
@@ -65,8 +71,10 @@ func (p RetryPolicy) Validate() error {
 	switch {
 	case p.Interval < 0:
 		return fmt.Errorf("storagefirst: RetryPolicy.Interval %v is negative", p.Interval)
-	case p.MaxAttempts < RetryNever:
-		return fmt.Errorf("storagefirst: RetryPolicy.MaxAttempts %d is below RetryNever", p.MaxAttempts)
+	case p.MaxRetries < 0:
+		return fmt.Errorf("storagefirst: RetryPolicy.MaxRetries %d is negative (set NoRetries for none)", p.MaxRetries)
+	case p.NoRetries && p.MaxRetries != 0:
+		return fmt.Errorf("storagefirst: RetryPolicy.NoRetries with MaxRetries %d", p.MaxRetries)
 	case p.BackoffRate != 0 && (p.BackoffRate < 1 || math.IsNaN(p.BackoffRate) || math.IsInf(p.BackoffRate, 0)):
 		return fmt.Errorf("storagefirst: RetryPolicy.BackoffRate %v is below 1", p.BackoffRate)
 	case p.MaxDelay < 0:
@@ -80,12 +88,12 @@ func (p RetryPolicy) Validate() error {
 // Retries returns the number of retries the policy allows after the first attempt.
 func (p RetryPolicy) Retries() int {
 	switch {
-	case p.MaxAttempts == 0:
-		return RetryMaxAttemptsDefault
-	case p.MaxAttempts < 0:
+	case p.NoRetries || p.MaxRetries < 0:
 		return 0
+	case p.MaxRetries == 0:
+		return RetryMaxRetriesDefault
 	}
-	return p.MaxAttempts
+	return p.MaxRetries
 }
 
 // ShouldRetry reports whether an attempt that failed with err, after the given

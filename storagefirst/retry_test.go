@@ -25,13 +25,13 @@ func TestRetryPolicyDefaultsAreStepFunctions(t *testing.T) {
 	require.False(t, p.ShouldRetry(err, 3))
 	require.False(t, p.ShouldRetry(storagefirst.Permanent(err), 0))
 	require.False(t, p.ShouldRetry(context.Canceled, 0))
-	require.False(t, storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever}.ShouldRetry(err, 0))
+	require.False(t, storagefirst.RetryPolicy{NoRetries: true}.ShouldRetry(err, 0))
 }
 
 func TestRetryPolicyPizzaCancel(t *testing.T) {
 	t.Parallel()
 	// The reference system's cancel task: interval 2 s, 6 attempts, backoff 2, capped.
-	p := storagefirst.RetryPolicy{Interval: 2 * time.Second, MaxAttempts: 6, BackoffRate: 2, MaxDelay: 20 * time.Second}
+	p := storagefirst.RetryPolicy{Interval: 2 * time.Second, MaxRetries: 6, BackoffRate: 2, MaxDelay: 20 * time.Second}
 	var got []time.Duration
 	b := p.BackOff()
 	for d := b.NextBackOff(); d != backoff.Stop; d = b.NextBackOff() {
@@ -56,7 +56,7 @@ func TestRetryPolicyJitterAndRetryAfter(t *testing.T) {
 func TestRetryPolicyValidate(t *testing.T) {
 	t.Parallel()
 	for _, p := range []storagefirst.RetryPolicy{
-		{Interval: -1}, {MaxAttempts: -2}, {BackoffRate: 0.5}, {MaxDelay: -1}, {Jitter: "HALF"},
+		{Interval: -1}, {MaxRetries: -1}, {NoRetries: true, MaxRetries: 2}, {BackoffRate: 0.5}, {MaxDelay: -1}, {Jitter: "HALF"},
 	} {
 		require.Error(t, p.Validate(), "%+v", p)
 	}
@@ -73,8 +73,8 @@ func TestRetryMiddlewareWaitsOnTheClock(t *testing.T) {
 			return errors.New("flaky")
 		}
 		return nil
-	}), storagefirst.Retry(storagefirst.RetryConfig{
-		Policy: storagefirst.RetryPolicy{Interval: time.Second, MaxAttempts: 5},
+	}), retry(t, storagefirst.RetryConfig{
+		Policy: storagefirst.RetryPolicy{Interval: time.Second, MaxRetries: 5},
 		Clock:  clock,
 		OnRetry: func(_ context.Context, _ storagefirst.Envelope, _ error, _ int, wait time.Duration) {
 			waits = append(waits, wait)
@@ -97,7 +97,7 @@ func TestRetryMiddlewareStopsOnPermanentAndExhaustion(t *testing.T) {
 	t.Parallel()
 	calls := 0
 	perm := storagefirst.Permanentf("bad input")
-	h := storagefirst.Retry(storagefirst.RetryConfig{})(storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
+	h := retry(t, storagefirst.RetryConfig{})(storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
 		calls++
 		return perm
 	}))
@@ -106,7 +106,7 @@ func TestRetryMiddlewareStopsOnPermanentAndExhaustion(t *testing.T) {
 
 	calls = 0
 	flaky := errors.New("flaky")
-	h = storagefirst.Retry(storagefirst.RetryConfig{Policy: storagefirst.RetryPolicy{Interval: time.Nanosecond, MaxAttempts: 2}})(
+	h = retry(t, storagefirst.RetryConfig{Policy: storagefirst.RetryPolicy{Interval: time.Nanosecond, MaxRetries: 2}})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { calls++; return flaky }))
 	require.ErrorIs(t, h.Handle(context.Background(), storagefirst.Envelope{}), flaky)
 	require.Equal(t, 3, calls, "first attempt plus two retries")
@@ -117,7 +117,7 @@ func TestRetryMiddlewareNeverSleepsPastTheDeadline(t *testing.T) {
 	clock := sftest.NewFakeClock(time.Now())
 	flaky := errors.New("flaky")
 	calls := 0
-	h := storagefirst.Retry(storagefirst.RetryConfig{Clock: clock, Policy: storagefirst.RetryPolicy{Interval: time.Minute}})(
+	h := retry(t, storagefirst.RetryConfig{Clock: clock, Policy: storagefirst.RetryPolicy{Interval: time.Minute}})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { calls++; return flaky }))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -131,7 +131,7 @@ func TestRetryMiddlewareCancelledWhileWaiting(t *testing.T) {
 	t.Parallel()
 	clock := sftest.NewFakeClock(time.Now())
 	flaky := errors.New("flaky")
-	h := storagefirst.Retry(storagefirst.RetryConfig{Clock: clock})(
+	h := retry(t, storagefirst.RetryConfig{Clock: clock})(
 		storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { return flaky }))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -143,4 +143,15 @@ func TestRetryMiddlewareCancelledWhileWaiting(t *testing.T) {
 	err := <-done
 	require.ErrorIs(t, err, context.Canceled)
 	require.ErrorIs(t, err, flaky)
+}
+
+// MaxRetries counts retries, zero meaning the default; NoRetries means none.
+func TestRetryPolicyCountsRetries(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, storagefirst.RetryMaxRetriesDefault, storagefirst.RetryPolicy{}.Retries())
+	require.Equal(t, 5, storagefirst.RetryPolicy{MaxRetries: 5}.Retries())
+	require.Equal(t, 0, storagefirst.RetryPolicy{NoRetries: true}.Retries())
+	err := errors.New("x")
+	require.True(t, storagefirst.RetryPolicy{MaxRetries: 1}.ShouldRetry(err, 0))
+	require.False(t, storagefirst.RetryPolicy{MaxRetries: 1}.ShouldRetry(err, 1), "2 attempts in all")
 }

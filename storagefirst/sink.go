@@ -13,8 +13,8 @@ import (
 // database, accepted by an event bus or queue. When some envelopes were stored and
 // others were not, Put returns a *PutError that names the ones that failed, so the
 // caller can retry just those (or answer an error: never a success). An envelope
-// whose ID is already stored counts as stored: Put is safe to retry. (A store that
-// keeps dead letters revives one whose ID is Put again; see DeadLetters.)
+// whose ID is already stored counts as stored: Put is safe to retry. (A Put never
+// revives a dead letter of the same ID; see DeadLetters.)
 //
 // Implementations are safe for concurrent use and honour ctx's deadline.
 type Sink interface {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"time"
 
@@ -26,7 +25,6 @@ type ASLState struct {
 	Comment        string          `json:"Comment,omitempty"`
 	Resource       string          `json:"Resource,omitempty"`
 	Parameters     map[string]any  `json:"Parameters,omitempty"`
-	OutputPath     string          `json:"OutputPath,omitempty"`
 	ResultPath     json.RawMessage `json:"ResultPath,omitempty"`
 	Result         json.RawMessage `json:"Result,omitempty"`
 	TimeoutSeconds int             `json:"TimeoutSeconds,omitempty"`
@@ -40,7 +38,9 @@ type ASLState struct {
 	End            bool            `json:"End,omitempty"`
 }
 
-// ASLRetrier is a Retry entry; every field is written out explicitly.
+// ASLRetrier is a Retry entry; every field is written out explicitly. Reading
+// one applies the States Language defaults to absent fields: IntervalSeconds 1,
+// MaxAttempts 3, BackoffRate 2.0.
 type ASLRetrier struct {
 	ErrorEquals     []string `json:"ErrorEquals"`
 	IntervalSeconds int      `json:"IntervalSeconds"`
@@ -48,6 +48,37 @@ type ASLRetrier struct {
 	BackoffRate     float64  `json:"BackoffRate"`
 	MaxDelaySeconds int      `json:"MaxDelaySeconds,omitempty"`
 	JitterStrategy  string   `json:"JitterStrategy,omitempty"`
+}
+
+// UnmarshalJSON reads a Retry entry with the States Language defaults for absent
+// IntervalSeconds, MaxAttempts and BackoffRate (an explicit MaxAttempts 0 means
+// no retry), and refuses fields this package does not support.
+func (r *ASLRetrier) UnmarshalJSON(b []byte) error {
+	var v struct {
+		ErrorEquals     []string `json:"ErrorEquals"`
+		IntervalSeconds *int     `json:"IntervalSeconds"`
+		MaxAttempts     *int     `json:"MaxAttempts"`
+		BackoffRate     *float64 `json:"BackoffRate"`
+		MaxDelaySeconds int      `json:"MaxDelaySeconds"`
+		JitterStrategy  string   `json:"JitterStrategy"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	*r = ASLRetrier{ErrorEquals: v.ErrorEquals, IntervalSeconds: 1, MaxAttempts: storagefirst.RetryMaxRetriesDefault,
+		BackoffRate: storagefirst.RetryBackoffRateDefault, MaxDelaySeconds: v.MaxDelaySeconds, JitterStrategy: v.JitterStrategy}
+	if v.IntervalSeconds != nil {
+		r.IntervalSeconds = *v.IntervalSeconds
+	}
+	if v.MaxAttempts != nil {
+		r.MaxAttempts = *v.MaxAttempts
+	}
+	if v.BackoffRate != nil {
+		r.BackoffRate = *v.BackoffRate
+	}
+	return nil
 }
 
 // ASLCatcher is a Catch entry.
@@ -69,20 +100,26 @@ type ASLChoice struct {
 	Next               string   `json:"Next"`
 }
 
-// Resource is what a Task becomes on Step Functions.
+// Resource is what a Task becomes on Step Functions. Its result must be what the
+// local engine's TaskFunc returns, as the state's ResultPath is applied to it on
+// both.
 type Resource struct {
-	// ARN is the Resource field, e.g. "arn:aws:states:::lambda:invoke".
+	// ARN is the Resource field, e.g. a Lambda function's ARN.
 	ARN        string
 	Parameters map[string]any
-	OutputPath string
 }
 
-// LambdaInvoke is the optimized Lambda integration for a task run by the function
-// (functionARN may be a CloudFormation token): the state's input is the payload and
-// the function's result the state's result.
+// LambdaInvoke is the Task for a task run by a Lambda function (functionARN may be
+// a CloudFormation substitution): the function's ARN as the Resource, the form
+// whose result is the function's response itself. The state's input is the event,
+// and ResultPath (any path, or DiscardResult) places the response as the local
+// engine places the TaskFunc's result. (The "arn:aws:states:::lambda:invoke"
+// integration would wrap the response in {"Payload", "StatusCode", ...}, and the
+// OutputPath that unwraps it runs after ResultPath, so it breaks every ResultPath
+// but "$".) Errors reach Retry and Catch under the function's error type, as
+// awslambda.Task reports them.
 func LambdaInvoke(functionARN string) Resource {
-	return Resource{ARN: "arn:aws:states:::lambda:invoke",
-		Parameters: map[string]any{"FunctionName": functionARN, "Payload.$": "$"}, OutputPath: "$.Payload"}
+	return Resource{ARN: functionARN}
 }
 
 // SQSSendMessage is the SQS integration for a dead-letter state: the state's input
@@ -110,7 +147,7 @@ func resultPathJSON(p string, discard bool) json.RawMessage {
 // files.
 func (wf *Workflow) ASL(resources map[string]Resource) ([]byte, error) {
 	doc := ASL{Comment: wf.Def.Comment, StartAt: wf.Def.StartAt, States: map[string]ASLState{},
-		TimeoutSeconds: int(math.Ceil(wf.Def.Timeout.Seconds()))}
+		TimeoutSeconds: int(wf.Def.Timeout / time.Second)}
 	var errs []error
 	for name, st := range wf.Def.States {
 		switch s := st.(type) {
@@ -124,13 +161,12 @@ func (wf *Workflow) ASL(resources map[string]Resource) ([]byte, error) {
 				errs = append(errs, fmt.Errorf("workflow: no resource for task %q (key %q)", name, key))
 				continue
 			}
-			as := ASLState{Type: "Task", Resource: r.ARN, Parameters: r.Parameters, OutputPath: r.OutputPath,
+			as := ASLState{Type: "Task", Resource: r.ARN, Parameters: r.Parameters,
 				ResultPath: resultPathJSON(s.ResultPath, s.DiscardResult), Next: s.Next, End: s.End,
-				TimeoutSeconds: int(math.Ceil(s.Timeout.Seconds()))}
+				TimeoutSeconds: int(s.Timeout / time.Second)}
 			for _, rt := range s.Retry {
-				p := rt.policy()
-				ar := ASLRetrier{ErrorEquals: rt.ErrorEquals, IntervalSeconds: int(p.BaseDelay(1) / time.Second),
-					MaxAttempts: p.Retries(), BackoffRate: orFloat(rt.BackoffRate, storagefirst.RetryBackoffRateDefault),
+				ar := ASLRetrier{ErrorEquals: rt.ErrorEquals, IntervalSeconds: max(rt.IntervalSeconds, 1),
+					MaxAttempts: rt.policy().Retries(), BackoffRate: orFloat(rt.BackoffRate, storagefirst.RetryBackoffRateDefault),
 					MaxDelaySeconds: rt.MaxDelaySeconds}
 				if rt.JitterStrategy == storagefirst.JitterFull {
 					ar.JitterStrategy = string(storagefirst.JitterFull)
@@ -189,12 +225,15 @@ func marshalSorted(v any) ([]byte, error) {
 }
 
 // ParseASL reads an ASL document and checks it: known state types (Task, Pass,
-// Choice, Succeed, Fail), StartAt and every Next, Default and Catch target
-// present, Next or End on every state that needs one, and States.ALL alone and
-// last.
+// Choice, Succeed, Fail), no field the local engine does not run (InputPath,
+// OutputPath, ResultSelector, ...), StartAt and every Next, Default and Catch
+// target present, Next or End on every state that needs one, and States.ALL alone
+// and last. Absent Retry fields take the States Language defaults (ASLRetrier).
 func ParseASL(data []byte) (*ASL, error) {
 	var doc ASL
-	if err := json.Unmarshal(data, &doc); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidDefinition, err)
 	}
 	var errs []error
@@ -220,6 +259,12 @@ func ParseASL(data []byte) (*ASL, error) {
 		case "Task", "Pass":
 			if s.Type == "Task" && s.Resource == "" {
 				bad("task %q has no Resource", n)
+			}
+			if s.Type == "Task" && len(s.Result) > 0 {
+				bad("task %q: Result belongs to a Pass state", n)
+			}
+			if s.Type == "Pass" && (s.Resource != "" || len(s.Parameters) > 0 || len(s.Retry) > 0 || len(s.Catch) > 0 || s.TimeoutSeconds != 0) {
+				bad("pass %q: Resource, Parameters, Retry, Catch and TimeoutSeconds belong to a Task", n)
 			}
 			if s.End == (s.Next != "") {
 				bad("state %q needs exactly one of Next and End", n)
@@ -272,11 +317,10 @@ func (doc *ASL) Definition(tasks map[string]TaskFunc, resourceKeys map[string]st
 			t := Task{Run: tasks[name], Resource: resourceKeys[name], Timeout: time.Duration(s.TimeoutSeconds) * time.Second,
 				ResultPath: rp, DiscardResult: discard, Next: s.Next, End: s.End}
 			for _, r := range s.Retry {
-				ma := r.MaxAttempts
-				if ma == 0 {
-					ma = storagefirst.RetryNever
-				}
-				t.Retry = append(t.Retry, Retrier{ErrorEquals: r.ErrorEquals, IntervalSeconds: r.IntervalSeconds, MaxAttempts: ma,
+				// The language's MaxAttempts counts retries, 0 meaning none; Retrier's
+				// MaxRetries 0 is the default, 3, so 0 becomes NoRetries.
+				t.Retry = append(t.Retry, Retrier{ErrorEquals: r.ErrorEquals, IntervalSeconds: r.IntervalSeconds,
+					MaxRetries: r.MaxAttempts, NoRetries: r.MaxAttempts == 0,
 					BackoffRate: r.BackoffRate, MaxDelaySeconds: r.MaxDelaySeconds, JitterStrategy: storagefirst.JitterStrategy(r.JitterStrategy)})
 			}
 			for _, c := range s.Catch {
@@ -284,7 +328,15 @@ func (doc *ASL) Definition(tasks map[string]TaskFunc, resourceKeys map[string]st
 			}
 			def.States[name] = t
 		case "Pass":
-			def.States[name] = Pass{Result: s.Result, ResultPath: rp, DiscardResult: discard, Next: s.Next, End: s.End}
+			var result json.RawMessage
+			if len(s.Result) > 0 {
+				var b bytes.Buffer
+				if err := json.Compact(&b, s.Result); err != nil {
+					return def, fmt.Errorf("%w: state %q Result: %v", ErrInvalidDefinition, name, err)
+				}
+				result = b.Bytes()
+			}
+			def.States[name] = Pass{Result: result, ResultPath: rp, DiscardResult: discard, Next: s.Next, End: s.End}
 		case "Choice":
 			c := Choice{Default: s.Default}
 			for _, r := range s.Choices {

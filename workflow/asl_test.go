@@ -38,10 +38,11 @@ func TestASLGoldenCancelOrder(t *testing.T) {
 	// It parses, and the parsed document turns back into the same definition.
 	doc, err := workflow.ParseASL(got)
 	require.NoError(t, err)
-	require.Equal(t, "arn:aws:states:::lambda:invoke", doc.States["CancelOrder"].Resource)
+	require.Equal(t, "arn:aws:lambda:us-east-1:111122223333:function:cancel-order", doc.States["CancelOrder"].Resource)
+	require.Empty(t, doc.States["CancelOrder"].Parameters, "the function ARN form: the result is the response itself")
 	require.Equal(t, 25, doc.TimeoutSeconds)
 	r := doc.States["CancelOrder"].Retry[0]
-	require.Equal(t, workflow.ASLRetrier{ErrorEquals: r.ErrorEquals, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2}, r)
+	require.Equal(t, workflow.ASLRetrier{ErrorEquals: r.ErrorEquals, IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2}, r)
 	require.Equal(t, []workflow.ASLCatcher{{ErrorEquals: []string{"States.ALL"}, Next: "SendToDLQ", ResultPath: "$.error"}},
 		doc.States["CancelOrder"].Catch)
 	def, err := doc.Definition(map[string]workflow.TaskFunc{"CancelOrder": noop, "SendToDLQ": noop},

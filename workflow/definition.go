@@ -19,6 +19,11 @@ const (
 	TimeoutDefault = 25 * time.Second
 	// TimeoutLimit is the longest Express workflow, 5 minutes.
 	TimeoutLimit = 5 * time.Minute
+	// MaxInputDefault bounds an execution's input without a MaxInputBytes: 256 KiB,
+	// Step Functions' limit, which is also MaxInputLimit.
+	MaxInputDefault = 256 << 10
+	// MaxInputLimit is the largest MaxInputBytes.
+	MaxInputLimit = 256 << 10
 )
 
 // TaskFunc is the Go function of a Task state: it receives the state's input and
@@ -52,13 +57,19 @@ type State interface {
 	stateType() string
 }
 
-// Retrier is a Task's Retry entry. Zero fields take the States Language defaults:
-// IntervalSeconds 1, MaxAttempts 3, BackoffRate 2.0, no MaxDelaySeconds, jitter
-// NONE. Set MaxAttempts to storagefirst.RetryNever for the language's 0.
+// Retrier is a Task's Retry entry, with the fields of the States Language's except
+// that retries are counted as in storagefirst.RetryPolicy: MaxRetries is the
+// language's MaxAttempts (the number of retries), and NoRetries is its MaxAttempts
+// 0. Zero fields take the language's defaults: IntervalSeconds 1, MaxRetries 3,
+// BackoffRate 2.0, no MaxDelaySeconds, jitter NONE. ExportASL and ParseASL
+// translate MaxRetries and NoRetries to and from MaxAttempts.
 type Retrier struct {
 	ErrorEquals     []string
 	IntervalSeconds int
-	MaxAttempts     int
+	// MaxRetries is the number of retries after the first attempt; zero means 3.
+	MaxRetries int
+	// NoRetries disables retries (the language's MaxAttempts 0).
+	NoRetries       bool
 	BackoffRate     float64
 	MaxDelaySeconds int
 	JitterStrategy  storagefirst.JitterStrategy
@@ -66,7 +77,7 @@ type Retrier struct {
 
 // policy maps the retrier onto a storagefirst.RetryPolicy.
 func (r Retrier) policy() storagefirst.RetryPolicy {
-	return storagefirst.RetryPolicy{Interval: time.Duration(r.IntervalSeconds) * time.Second, MaxAttempts: r.MaxAttempts,
+	return storagefirst.RetryPolicy{Interval: time.Duration(r.IntervalSeconds) * time.Second, MaxRetries: r.MaxRetries, NoRetries: r.NoRetries,
 		BackoffRate: r.BackoffRate, MaxDelay: time.Duration(r.MaxDelaySeconds) * time.Second, Jitter: r.JitterStrategy}
 }
 
@@ -146,8 +157,17 @@ type Definition struct {
 	StartAt string
 	States  map[string]State
 	// Timeout bounds an execution (TimeoutSeconds): TimeoutDefault when zero, at
-	// most TimeoutLimit.
+	// most TimeoutLimit, in whole seconds.
 	Timeout time.Duration
+	// MaxInputBytes bounds an execution's input: MaxInputDefault when zero, at most
+	// MaxInputLimit. A larger input is refused with ErrInputTooLarge before anything
+	// is stored. (Not part of the ASL export: Step Functions has its own limit.)
+	MaxInputBytes int
+	// ValidateInput, if set, checks an input before anything is stored; its error
+	// refuses the execution with ErrInvalidInput. Check here what the workflow can
+	// check without running (shape, sizes of fields), so bad requests cost no
+	// stored execution. (Not part of the ASL export.)
+	ValidateInput func(input json.RawMessage) error
 }
 
 // Workflow is a named, validated definition.
@@ -159,15 +179,57 @@ type Workflow struct {
 // New validates def and returns the workflow. It reports every problem: a missing
 // or unknown StartAt or Next, a state that cannot be reached, a non-terminal state
 // without Next, States.ALL not alone and last, a Task without Run, bad paths, a
-// timeout out of range.
+// timeout out of range or not in whole seconds (ASL cannot express it), an input
+// bound out of range, and a Task whose retry schedule cannot fit the execution's
+// timeout (see RetryBudget).
 func New(name string, def Definition) (*Workflow, error) {
 	if def.Timeout == 0 {
 		def.Timeout = TimeoutDefault
+	}
+	if def.MaxInputBytes == 0 {
+		def.MaxInputBytes = MaxInputDefault
 	}
 	if err := validate(name, def); err != nil {
 		return nil, err
 	}
 	return &Workflow{Name: name, Def: def}, nil
+}
+
+// CheckInput reports an input the workflow refuses before storing anything: not
+// JSON, larger than MaxInputBytes (ErrInputTooLarge), or failing ValidateInput
+// (ErrInvalidInput).
+func (wf *Workflow) CheckInput(input json.RawMessage) error {
+	if limit := wf.Def.MaxInputBytes; limit > 0 && len(input) > limit {
+		return fmt.Errorf("%w: the input has %d bytes, more than %d", ErrInputTooLarge, len(input), limit)
+	}
+	if !json.Valid(input) {
+		return fmt.Errorf("%w: the input is not JSON", ErrInvalidInput)
+	}
+	if wf.Def.ValidateInput != nil {
+		if err := wf.Def.ValidateInput(input); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		}
+	}
+	return nil
+}
+
+// RetryBudget returns the worst-case time of a Task state: every attempt its
+// retriers allow (one plus the retries of every retrier, as different errors may
+// follow each other) running to the task's Timeout, plus every retry interval
+// (without jitter, which only shortens them). A task without Timeout counts its
+// retry intervals only. New refuses a Task whose budget exceeds the execution's
+// Timeout: its schedule would promise retries the deadline never lets happen.
+func (t Task) RetryBudget() time.Duration {
+	attempts := 1
+	var waits time.Duration
+	for _, r := range t.Retry {
+		p := r.policy()
+		for n := 1; n <= p.Retries(); n++ {
+			waits += p.BaseDelay(n)
+		}
+		attempts += p.Retries()
+	}
+	return time.Duration(attempts)*t.Timeout + waits
 }
 
 func validate(name string, def Definition) error {
@@ -180,6 +242,12 @@ func validate(name string, def Definition) error {
 	}
 	if def.Timeout < 0 || def.Timeout > TimeoutLimit {
 		bad("timeout %v is outside 0..%v", def.Timeout, TimeoutLimit)
+	}
+	if def.Timeout%time.Second != 0 {
+		bad("timeout %v is not whole seconds (TimeoutSeconds)", def.Timeout)
+	}
+	if def.MaxInputBytes < 0 || def.MaxInputBytes > MaxInputLimit {
+		bad("MaxInputBytes %d is outside 0..%d", def.MaxInputBytes, MaxInputLimit)
 	}
 	if _, ok := def.States[def.StartAt]; !ok {
 		bad("StartAt %q is not a state", def.StartAt)
@@ -216,12 +284,19 @@ func validate(name string, def Definition) error {
 			if s.Timeout < 0 {
 				bad("task %q has a negative timeout", n)
 			}
+			if s.Timeout%time.Second != 0 {
+				bad("task %q: timeout %v is not whole seconds (TimeoutSeconds)", n, s.Timeout)
+			}
 			flow(n, s.Next, s.End)
 			for i, r := range s.Retry {
 				checkErrorEquals(bad, n, "Retry", i, len(s.Retry), r.ErrorEquals)
 				if err := r.policy().Validate(); err != nil {
 					bad("state %q Retry[%d]: %v", n, i, err)
 				}
+			}
+			if b := s.RetryBudget(); def.Timeout > 0 && b > def.Timeout {
+				bad("task %q: its retry schedule needs up to %v (attempts x Timeout + retry intervals), more than the execution's timeout %v",
+					n, b, def.Timeout)
 			}
 			for i, c := range s.Catch {
 				checkErrorEquals(bad, n, "Catch", i, len(s.Catch), c.ErrorEquals)

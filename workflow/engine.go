@@ -46,10 +46,34 @@ type EngineConfig struct {
 	// SweepGrace is how long past its deadline a running execution counts as
 	// interrupted. Default 30 s.
 	SweepGrace time.Duration
-	// Clock times retry waits. Default storagefirst.SystemClock.
+	// DeadLetterRetry retries a dead letter the destination did not take: the
+	// storagefirst.RetryPolicy defaults (3 retries, backoff 2), except that a zero
+	// Interval means DeadLetterRetryIntervalDefault. An execution whose dead letter
+	// it cannot send stays RUNNING in the store, so a later Sweep sends it.
+	DeadLetterRetry storagefirst.RetryPolicy
+	// Retention is how long a finished (SUCCEEDED, FAILED, TIMED_OUT) execution is
+	// kept before Sweep (Prune) deletes it. Zero: RetentionDefault; negative: kept
+	// forever.
+	Retention time.Duration
+	// Clock times everything: deadlines, task timeouts, retry waits. Default
+	// storagefirst.SystemClock.
 	Clock  storagefirst.Clock
 	Logger *slog.Logger
 }
+
+// Defaults of EngineConfig.
+const (
+	// RetentionDefault keeps finished executions for a day.
+	RetentionDefault = 24 * time.Hour
+	// SweepGraceDefault is the default SweepGrace.
+	SweepGraceDefault = 30 * time.Second
+	// DeadLetterRetryIntervalDefault is the first wait before a failed dead-letter
+	// send is retried (then 200 and 400 ms): short, as a caller may be waiting.
+	DeadLetterRetryIntervalDefault = 100 * time.Millisecond
+	// writeTimeout bounds one SendDeadLetter call, and one store update made
+	// after the caller may have gone.
+	writeTimeout = 10 * time.Second
+)
 
 // Engine runs workflows locally. It is safe for concurrent use.
 type Engine struct {
@@ -66,7 +90,16 @@ func NewEngine(cfg EngineConfig, workflows ...*Workflow) (*Engine, error) {
 		return nil, errors.New("workflow: RecoverDeadLetter needs EngineConfig.DeadLetters")
 	}
 	if cfg.SweepGrace == 0 {
-		cfg.SweepGrace = 30 * time.Second
+		cfg.SweepGrace = SweepGraceDefault
+	}
+	if cfg.DeadLetterRetry.Interval == 0 {
+		cfg.DeadLetterRetry.Interval = DeadLetterRetryIntervalDefault
+	}
+	if err := cfg.DeadLetterRetry.Validate(); err != nil {
+		return nil, fmt.Errorf("workflow: EngineConfig.DeadLetterRetry: %w", err)
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = RetentionDefault
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = storagefirst.SystemClock{}
@@ -129,6 +162,7 @@ type ExecutionInfo struct {
 	Workflow string
 	State    string
 	Input    json.RawMessage
+	clock    storagefirst.Clock // the engine's, for the times a task records
 }
 
 // ExecutionFromContext returns the execution a task runs in.
@@ -137,67 +171,146 @@ func ExecutionFromContext(ctx context.Context) (ExecutionInfo, bool) {
 	return i, ok
 }
 
-// StartSync runs wf on input to the end and returns its Result. The execution is
-// stored before its first state runs and after every state. The result's error is
-// nil only for SUCCEEDED; FAILED and TIMED_OUT come back as a *FailedError beside
-// the Result. Other errors (the store failing, bad input) leave Result zero.
+// StartSync runs wf on input to the end and returns its Result. The input is
+// checked first (Workflow.CheckInput: ErrInvalidInput, ErrInputTooLarge), and
+// nothing is stored for one it refuses. The execution is stored before its first
+// state runs and after every state. The result's error is nil only for
+// SUCCEEDED; FAILED and TIMED_OUT come back as a *FailedError beside the Result.
+// When the store fails once a state may have run, the error is ErrOutcomeUnknown
+// and the Result carries the execution ID (status RUNNING); when it fails before
+// (nothing ran), the Result is zero.
 //
-// The execution's deadline is the earlier of ctx's and the definition's Timeout.
-// A caller that cancels ctx gets its answer at once, but the execution runs on to
-// its end or deadline, recorded in the store.
+// Under an execution name (WithExecutionName) the execution is started at most
+// once: a second start with the same name and input returns the first's Result,
+// waiting within ctx while it runs; with another input it is ErrNameInUse.
+//
+// The execution's deadline is the earlier of ctx's and the definition's Timeout,
+// timed by the engine's Clock. A caller that cancels ctx does not stop the
+// execution: it runs on to its end or deadline, recorded in the store.
 func (e *Engine) StartSync(ctx context.Context, wf *Workflow, input json.RawMessage) (Result, error) {
 	if len(input) == 0 {
 		input = json.RawMessage("{}")
 	}
-	if !json.Valid(input) {
-		return Result{}, fmt.Errorf("workflow: input is not JSON")
+	if err := wf.CheckInput(input); err != nil {
+		return Result{}, err
+	}
+	name, named := ExecutionNameFromContext(ctx)
+	id := storagefirst.NewID()
+	if named {
+		if err := checkExecutionName(name); err != nil {
+			return Result{}, err
+		}
+		id = executionID(wf.Name, name)
 	}
 	now := e.cfg.Clock.Now()
-	deadline := time.Now().Add(wf.Def.Timeout)
-	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
-		deadline = dl
+	deadline := now.Add(wf.Def.Timeout)
+	if dl, ok := ctx.Deadline(); ok {
+		if d := now.Add(time.Until(dl)); d.Before(deadline) {
+			deadline = d
+		}
 	}
-	exec := Execution{ID: storagefirst.NewID(), Workflow: wf.Name, Status: StatusRunning, Input: input,
+	exec := Execution{ID: id, Name: name, Workflow: wf.Name, Status: StatusRunning, Input: input,
 		State: wf.Def.StartAt, StateInput: input, StartedAt: now, Deadline: deadline, Version: 1}
 	exec.record(Event{At: now, Type: "ExecutionStarted"})
 	if err := e.cfg.Store.Create(ctx, exec); err != nil {
+		if named && errors.Is(err, ErrExists) {
+			return e.attach(ctx, wf, id, input)
+		}
 		return Result{}, fmt.Errorf("workflow: persist execution: %w", err)
 	}
 	return e.run(ctx, wf, exec)
+}
+
+// attachPoll is how often attach looks whether a running execution has ended.
+const attachPoll = 100 * time.Millisecond
+
+// attach answers a second start of a named execution with the first one: its
+// result once it has ended (waiting, within ctx, while it runs). A start with a
+// different input is ErrNameInUse.
+func (e *Engine) attach(ctx context.Context, wf *Workflow, id string, input json.RawMessage) (Result, error) {
+	for {
+		exec, err := e.cfg.Store.Get(ctx, id)
+		if err != nil {
+			return Result{}, fmt.Errorf("workflow: find execution %s: %w", id, err)
+		}
+		if exec.Workflow != wf.Name || !sameJSON(exec.Input, input) {
+			return Result{}, fmt.Errorf("%w: execution %s was started with another input", ErrNameInUse, exec.Name)
+		}
+		if exec.Status != StatusRunning {
+			res := resultOf(exec)
+			return res, res.Err()
+		}
+		select {
+		case <-ctx.Done():
+			return Result{ExecutionID: id, Status: StatusRunning, StartDate: exec.StartedAt},
+				fmt.Errorf("workflow: execution %s is still running: %w", id, ctx.Err())
+		case <-e.cfg.Clock.After(attachPoll):
+		}
+	}
+}
+
+func resultOf(exec Execution) Result {
+	return Result{ExecutionID: exec.ID, Status: exec.Status, Output: exec.Output, Error: exec.Error, Cause: exec.Cause,
+		StartDate: exec.StartedAt, StopDate: exec.StoppedAt}
+}
+
+// sendDeadLetter sends dl, retrying under the engine's DeadLetterRetry with waits
+// on its clock. It does not stop when ctx ends (the execution's deadline may be
+// what ended it); the policy bounds it.
+func (e *Engine) sendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error {
+	ctx = context.WithoutCancel(ctx)
+	p := e.cfg.DeadLetterRetry
+	for n := 0; ; n++ {
+		sctx, cancel := context.WithTimeout(ctx, writeTimeout)
+		err := e.cfg.DeadLetters.SendDeadLetter(sctx, dl)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if n >= p.Retries() {
+			return fmt.Errorf("workflow: dead letter of execution %s not stored after %d attempts: %w", dl.Envelope.ID, n+1, err)
+		}
+		<-e.cfg.Clock.After(p.Delay(n+1, err))
+	}
 }
 
 // run drives exec from its current state to the end.
 func (e *Engine) run(ctx context.Context, wf *Workflow, exec Execution) (Result, error) {
 	// A caller that goes away does not stop the execution half-way: it runs on to
 	// its end or its deadline, whichever comes first.
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), exec.Deadline)
+	ctx, cancel := withDeadline(context.WithoutCancel(ctx), e.cfg.Clock, exec.Deadline)
 	defer cancel()
 	for exec.Status == StatusRunning {
 		if err := e.step(ctx, wf, &exec); err != nil {
 			return Result{}, err
 		}
+		stored := exec
+		if exec.Status == StatusTimedOut && e.cfg.DeadLetters != nil {
+			// A timed-out execution is a failure no Catch saw: it goes to the dead
+			// letters too, so nothing that failed vanishes. It is terminal only once
+			// its dead letter is durable; until then it is stored RUNNING with the
+			// status it is to end in, and a Sweep sends it.
+			if err := e.sendDeadLetter(ctx, deadLetterOf(exec, exec.State, exec.Error, exec.Cause)); err != nil {
+				e.cfg.Logger.ErrorContext(ctx, "workflow: a timed-out execution is not dead-lettered yet; a sweep will",
+					"execution_id", exec.ID, "error", err)
+				stored.Status, stored.Pending = StatusRunning, StatusTimedOut
+			}
+		}
 		exec.Version++
+		stored.Version = exec.Version
 		// Record progress even when the caller has gone: the store must not be left
 		// with a stale picture.
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err := e.cfg.Store.Update(sctx, exec)
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		err := e.cfg.Store.Update(sctx, stored)
 		scancel()
 		if err != nil {
-			return Result{}, fmt.Errorf("workflow: persist execution %s: %w", exec.ID, err)
+			// A state may have run: this is not "not started". The ID finds the
+			// execution; a sweep ends it.
+			return Result{ExecutionID: exec.ID, Status: StatusRunning, StartDate: exec.StartedAt},
+				fmt.Errorf("%w: execution %s: %w", ErrOutcomeUnknown, exec.ID, err)
 		}
 	}
-	if exec.Status == StatusTimedOut && e.cfg.DeadLetters != nil {
-		// A timed-out execution is a failure no Catch saw: it goes to the dead
-		// letters too, so nothing that failed vanishes.
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err := e.cfg.DeadLetters.SendDeadLetter(sctx, deadLetterOf(exec, exec.State, exec.Error, exec.Cause))
-		scancel()
-		if err != nil {
-			e.cfg.Logger.ErrorContext(ctx, "workflow: a timed-out execution could not be dead-lettered", "execution_id", exec.ID, "error", err)
-		}
-	}
-	res := Result{ExecutionID: exec.ID, Status: exec.Status, Output: exec.Output, Error: exec.Error, Cause: exec.Cause,
-		StartDate: exec.StartedAt, StopDate: exec.StoppedAt}
+	res := resultOf(exec)
 	return res, res.Err()
 }
 
@@ -220,7 +333,7 @@ func (e *Engine) goTo(exec *Execution, next string, end bool, output json.RawMes
 
 // step runs exec's current state once (a Task with its retries).
 func (e *Engine) step(ctx context.Context, wf *Workflow, exec *Execution) error {
-	if time.Now().After(exec.Deadline) {
+	if e.cfg.Clock.Now().After(exec.Deadline) {
 		e.finish(exec, StatusTimedOut, nil, ErrorTimeout, "the execution ran past its deadline")
 		return nil
 	}
@@ -287,7 +400,7 @@ func (e *Engine) task(ctx context.Context, wf *Workflow, exec *Execution, s Task
 		if i, ok := retrierFor(s.Retry, name); ok && exec.Retries[i] < s.Retry[i].policy().Retries() {
 			exec.Retries[i]++
 			wait := s.Retry[i].policy().Delay(exec.Retries[i], nil)
-			if time.Now().Add(wait).After(exec.Deadline) {
+			if e.cfg.Clock.Now().Add(wait).After(exec.Deadline) {
 				e.finish(exec, StatusTimedOut, nil, ErrorTimeout, fmt.Sprintf("the execution would time out waiting %v to retry %s", wait, exec.State))
 				return
 			}
@@ -349,10 +462,11 @@ type attemptResult struct {
 
 // attempt runs the task function once, under the task's timeout.
 func (e *Engine) attempt(ctx context.Context, wf *Workflow, exec *Execution, s Task, input json.RawMessage) (json.RawMessage, error) {
-	actx := context.WithValue(ctx, execKey{}, ExecutionInfo{ID: exec.ID, Workflow: wf.Name, State: exec.State, Input: exec.Input})
+	actx := context.WithValue(ctx, execKey{}, ExecutionInfo{ID: exec.ID, Workflow: wf.Name, State: exec.State, Input: exec.Input,
+		clock: e.cfg.Clock})
 	if s.Timeout > 0 {
 		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(actx, s.Timeout)
+		actx, cancel = withDeadline(actx, e.cfg.Clock, e.cfg.Clock.Now().Add(s.Timeout))
 		defer cancel()
 	}
 	done := make(chan attemptResult, 1)
@@ -371,7 +485,7 @@ func (e *Engine) attempt(ctx context.Context, wf *Workflow, exec *Execution, s T
 	case <-actx.Done():
 		select {
 		case r = <-done:
-		case <-time.After(taskGrace):
+		case <-e.cfg.Clock.After(taskGrace):
 			e.cfg.Logger.WarnContext(ctx, "workflow: a task ignored its context; the execution goes on without it",
 				"execution_id", exec.ID, "state", exec.State)
 			return nil, actx.Err()

@@ -16,6 +16,9 @@ const (
 	ErrorRuntime           = "States.Runtime"
 	ErrorDataLimitExceeded = "States.DataLimitExceeded"
 	ErrorNoChoiceMatched   = "States.NoChoiceMatched"
+	// ErrorResultPathMatchFailure: a state's ResultPath cannot be applied to its
+	// input (e.g. "$.a.b" where a is not an object).
+	ErrorResultPathMatchFailure = "States.ResultPathMatchFailure"
 	// ErrorInterrupted names the failure of an execution a crash interrupted
 	// (not a States Language name: Step Functions has no such case).
 	ErrorInterrupted = "Workflow.Interrupted"
@@ -44,6 +47,21 @@ var (
 	ErrNotFound = errors.New("workflow: execution not found")
 	// ErrConflict: the execution was changed by someone else (a sweeper took it).
 	ErrConflict = errors.New("workflow: execution changed concurrently")
+	// ErrExists: Store.Create was given an execution ID that is stored already.
+	ErrExists = errors.New("workflow: execution exists")
+	// ErrNameInUse: an execution of that name was started with another input.
+	ErrNameInUse = errors.New("workflow: execution name in use")
+	// ErrOutcomeUnknown: the execution started (a state may have run), but the
+	// store failed to record how it went on. The Result beside it carries the
+	// execution ID; a retry under the same execution name finds the execution, and
+	// a Sweep ends it. It is no "not started".
+	ErrOutcomeUnknown = errors.New("workflow: execution started; its outcome is not recorded")
+	// ErrInvalidInput: the input is not JSON, fails the definition's ValidateInput,
+	// or the execution name is not valid. Nothing was stored.
+	ErrInvalidInput = errors.New("workflow: invalid input")
+	// ErrInputTooLarge: the input exceeds the definition's MaxInputBytes. It also
+	// matches ErrInvalidInput. Nothing was stored.
+	ErrInputTooLarge = fmt.Errorf("%w: too large", ErrInvalidInput)
 )
 
 // Named is implemented by errors that carry a States Language error name, which

@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/storagefirst/storagefirst-go/problem"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
 // Defaults of HTTPConfig.
@@ -20,7 +23,19 @@ const (
 	// HTTPMaxBodyDefault bounds the request body.
 	HTTPMaxBodyDefault = 256 << 10
 	// ProblemTypePrefix starts the type URIs of the problem+json answers.
-	ProblemTypePrefix = "https://github.com/storagefirst/storagefirst-go/problems/"
+	ProblemTypePrefix = problem.TypePrefix
+	// HeaderCorrelationIDDefault carries the correlation ID: a request's is
+	// kept (up to 255 characters), a missing or longer one generated; every
+	// answer carries it, and a problem's instance is it.
+	HeaderCorrelationIDDefault = "X-Correlation-Id"
+	// HeaderExecutionID carries the ID of the execution that answered.
+	HeaderExecutionID = "X-Execution-Id"
+	// IdempotencyKeyHeader names the request header whose value becomes the
+	// execution name (WithExecutionName): a retried request with the same key is
+	// answered from the first execution. The local engine honours it; a Starter
+	// that ignores the name (sfn.Starter: Express executions are not unique by
+	// name) starts again.
+	IdempotencyKeyHeader = "Idempotency-Key"
 )
 
 // HTTPConfig configures an HTTPHandler. Starter is required.
@@ -38,8 +53,15 @@ type HTTPConfig struct {
 	// {"OrderNotFound": 404, "OrderNotCancellable": 409}. Unmapped failures answer
 	// 502 Bad Gateway.
 	Status map[string]int
-	Logger *slog.Logger
+	// CorrelationHeader names the correlation ID header. Default
+	// HeaderCorrelationIDDefault.
+	CorrelationHeader string
+	Logger            *slog.Logger
 }
+
+// maxCorrelationLength bounds a client's correlation ID; a longer one is
+// replaced.
+const maxCorrelationLength = 255
 
 // HTTPHandler is the front door of a synchronous workflow: it starts it and answers
 // with the real outcome. It is safe for concurrent use.
@@ -64,17 +86,10 @@ func NewHTTPHandler(cfg HTTPConfig) (*HTTPHandler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.CorrelationHeader == "" {
+		cfg.CorrelationHeader = HeaderCorrelationIDDefault
+	}
 	return &HTTPHandler{cfg: cfg}, nil
-}
-
-type problem struct {
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail,omitempty"`
-	Instance string `json:"instance,omitempty"`
-	// Error is the execution's error name.
-	Error string `json:"error,omitempty"`
 }
 
 type answer struct {
@@ -83,56 +98,97 @@ type answer struct {
 	body   []byte
 }
 
-func problemAnswer(status int, typ, detail, instance, errName string) answer {
-	b, _ := json.Marshal(problem{Type: ProblemTypePrefix + typ, Title: http.StatusText(status), Status: status,
-		Detail: detail, Instance: instance, Error: errName})
-	h := http.Header{}
-	h.Set("Content-Type", "application/problem+json")
-	return answer{status, h, b}
+// problemAnswer is a problem+json answer of type ProblemTypePrefix+typ. Its
+// instance is the correlation ID; the execution's ID (also in X-Execution-Id)
+// and error name, when there are, are the extension members execution_id and
+// error.
+func problemAnswer(status int, typ, detail, corr, execID, errName string) answer {
+	d := problem.Details{Type: ProblemTypePrefix + typ, Status: status, Detail: detail, Instance: corr}
+	if execID != "" || errName != "" {
+		d.Extensions = map[string]any{}
+	}
+	if execID != "" {
+		d.Extensions["execution_id"] = execID
+	}
+	if errName != "" {
+		d.Extensions["error"] = errName
+	}
+	h := problem.Header("", "")
+	if execID != "" {
+		h.Set(HeaderExecutionID, execID)
+	}
+	return answer{status, h, d.Body()}
+}
+
+// correlationID is r's correlation ID, or a new one.
+func (h *HTTPHandler) correlationID(r *http.Request) string {
+	if c := r.Header.Get(h.cfg.CorrelationHeader); c != "" && len(c) <= maxCorrelationLength {
+		return c
+	}
+	return storagefirst.NewID()
 }
 
 // run starts the execution and maps its outcome.
-func (h *HTTPHandler) run(ctx context.Context, r *http.Request, body []byte, contentType string) answer {
+func (h *HTTPHandler) run(ctx context.Context, r *http.Request, body []byte, contentType, corr string) answer {
 	if len(body) == 0 { // POST /orders/{id}/cancel needs no body
 		body, contentType = []byte("{}"), "application/json"
 	}
 	if mt, _, err := mime.ParseMediaType(contentType); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return problemAnswer(http.StatusUnsupportedMediaType, "unsupported-media-type", "send application/json", "", "")
+		return problemAnswer(http.StatusUnsupportedMediaType, "unsupported-media-type", "send application/json", corr, "", "")
 	}
 	if !json.Valid(body) {
-		return problemAnswer(http.StatusBadRequest, "invalid-body", "the body is not JSON", "", "")
+		return problemAnswer(http.StatusBadRequest, "invalid-body", "the body is not JSON", corr, "", "")
 	}
 	input, err := h.cfg.Input(r, body)
 	if err != nil {
-		return problemAnswer(http.StatusBadRequest, "invalid-body", err.Error(), "", "")
+		return problemAnswer(http.StatusBadRequest, "invalid-body", problem.Detail(err), corr, "", "")
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
 	defer cancel()
+	if key := r.Header.Get(IdempotencyKeyHeader); key != "" {
+		// A retried request finds the first execution instead of running again.
+		ctx = WithExecutionName(ctx, key)
+	}
 	res, err := h.cfg.Starter.StartSync(ctx, input)
 	var fe *FailedError
 	switch {
 	case err == nil:
 		hd := http.Header{}
 		hd.Set("Content-Type", "application/json")
-		hd.Set("X-Execution-Id", res.ExecutionID)
+		hd.Set(HeaderExecutionID, res.ExecutionID)
 		out := res.Output
 		if len(out) == 0 {
 			out = json.RawMessage("{}")
 		}
 		return answer{http.StatusOK, hd, out}
 	case errors.As(err, &fe) && fe.Status == StatusTimedOut:
-		return problemAnswer(http.StatusGatewayTimeout, "workflow-timed-out", fe.Cause, fe.ExecutionID, fe.Name)
+		return problemAnswer(http.StatusGatewayTimeout, "workflow-timed-out", fe.Cause, corr, fe.ExecutionID, fe.Name)
 	case errors.As(err, &fe):
 		status, ok := h.cfg.Status[fe.Name]
 		if !ok {
 			status = http.StatusBadGateway
 		}
-		return problemAnswer(status, "workflow-failed", fe.Cause, fe.ExecutionID, fe.Name)
+		return problemAnswer(status, "workflow-failed", fe.Cause, corr, fe.ExecutionID, fe.Name)
+	case errors.Is(err, ErrInputTooLarge):
+		return problemAnswer(http.StatusRequestEntityTooLarge, "too-large", problem.Detail(err), corr, "", "")
+	case errors.Is(err, ErrInvalidInput):
+		return problemAnswer(http.StatusBadRequest, "invalid-body", problem.Detail(err), corr, "", "")
+	case errors.Is(err, ErrNameInUse):
+		return problemAnswer(http.StatusConflict, "idempotency-key-in-use",
+			"the Idempotency-Key was used for a request with another body", corr, "", "")
+	case errors.Is(err, ErrOutcomeUnknown):
+		// It started, and a task may have run: never "not started; retry". The
+		// ID finds it; a retry with the same Idempotency-Key finds it too.
+		h.cfg.Logger.ErrorContext(ctx, "workflow: outcome not recorded", "execution_id", res.ExecutionID, "error", err)
+		a := problemAnswer(http.StatusInternalServerError, "workflow-outcome-unknown",
+			"the workflow started, but its outcome could not be recorded; it will be finished or dead-lettered",
+			corr, res.ExecutionID, "")
+		return a
 	case errors.Is(err, context.DeadlineExceeded):
-		return problemAnswer(http.StatusGatewayTimeout, "workflow-timed-out", "no answer within "+h.cfg.Timeout.String(), "", "")
+		return problemAnswer(http.StatusGatewayTimeout, "workflow-timed-out", "no answer within "+h.cfg.Timeout.String(), corr, res.ExecutionID, "")
 	default:
 		h.cfg.Logger.WarnContext(ctx, "workflow: could not start", "error", err)
-		a := problemAnswer(http.StatusServiceUnavailable, "workflow-not-started", "the workflow could not be started; retry", "", "")
+		a := problemAnswer(http.StatusServiceUnavailable, "workflow-not-started", "the workflow could not be started; retry", corr, "", "")
 		a.header.Set("Retry-After", "1")
 		return a
 	}
@@ -140,17 +196,19 @@ func (h *HTTPHandler) run(ctx context.Context, r *http.Request, body []byte, con
 
 // ServeHTTP runs the workflow for a JSON request.
 func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	corr := h.correlationID(r)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.cfg.MaxBodyBytes)))
 	var a answer
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		a = problemAnswer(http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("the body is larger than %d bytes", h.cfg.MaxBodyBytes), "", "")
+		a = problemAnswer(http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("the body is larger than %d bytes", h.cfg.MaxBodyBytes), corr, "", "")
 	case err != nil:
-		a = problemAnswer(http.StatusBadRequest, "invalid-body", "the body could not be read", "", "")
+		a = problemAnswer(http.StatusBadRequest, "invalid-body", "the body could not be read", corr, "", "")
 	default:
-		a = h.run(r.Context(), r, body, r.Header.Get("Content-Type"))
+		a = h.run(r.Context(), r, body, r.Header.Get("Content-Type"), corr)
 	}
+	a.header.Set(h.cfg.CorrelationHeader, corr)
 	for k, vs := range a.header {
 		w.Header()[k] = vs
 	}

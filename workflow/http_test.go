@@ -62,7 +62,7 @@ func TestHTTPHandlerAnswersTheTruth(t *testing.T) {
 	require.Equal(t, 404, code)
 	require.Equal(t, "application/problem+json", ct)
 	require.Contains(t, body, `"error":"OrderNotFound"`)
-	require.Contains(t, body, `"instance":"exec-2"`)
+	require.Contains(t, body, `"execution_id":"exec-2"`)
 	code, _, _ = put(`{"username":"broken"}`, "application/json")
 	require.Equal(t, 502, code, "an unmapped failure is a bad gateway, never a success")
 	code, _, _ = put(`{"username":"slow"}`, "application/json")

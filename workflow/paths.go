@@ -45,7 +45,8 @@ func getPath(doc json.RawMessage, p string) (json.RawMessage, bool) {
 }
 
 // setPath returns doc with value placed at p ("$" replaces doc). Missing objects
-// along the way are created; a non-object in the way is a States.Runtime error.
+// along the way are created; a non-object in the way is a
+// States.ResultPathMatchFailure error.
 func setPath(doc json.RawMessage, p string, value json.RawMessage) (json.RawMessage, error) {
 	parts, err := parsePath(p)
 	if err != nil {
@@ -61,7 +62,7 @@ func setIn(doc json.RawMessage, parts []string, value json.RawMessage) (json.Raw
 	obj := map[string]json.RawMessage{}
 	if len(doc) > 0 && string(doc) != "null" {
 		if err := json.Unmarshal(doc, &obj); err != nil {
-			return nil, &NamedError{Name: ErrorRuntime, Cause: fmt.Sprintf("cannot set %q in a value that is not an object", parts[0])}
+			return nil, &NamedError{Name: ErrorResultPathMatchFailure, Cause: fmt.Sprintf("cannot set %q in a value that is not an object", parts[0])}
 		}
 	}
 	if len(parts) == 1 {

@@ -14,14 +14,23 @@ import (
 const SweepLimit = 100
 
 // Sweep finds executions that a crash interrupted (still RUNNING SweepGrace past
-// their deadline) and recovers each as the engine's Recovery says. It takes an
-// execution over with a conditional update, so concurrent sweepers (and a slow
-// engine that comes back) never both drive one. It returns how many it recovered.
+// their deadline), and those whose dead letter was not yet stored, and recovers
+// each as the engine's Recovery says; then it prunes finished executions past
+// the engine's Retention (Prune). It takes an execution over with a conditional
+// update, so concurrent sweepers (and a slow engine that comes back) never both
+// drive one. It returns how many it recovered.
 func (e *Engine) Sweep(ctx context.Context) (int, error) {
 	execs, err := e.cfg.Store.Interrupted(ctx, e.cfg.Clock.Now().Add(-e.cfg.SweepGrace), SweepLimit)
 	if err != nil {
 		return 0, err
 	}
+	defer func() {
+		if n, err := e.Prune(ctx); err != nil {
+			e.cfg.Logger.WarnContext(ctx, "workflow: pruning finished executions", "error", err)
+		} else if n > 0 {
+			e.cfg.Logger.InfoContext(ctx, "workflow: pruned finished executions", "count", n)
+		}
+	}()
 	n := 0
 	var errs []error
 	for _, exec := range execs {
@@ -36,9 +45,18 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 	return n, errors.Join(errs...)
 }
 
+// Prune deletes up to SweepLimit finished executions that stopped more than the
+// engine's Retention ago (none when Retention is negative) and returns how many.
+func (e *Engine) Prune(ctx context.Context) (int, error) {
+	if e.cfg.Retention < 0 {
+		return 0, nil
+	}
+	return e.cfg.Store.Prune(ctx, e.cfg.Clock.Now().Add(-e.cfg.Retention), SweepLimit)
+}
+
 func (e *Engine) recoverOne(ctx context.Context, exec Execution) error {
 	wf, known := e.workflows[exec.Workflow]
-	if e.cfg.Recovery == RecoverResume && known {
+	if e.cfg.Recovery == RecoverResume && known && exec.Pending == "" {
 		exec.Deadline = e.cfg.Clock.Now().Add(wf.Def.Timeout)
 		exec.record(Event{At: e.cfg.Clock.Now(), Type: "ExecutionResumed", State: exec.State})
 		exec.Version++
@@ -53,15 +71,34 @@ func (e *Engine) recoverOne(ctx context.Context, exec Execution) error {
 		}
 		return err
 	}
-	e.finish(&exec, StatusFailed, nil, ErrorInterrupted, "interrupted in state "+exec.State+" and dead-lettered by the sweeper")
-	exec.Version++
-	if err := e.cfg.Store.Update(ctx, exec); err != nil { // the take-over
-		return err
-	}
 	if e.cfg.DeadLetters == nil {
 		return fmt.Errorf("workflow: execution %s interrupted, but there is no dead-letter destination", exec.ID)
 	}
-	return e.cfg.DeadLetters.SendDeadLetter(ctx, deadLetterOf(exec, exec.State, ErrorInterrupted, exec.Cause))
+	// The take-over: still RUNNING, with a deadline of now, so no other sweep
+	// takes it for SweepGrace, and a crash from here on leaves it to a later one.
+	now := e.cfg.Clock.Now()
+	exec.Deadline = now
+	exec.record(Event{At: now, Type: "ExecutionDeadLettering", State: exec.State})
+	exec.Version++
+	if err := e.cfg.Store.Update(ctx, exec); err != nil {
+		return err
+	}
+	// The dead letter first; the execution is terminal only once it is durable. A
+	// crash between the two writes sends the dead letter again on the next sweep
+	// (at least once; the destination keys it by the execution ID).
+	end := exec
+	switch end.Pending {
+	case "":
+		e.finish(&end, StatusFailed, nil, ErrorInterrupted, "interrupted in state "+exec.State+" and dead-lettered by the sweeper")
+	default:
+		e.finish(&end, end.Pending, nil, end.Error, end.Cause)
+	}
+	end.Pending = ""
+	if err := e.sendDeadLetter(ctx, deadLetterOf(end, end.State, end.Error, end.Cause)); err != nil {
+		return err
+	}
+	end.Version++
+	return e.cfg.Store.Update(ctx, end)
 }
 
 // deadLetterOf makes the dead letter of an execution: its envelope is the
@@ -106,8 +143,12 @@ func DeadLetterTask(dest DeadLetterDestination) TaskFunc {
 				_ = json.Unmarshal(v, &caught)
 			}
 		}
-		exec := Execution{ID: info.ID, Workflow: info.Workflow, Input: info.Input, StartedAt: time.Now(),
-			History: []Event{{At: time.Now(), Type: "Caught", State: info.State, Error: caught.Error, Cause: caught.Cause}}}
+		now := time.Now()
+		if info.clock != nil {
+			now = info.clock.Now() // the engine's clock
+		}
+		exec := Execution{ID: info.ID, Workflow: info.Workflow, Input: info.Input, StartedAt: now,
+			History: []Event{{At: now, Type: "Caught", State: info.State, Error: caught.Error, Cause: caught.Cause}}}
 		if err := dest.SendDeadLetter(ctx, deadLetterOf(exec, info.State, caught.Error, caught.Cause)); err != nil {
 			return nil, &NamedError{Name: ErrorTaskFailed, Cause: "dead letter not stored: " + err.Error()}
 		}
@@ -119,12 +160,12 @@ func DeadLetterTask(dest DeadLetterDestination) TaskFunc {
 // as input: an asynchronous way in (a queue of workflow runs), and how dead
 // letters of wf (type "workflow.<name>") are replayed. A FAILED or TIMED_OUT
 // execution is returned as a retryable error; a permanent one when its error is
-// States.Runtime.
+// States.Runtime, or when the workflow refuses the input (ErrInvalidInput).
 func (e *Engine) Handler(wf *Workflow) storagefirst.Handler {
 	return storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
 		_, err := e.StartSync(ctx, wf, env.Payload)
 		var fe *FailedError
-		if errors.As(err, &fe) && fe.Name == ErrorRuntime {
+		if errors.As(err, &fe) && fe.Name == ErrorRuntime || errors.Is(err, ErrInvalidInput) {
 			return storagefirst.Permanent(err)
 		}
 		return err

@@ -25,7 +25,9 @@ type Event struct {
 
 // Execution is the persisted state of one run.
 type Execution struct {
-	ID       string          `json:"id"`
+	ID string `json:"id"`
+	// Name is the execution name it was started under (WithExecutionName), if any.
+	Name     string          `json:"name,omitempty"`
 	Workflow string          `json:"workflow"`
 	Status   Status          `json:"status"`
 	Input    json.RawMessage `json:"input"`
@@ -42,6 +44,9 @@ type Execution struct {
 	StartedAt time.Time `json:"started_at"`
 	StoppedAt time.Time `json:"stopped_at,omitzero"`
 	Deadline  time.Time `json:"deadline"`
+	// Pending is the status (TIMED_OUT or FAILED) a RUNNING execution is to end in
+	// once its dead letter is durable: Sweep sends the dead letter, then ends it.
+	Pending Status `json:"pending,omitempty"`
 	// Version increases with every update; Update is conditional on it.
 	Version int64 `json:"version"`
 }
@@ -55,16 +60,20 @@ func (e *Execution) record(ev Event) {
 
 // Store keeps executions.
 //
-// Create stores a new execution durably (Version 1). Update stores exec if the
-// stored Version is exec.Version-1, else fails with ErrConflict: whoever updates
-// must hold the latest version, so an engine and a sweeper never both drive an
-// execution. Get returns an execution or ErrNotFound. Interrupted returns RUNNING
-// executions whose deadline is before the given time, oldest first.
+// Create stores a new execution durably (Version 1), or fails with ErrExists when
+// its ID is stored already. Update stores exec if the stored Version is
+// exec.Version-1, else fails with ErrConflict: whoever updates must hold the
+// latest version, so an engine and a sweeper never both drive an execution. Get
+// returns an execution or ErrNotFound. Interrupted returns RUNNING executions
+// whose deadline is before the given time, oldest first. Prune deletes up to
+// limit finished (not RUNNING) executions that stopped before the given time and
+// returns how many it deleted.
 type Store interface {
 	Create(ctx context.Context, exec Execution) error
 	Update(ctx context.Context, exec Execution) error
 	Get(ctx context.Context, id string) (Execution, error)
 	Interrupted(ctx context.Context, before time.Time, limit int) ([]Execution, error)
+	Prune(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // MemoryStore is an in-memory Store for tests and single-process use.
@@ -89,7 +98,7 @@ func (m *MemoryStore) Create(ctx context.Context, exec Execution) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.execs[exec.ID]; ok {
-		return fmt.Errorf("workflow: execution %s exists", exec.ID)
+		return fmt.Errorf("%w: %s", ErrExists, exec.ID)
 	}
 	m.execs[exec.ID] = clone(exec)
 	return nil
@@ -136,4 +145,30 @@ func (m *MemoryStore) Interrupted(ctx context.Context, before time.Time, limit i
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+// Prune deletes finished executions that stopped before the given time.
+func (m *MemoryStore) Prune(ctx context.Context, before time.Time, limit int) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var old []Execution
+	stopped := func(e Execution) time.Time { // as the SQL stores: the start for want of a stop
+		if e.StoppedAt.IsZero() {
+			return e.StartedAt
+		}
+		return e.StoppedAt
+	}
+	for _, e := range m.execs {
+		if e.Status != StatusRunning && stopped(e).Before(before) {
+			old = append(old, e)
+		}
+	}
+	sort.Slice(old, func(i, j int) bool { return stopped(old[i]).Before(stopped(old[j])) })
+	if limit > 0 && len(old) > limit {
+		old = old[:limit]
+	}
+	for _, e := range old {
+		delete(m.execs, e.ID)
+	}
+	return len(old), nil
 }

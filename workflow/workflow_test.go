@@ -75,17 +75,21 @@ func TestEnginePassChoiceTaskAndResultPath(t *testing.T) {
 }
 
 // cancelOrder is the reference cancel workflow: a task retried on Lambda service
-// errors (2 s, 6 attempts, backoff 2), everything else caught into a dead-letter
-// state, then failed.
+// errors (2 s, 3 retries, backoff 2: with a 2 s task timeout, 4 x 2 + 2 + 4 + 8 =
+// 22 s fit the 25 s), everything else caught into a dead-letter state, then failed.
 func cancelOrder(run workflow.TaskFunc, dest workflow.DeadLetterDestination) workflow.Definition {
+	return cancelOrderTimeout(run, dest, 2*time.Second)
+}
+
+func cancelOrderTimeout(run workflow.TaskFunc, dest workflow.DeadLetterDestination, taskTimeout time.Duration) workflow.Definition {
 	return workflow.Definition{
 		Comment: "Cancel a pizza order",
 		StartAt: "CancelOrder",
 		Timeout: 25 * time.Second,
 		States: map[string]workflow.State{
-			"CancelOrder": workflow.Task{Run: run, Resource: "cancel-order", Timeout: 5 * time.Second,
+			"CancelOrder": workflow.Task{Run: run, Resource: "cancel-order", Timeout: taskTimeout,
 				Retry: []workflow.Retrier{{ErrorEquals: []string{"Lambda.ServiceException", "Lambda.AWSLambdaException",
-					"Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"}, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2}},
+					"Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"}, IntervalSeconds: 2, MaxRetries: 3, BackoffRate: 2}},
 				Catch: []workflow.Catcher{{ErrorEquals: []string{workflow.ErrorAll}, Next: "SendToDLQ", ResultPath: "$.error"}},
 				End:   true},
 			"SendToDLQ":    workflow.Task{Run: workflow.DeadLetterTask(dest), Resource: "dlq", Next: "CancelFailed"},
@@ -105,7 +109,9 @@ func TestRetryTimingAndCountsOnAFakeClock(t *testing.T) {
 		return json.RawMessage(`{"status":"cancelled"}`), nil
 	})
 	_, _, dead := newEngine(t, nil)
-	wf, err := workflow.New("cancel", cancelOrder(run, dead))
+	// No task timeout: the only timers are the execution's deadline and the retry
+	// waits.
+	wf, err := workflow.New("cancel", cancelOrderTimeout(run, dead, 0))
 	require.NoError(t, err)
 	e, _, _ := newEngine(t, clock, wf)
 	done := make(chan workflow.Result, 1)
@@ -117,9 +123,9 @@ func TestRetryTimingAndCountsOnAFakeClock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, wait := range []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second} {
-		require.NoError(t, clock.WaitForWaiters(ctx, 1))
+		require.NoError(t, clock.WaitForWaiters(ctx, 2)) // the deadline and the retry wait
 		clock.Advance(wait - time.Millisecond)
-		require.Equal(t, 1, clock.Waiters(), "still waiting just before %v", wait)
+		require.Equal(t, 2, clock.Waiters(), "still waiting just before %v", wait)
 		clock.Advance(time.Millisecond)
 	}
 	res := <-done
@@ -180,47 +186,72 @@ func TestCatchResultPathDefaultReplacesTheInput(t *testing.T) {
 
 func TestTimeouts(t *testing.T) {
 	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	blocking := task(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})
-	// A task timeout is States.Timeout, which Catch can route.
+	// A task timeout is States.Timeout, which Catch can route. Timed by the
+	// engine's clock: no real waiting.
+	clock := sftest.NewFakeClock(time.Now())
 	wf, err := workflow.New("t", workflow.Definition{StartAt: "T", States: map[string]workflow.State{
-		"T": workflow.Task{Run: blocking, Timeout: 50 * time.Millisecond,
+		"T": workflow.Task{Run: blocking, Timeout: time.Second,
 			Catch: []workflow.Catcher{{ErrorEquals: []string{workflow.ErrorTimeout}, Next: "Late"}}, End: true},
 		"Late": workflow.Pass{End: true},
 	}})
 	require.NoError(t, err)
-	e, _, _ := newEngine(t, nil, wf)
-	res, err := e.StartSync(context.Background(), wf, nil)
-	require.NoError(t, err)
-	require.Contains(t, string(res.Output), "States.Timeout")
+	e, _, _ := newEngine(t, clock, wf)
+	type outcome struct {
+		res workflow.Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := e.StartSync(context.Background(), wf, nil)
+		done <- outcome{res, err}
+	}()
+	require.NoError(t, clock.WaitForWaiters(ctx, 2)) // the execution's deadline and the task's
+	clock.Advance(time.Second)
+	o := <-done
+	require.NoError(t, o.err)
+	require.Contains(t, string(o.res.Output), "States.Timeout")
 
 	// The execution's deadline reaches the task and ends the execution TIMED_OUT.
-	var seen time.Time
-	wf2, err := workflow.New("x", workflow.Definition{StartAt: "T", Timeout: 100 * time.Millisecond, States: map[string]workflow.State{
+	var seen atomic.Pointer[time.Time]
+	// (7 s: the retry schedule, 1 + 2 + 4 s, must fit.)
+	wf2, err := workflow.New("x", workflow.Definition{StartAt: "T", Timeout: 7 * time.Second, States: map[string]workflow.State{
 		"T": workflow.Task{Run: task(func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-			seen, _ = ctx.Deadline()
+			d, _ := ctx.Deadline()
+			seen.Store(&d)
 			return blocking(ctx, in)
 		}), Retry: []workflow.Retrier{{ErrorEquals: []string{workflow.ErrorAll}}}, End: true},
 	}})
 	require.NoError(t, err)
-	e2, _, dead := newEngine(t, nil, wf2)
+	clock2 := sftest.NewFakeClock(time.Now())
+	e2, _, dead := newEngine(t, clock2, wf2)
 	start := time.Now()
-	res, err = e2.StartSync(context.Background(), wf2, nil)
-	require.ErrorIs(t, err, workflow.ErrTimedOut)
-	require.Equal(t, workflow.StatusTimedOut, res.Status)
+	go func() {
+		res, err := e2.StartSync(context.Background(), wf2, nil)
+		done <- outcome{res, err}
+	}()
+	require.NoError(t, clock2.WaitForWaiters(ctx, 1))
+	clock2.Advance(7 * time.Second)
+	o = <-done
+	require.ErrorIs(t, o.err, workflow.ErrTimedOut)
+	require.Equal(t, workflow.StatusTimedOut, o.res.Status)
 	dls, err := dead.ListDead(context.Background(), storagefirst.DeadLetterFilter{})
 	require.NoError(t, err)
 	require.Len(t, dls, 1, "a timed-out execution is dead-lettered")
-	require.Equal(t, res.ExecutionID, dls[0].Envelope.ID)
+	require.Equal(t, o.res.ExecutionID, dls[0].Envelope.ID)
 	require.Equal(t, workflow.ErrorTimeout, dls[0].LastFailure().Code)
-	require.WithinDuration(t, start.Add(100*time.Millisecond), seen, 50*time.Millisecond)
+	require.WithinDuration(t, start.Add(7*time.Second), *seen.Load(), 500*time.Millisecond, "the task sees the deadline in wall time")
 
 	// A caller's own deadline shortens the execution's.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-	defer cancel()
-	_, err = e2.StartSync(ctx, wf2, nil)
+	e3, _, _ := newEngine(t, nil, wf2)
+	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer ccancel()
+	_, err = e3.StartSync(cctx, wf2, nil)
 	require.ErrorIs(t, err, workflow.ErrTimedOut)
 }
 
@@ -336,18 +367,27 @@ func TestMemoryStoreUpdateIsConditional(t *testing.T) {
 
 func TestATaskThatIgnoresItsContextCannotHoldTheExecution(t *testing.T) {
 	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	block := make(chan struct{})
 	defer close(block)
-	wf, err := workflow.New("stuck", workflow.Definition{StartAt: "T", Timeout: 100 * time.Millisecond, States: map[string]workflow.State{
+	wf, err := workflow.New("stuck", workflow.Definition{StartAt: "T", Timeout: time.Second, States: map[string]workflow.State{
 		"T": workflow.Task{Run: task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
 			<-block // ignores ctx
 			return nil, nil
 		}), End: true},
 	}})
 	require.NoError(t, err)
-	e, _, _ := newEngine(t, nil, wf)
-	start := time.Now()
-	_, err = e.StartSync(context.Background(), wf, nil)
-	require.ErrorIs(t, err, workflow.ErrTimedOut)
-	require.Less(t, time.Since(start), 5*time.Second)
+	clock := sftest.NewFakeClock(time.Now())
+	e, _, _ := newEngine(t, clock, wf)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.StartSync(context.Background(), wf, nil)
+		done <- err
+	}()
+	require.NoError(t, clock.WaitForWaiters(ctx, 1)) // the deadline
+	clock.Advance(time.Second)
+	require.NoError(t, clock.WaitForWaiters(ctx, 1)) // the grace the task gets
+	clock.Advance(time.Second)
+	require.ErrorIs(t, <-done, workflow.ErrTimedOut)
 }

@@ -331,8 +331,12 @@ func benchConsume(ctx context.Context, c benchConfig) error {
 					return idem.CompleteBatch(ctx, h.pool, &b, storagefirst.Outcome{})
 				}
 			}
-			handler = storagefirst.Chain(storagefirst.HandlerFunc(effect),
-				storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem, Scope: "bench"}))
+			idempotent, err := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem, Scope: "bench"})
+			if err != nil {
+				h.close()
+				return err
+			}
+			handler = storagefirst.Chain(storagefirst.HandlerFunc(effect), idempotent)
 		}
 		var done atomic.Int64
 		finished := make(chan struct{})

@@ -24,7 +24,6 @@ import (
 	dlqsqs "github.com/storagefirst/storagefirst-go/dlq/sqs"
 	"github.com/storagefirst/storagefirst-go/ingest/eventbridge"
 	ingestsqs "github.com/storagefirst/storagefirst-go/ingest/sqs"
-	"github.com/storagefirst/storagefirst-go/pgstore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -40,7 +39,7 @@ type sourceFlags struct {
 
 func (s *sourceFlags) register(fs *flag.FlagSet) {
 	s.db.register(fs)
-	fs.StringVar(&s.queue, "queue", "", "Postgres queue whose dead letters to use")
+	fs.StringVar(&s.queue, "queue", "", "queue whose dead letters to use (in the -database-url store)")
 	fs.StringVar(&s.sqsURL, "sqs-url", "", "SQS dead-letter queue URL (instead of Postgres)")
 	fs.StringVar(&s.endpointURL, "endpoint-url", "", "AWS endpoint override, for local emulators")
 	fs.StringVar(&s.region, "region", "", "AWS region (default from the AWS configuration)")
@@ -50,8 +49,8 @@ func (s *sourceFlags) register(fs *flag.FlagSet) {
 // session holds what a dlq command opened.
 type session struct {
 	src      dlq.Source
-	pgQueue  *pgstore.Queue
-	store    *pgstore.Store
+	queue    cliQueue  // the store's queue whose dead letters are the source
+	store    *cliStore // the store, for a -to-queue target
 	awsCfg   aws.Config
 	sqs      *awssqs.Client
 	closeFns []func()
@@ -83,16 +82,16 @@ func (s *sourceFlags) open(ctx context.Context) (*session, error) {
 		client := s.sqsClient(cfg)
 		return &session{src: &dlqsqs.Source{Client: client, QueueURL: s.sqsURL}, awsCfg: cfg, sqs: client}, nil
 	case s.queue != "":
-		store, closeFn, err := s.db.open(ctx)
+		store, err := s.db.open(ctx, false)
 		if err != nil {
 			return nil, err
 		}
 		q, err := store.Queue(s.queue)
 		if err != nil {
-			closeFn()
+			store.close()
 			return nil, err
 		}
-		return &session{src: dlq.FromDeadLetters(q), pgQueue: q, store: store, closeFns: []func(){closeFn}}, nil
+		return &session{src: dlq.FromDeadLetters(q), queue: q, store: store, closeFns: []func(){store.close}}, nil
 	}
 	return nil, fmt.Errorf("%w: give -queue with -database-url, or -sqs-url", errUsage)
 }
@@ -180,7 +179,8 @@ func dlqCommand(ctx context.Context, sub string, args []string, stdout, stderr i
 	case "purge":
 		return dlqPurge(ctx, args, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "unknown dlq command %q\n\n%s", sub, usage)
+	fmt.Fprintf(stderr, "unknown dlq command %q\n\n", sub)
+	groupHelp(stderr, "dlq")
 	return errUsage
 }
 
@@ -322,7 +322,7 @@ func dlqReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rate := fs.Float64("rate", 0, "replay at most this many per second (0: no limit)")
 	limit := fs.Int("limit", 0, "replay at most this many (0: all)")
 	stopOnError := fs.Bool("stop-on-error", false, "stop at the first entry that cannot be replayed")
-	toQueue := fs.String("to-queue", "", "Postgres queue to replay into (default: in place, back into -queue)")
+	toQueue := fs.String("to-queue", "", "queue of the -database-url store to replay into (default: in place, back into -queue)")
 	toSQS := fs.String("to-sqs-url", "", "SQS queue to replay into (for an SQS source)")
 	toBus := fs.String("to-eventbridge-bus", "", "EventBridge bus to replay into (for an SQS source)")
 	ebSource := fs.String("eventbridge-source", "", "event source for envelopes without one (with -to-eventbridge-bus)")
@@ -349,9 +349,12 @@ func dlqReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 	var sink storagefirst.Sink
 	switch {
+	case *toQueue != "" && sess.queue != nil && *toQueue == sess.queue.Name():
+		// In place: a Put into the dead letters' own queue would be a duplicate of
+		// each dead letter (a Put never revives one), so requeue instead.
 	case *toQueue != "":
 		if sess.store == nil {
-			return fmt.Errorf("%w: -to-queue needs a Postgres source", errUsage)
+			return fmt.Errorf("%w: -to-queue needs a store source (-database-url with -queue)", errUsage)
 		}
 		q, err := sess.store.Queue(*toQueue)
 		if err != nil {
@@ -380,7 +383,7 @@ func dlqReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		defer s.Close()
 		sink = s
-	case sess.pgQueue == nil:
+	case sess.queue == nil:
 		return fmt.Errorf("%w: an SQS source needs a target: -to-sqs-url, -to-eventbridge-bus or -move", errUsage)
 	}
 

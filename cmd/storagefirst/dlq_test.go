@@ -87,6 +87,17 @@ func TestDLQSessionPostgres(t *testing.T) {
 	}
 	require.Contains(t, runCmd(t, bin, 0, arg("purge", "-yes")...), "purged 3 dead letters")
 	require.Contains(t, runCmd(t, bin, 0, arg("list")...), "0 dead letters")
+
+	// -to-queue naming the dead letters' own queue replays in place: a Put would be
+	// a duplicate of the dead letter (never a revival), and deleting it would lose it.
+	env, err := storagefirst.NewEnvelope("CreateOrder", []byte(`{"username":"kim"}`))
+	require.NoError(t, err)
+	require.NoError(t, q.SendDeadLetter(ctx, storagefirst.DeadLetter{Envelope: env}))
+	require.Contains(t, runCmd(t, bin, 0, arg("replay", "-to-queue", "orders")...), "replayed 1, skipped 0, failed 0")
+	st, err = q.Stats(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), st.Ready)
+	require.Zero(t, st.Dead)
 	require.Contains(t, runCmd(t, bin, 2, "dlq", "list"), "-queue")
-	require.Contains(t, runCmd(t, bin, 2, "dlq", "replay", "-h"), "-dry-run")
+	require.Contains(t, runCmd(t, bin, 0, "dlq", "replay", "-h"), "-dry-run")
 }

@@ -3,6 +3,7 @@
 // in Postgres or in SQS, and benchmarks pgstore on your own database.
 //
 //	storagefirst migrate     -database-url postgres://... [-schema storagefirst]
+//	storagefirst dlq list    -database-url pizza.db -queue create-order   # a SQLite store
 //	storagefirst queue stats -database-url postgres://... -queue orders [-json]
 //	storagefirst dlq list    (-database-url URL -queue NAME | -sqs-url URL) [filters] [-json]
 //	storagefirst dlq show    ... -id ENVELOPE_ID
@@ -13,7 +14,7 @@
 // Install it with go install github.com/storagefirst/storagefirst-go/cmd/storagefirst@latest.
 // The database URL may also come from STORAGEFIRST_DATABASE_URL; SQS uses the
 // standard AWS configuration (environment, shared files), with -endpoint-url for
-// local emulators. Every command takes -h. Exit codes: 0 on success, 1 when the
+// local emulators. Every command takes -h (its help; exit code 0). Exit codes: 0 on success, 1 when the
 // operation failed (a replay with failed entries included), 2 for a usage error.
 //
 // # bench
@@ -46,10 +47,6 @@ import (
 	"os/signal"
 	"text/tabwriter"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/storagefirst/storagefirst-go/pgstore"
 )
 
 const usage = `storagefirst: operate storagefirst-go stores.
@@ -63,11 +60,15 @@ Usage:
   storagefirst dlq purge   SOURCE -yes
   storagefirst bench       [-database-url URL] [-cases put,consume,e2e,wal] [-duration D] [-json]
 
-SOURCE is -database-url URL [-schema NAME] -queue NAME (Postgres dead letters),
+URL is a postgres:// URL, or a SQLite file: a path (pizza.db) or sqlite:PATH.
+The Postgres schema defaults to storagefirst; the pizza example's is pizza
+(-schema pizza). A SQLite store has one owner: stop the application first.
+
+SOURCE is -database-url URL [-schema NAME] -queue NAME (a store's dead letters),
 or -sqs-url URL [-endpoint-url URL] [-region R] (an SQS dead-letter queue).
 FILTERS are -type, -source, -code, -kind, -since and -until.
 
-Run "storagefirst COMMAND -h" for a command's flags.
+Run "storagefirst COMMAND -h" for a command's help; it exits 0.
 `
 
 // errUsage marks errors that exit with code 2.
@@ -79,8 +80,9 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	switch {
 	case err == nil:
-	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
-		if err != errUsage && err != flag.ErrHelp {
+	case errors.Is(err, flag.ErrHelp): // -h: the help was asked for and printed
+	case errors.Is(err, errUsage):
+		if err != errUsage {
 			fmt.Fprintln(os.Stderr, "storagefirst:", err)
 		}
 		os.Exit(2)
@@ -99,14 +101,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "migrate":
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "queue":
+		if len(args) >= 2 && isHelp(args[1]) {
+			groupHelp(stdout, "queue")
+			return nil
+		}
 		if len(args) < 2 || args[1] != "stats" {
-			fmt.Fprint(stderr, usage)
+			groupHelp(stderr, "queue")
 			return errUsage
 		}
 		return queueStats(ctx, args[2:], stdout, stderr)
 	case "dlq":
+		if len(args) >= 2 && isHelp(args[1]) {
+			groupHelp(stdout, "dlq")
+			return nil
+		}
 		if len(args) < 2 {
-			fmt.Fprint(stderr, usage)
+			groupHelp(stderr, "dlq")
 			return errUsage
 		}
 		return dlqCommand(ctx, args[1], args[2:], stdout, stderr)
@@ -120,36 +130,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return errUsage
 }
 
-// dbFlags are the flags every database command shares.
-type dbFlags struct {
-	url    string
-	schema string
-}
-
-func (d *dbFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&d.url, "database-url", os.Getenv("STORAGEFIRST_DATABASE_URL"), "Postgres URL (default $STORAGEFIRST_DATABASE_URL)")
-	fs.StringVar(&d.schema, "schema", pgstore.SchemaDefault, "schema holding the store's tables")
-}
-
-func (d *dbFlags) open(ctx context.Context) (*pgstore.Store, func(), error) {
-	if d.url == "" {
-		return nil, nil, fmt.Errorf("%w: -database-url is required", errUsage)
-	}
-	pool, err := pgxpool.New(ctx, d.url)
-	if err != nil {
-		return nil, nil, err
-	}
-	s, err := pgstore.New(pool, pgstore.Config{Schema: d.schema})
-	if err != nil {
-		pool.Close()
-		return nil, nil, err
-	}
-	return s, func() { s.Close(); pool.Close() }, nil
-}
-
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setUsage(fs)
 	return fs
 }
 
@@ -171,20 +155,20 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	s, closeFn, err := db.open(ctx)
+	s, err := db.open(ctx, true)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
+	defer s.close()
 	applied, err := s.Migrate(ctx)
 	if err != nil {
 		return err
 	}
 	if len(applied) == 0 {
-		fmt.Fprintf(stdout, "schema %s is up to date\n", db.schema)
+		fmt.Fprintf(stdout, "%s is up to date\n", s.name)
 		return nil
 	}
-	fmt.Fprintf(stdout, "schema %s: applied migrations %v\n", db.schema, applied)
+	fmt.Fprintf(stdout, "%s: applied migrations %v\n", s.name, applied)
 	return nil
 }
 
@@ -201,11 +185,11 @@ func queueStats(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "-queue is required")
 		return errUsage
 	}
-	s, closeFn, err := db.open(ctx)
+	s, err := db.open(ctx, false)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
+	defer s.close()
 	q, err := s.Queue(*name)
 	if err != nil {
 		return err

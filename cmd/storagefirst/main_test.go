@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,7 +72,13 @@ func TestMigrateAndQueueStats(t *testing.T) {
 	url, schema := pgtest.NewSchema(t)
 
 	out := runCmd(t, bin, 0, "migrate", "-database-url", url, "-schema", schema)
-	require.Contains(t, out, "applied migrations [1 2 3]")
+	ms, err := pgstore.Migrations()
+	require.NoError(t, err)
+	versions := make([]int, len(ms))
+	for i, m := range ms {
+		versions[i] = m.Version
+	}
+	require.Contains(t, out, fmt.Sprintf("applied migrations %v", versions), "every embedded migration")
 	out = runCmd(t, bin, 0, "migrate", "-database-url", url, "-schema", schema)
 	require.Contains(t, out, "up to date")
 
@@ -101,7 +108,7 @@ func TestUsageErrors(t *testing.T) {
 	bin := build(t)
 	runCmd(t, bin, 2)
 	runCmd(t, bin, 2, "nope")
-	require.Contains(t, runCmd(t, bin, 2, "migrate", "-h"), "-database-url")
+	require.Contains(t, runCmd(t, bin, 0, "migrate", "-h"), "-database-url")
 	require.Contains(t, runCmd(t, bin, 2, "migrate"), "-database-url is required")
 	runCmd(t, bin, 2, "queue", "stats", "-database-url", "postgres://x")
 	require.Contains(t, runCmd(t, bin, 1, "migrate", "-database-url", "postgres://x", "-schema", "Bad-Name"), "invalid schema")
@@ -130,6 +137,6 @@ func TestBench(t *testing.T) {
 	out = runCmd(t, bin, 0, "bench", "-database-url", url, "-cases", "put", "-duration", "50ms", "-json=false")
 	require.Contains(t, out, "group_commit")
 	require.Contains(t, runCmd(t, bin, 1, "bench", "-database-url", url, "-cases", "nope"), `unknown case "nope"`)
-	require.Contains(t, runCmd(t, bin, 2, "bench", "-h"), "-cases")
+	require.Contains(t, runCmd(t, bin, 0, "bench", "-h"), "-cases")
 	runCmd(t, bin, 2, "bench", "extra")
 }

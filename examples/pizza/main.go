@@ -27,6 +27,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
+	"github.com/storagefirst/storagefirst-go/sqlitestore"
 )
 
 func env(name, def string) string {
@@ -42,9 +43,15 @@ func main() {
 	schema := flag.String("schema", env("PIZZA_SCHEMA", "pizza"), "Postgres schema (PIZZA_SCHEMA)")
 	failPrefix := flag.String("fail-create-prefix", env("PIZZA_FAIL_CREATE_PREFIX", ""),
 		"demo: creates for usernames with this prefix fail for good and land in the DLQ (PIZZA_FAIL_CREATE_PREFIX)")
+	flag.Usage = usage
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if err := run(*addr, *db, *schema, *failPrefix, logger); err != nil {
+		if errors.Is(err, sqlitestore.ErrStoreInUse) {
+			// Another shop owns the file: two would handle the same orders twice.
+			fmt.Fprintf(os.Stderr, "pizza: %v\npizza: stop the other shop on this file, or choose another -db\n", err)
+			os.Exit(1)
+		}
 		logger.Error("pizza: stopped", "error", err)
 		os.Exit(1)
 	}
@@ -91,7 +98,7 @@ func run(addr, db, schema, failPrefix string, logger *slog.Logger) error {
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 35 * time.Second, IdleTimeout: 60 * time.Second}
-	fmt.Printf("pizza shop listening on http://%s (store: %s)\n", ln.Addr(), backend.Name())
+	fmt.Printf("pizza shop listening on http://%s (store: %s; another port: -addr or PIZZA_ADDR)\n", ln.Addr(), backend.Name())
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan error, 1)

@@ -70,6 +70,20 @@ func TestAPIGatewayFrontDoors(t *testing.T) {
 		Headers: map[string]string{"Content-Type": "application/json"}, Body: string(bytes.Repeat([]byte("a"), ingest.MaxBodyBytesDefault+1))})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusRequestEntityTooLarge, big.StatusCode)
+	// A base64 body is bounded as it is decoded: 413, not a decoded copy first.
+	big2, err := apigateway.V2(d.fd)(ctx, events.APIGatewayV2HTTPRequest{RawPath: "/orders",
+		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST"}},
+		Headers:        map[string]string{"content-type": "application/json"}, IsBase64Encoded: true,
+		Body: base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("a"), ingest.MaxBodyBytesDefault+1))})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusRequestEntityTooLarge, big2.StatusCode)
+	require.Equal(t, ingest.ContentTypeProblem, big2.Headers["Content-Type"])
+	// V1 multi-value headers reach the front door (the key is the first value).
+	mv, err := apigateway.V1(d.fd)(ctx, events.APIGatewayProxyRequest{HTTPMethod: "POST", Path: "/orders",
+		MultiValueHeaders: map[string][]string{"Content-Type": {"application/json"}, "Idempotency-Key": {"k"}}, Body: body})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, mv.StatusCode, mv.Body)
+	require.Equal(t, "true", mv.Headers[ingest.HeaderIdempotentReplayed], "the same key as above: replayed")
 	d.q.FailNextPuts(1, errors.New("down"))
 	down, err := apigateway.V1(d.fd)(ctx, events.APIGatewayProxyRequest{HTTPMethod: "POST",
 		Headers: map[string]string{"Content-Type": "application/json"}, Body: body})

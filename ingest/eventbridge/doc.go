@@ -7,4 +7,10 @@
 // with RawDetail, just its payload). The target reads both that and raw events
 // whose detail is a request body, as an API Gateway direct integration produces
 // them, keeping the event's id as the envelope ID.
+//
+// # Where it sits
+//
+// eventbridge is an AWS adapter of ingest's layer: it imports storagefirst, the
+// EventBridge SDK, aws-lambda-go's events and internal/awsput (the engine the AWS
+// sinks share). The core packages import no AWS package and never this one.
 package eventbridge

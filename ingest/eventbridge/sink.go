@@ -35,7 +35,7 @@ const (
 
 // EntryRetryDefault resends entries that failed with a retryable code: 3 times,
 // from 50 ms, with full jitter.
-var EntryRetryDefault = storagefirst.RetryPolicy{Interval: 50 * time.Millisecond, MaxAttempts: 3, Jitter: storagefirst.JitterFull}
+var EntryRetryDefault = storagefirst.RetryPolicy{Interval: 50 * time.Millisecond, MaxRetries: 3, Jitter: storagefirst.JitterFull}
 
 // retryableCodes are the PutEvents entry error codes worth resending.
 var retryableCodes = map[string]bool{"InternalFailure": true, "ThrottlingException": true}

@@ -89,7 +89,7 @@ func TestSinkResendsOnlyRetryableFailedEntries(t *testing.T) {
 
 func TestSinkReportsEntriesThatKeepFailing(t *testing.T) {
 	t.Parallel()
-	retry := storagefirst.RetryPolicy{Interval: 1, MaxAttempts: 2}
+	retry := storagefirst.RetryPolicy{Interval: 1, MaxRetries: 2}
 	s, fake := newSink(t, eventbridge.SinkConfig{Retry: &retry})
 	fake.FailEntries(awsfake.OpPutEvents, func(e awsfake.Entry) (string, string, bool) {
 		if strings.Contains(e.Key, "user-1") {

@@ -6,4 +6,10 @@
 // The sink writes each envelope's JSON as the record's data, partitioned by the
 // envelope's idempotency key (Envelope.Key) unless told otherwise, so the records
 // of one key stay in order on one shard.
+//
+// # Where it sits
+//
+// kinesis is an AWS adapter of ingest's layer: it imports storagefirst, the
+// Kinesis SDK, aws-lambda-go's events and internal/awsput (the engine the AWS
+// sinks share). The core packages import no AWS package and never this one.
 package kinesis

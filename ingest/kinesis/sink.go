@@ -36,7 +36,7 @@ const (
 )
 
 // EntryRetryDefault resends records that failed with a retryable code.
-var EntryRetryDefault = storagefirst.RetryPolicy{Interval: 100 * time.Millisecond, MaxAttempts: 3, Jitter: storagefirst.JitterFull}
+var EntryRetryDefault = storagefirst.RetryPolicy{Interval: 100 * time.Millisecond, MaxRetries: 3, Jitter: storagefirst.JitterFull}
 
 // retryableCodes are the PutRecords record error codes worth resending.
 var retryableCodes = map[string]bool{"ProvisionedThroughputExceededException": true, "InternalFailure": true,

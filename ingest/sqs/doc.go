@@ -9,4 +9,10 @@
 // (the message ID becomes the envelope ID) and SNS notifications delivered through
 // SQS (unwrapped, with the SNS message ID as the envelope ID and the SQS message ID
 // kept for the failure report).
+//
+// # Where it sits
+//
+// sqs is an AWS adapter of ingest's layer: it imports storagefirst, the
+// SQS SDK, aws-lambda-go's events and internal/awsput (the engine the AWS
+// sinks share). The core packages import no AWS package and never this one.
 package sqs

@@ -42,7 +42,7 @@ const (
 
 // EntryRetryDefault resends messages that failed through no fault of the sender: 3
 // times, from 50 ms, with full jitter.
-var EntryRetryDefault = storagefirst.RetryPolicy{Interval: 50 * time.Millisecond, MaxAttempts: 3, Jitter: storagefirst.JitterFull}
+var EntryRetryDefault = storagefirst.RetryPolicy{Interval: 50 * time.Millisecond, MaxRetries: 3, Jitter: storagefirst.JitterFull}
 
 // SendMessageBatchAPI is the part of the SQS client the sink uses.
 type SendMessageBatchAPI interface {

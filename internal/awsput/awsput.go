@@ -2,6 +2,10 @@
 // concurrent callers into shared requests (internal/batch), splits them by the
 // service's entry and byte limits, and resends only the entries that failed with a
 // retryable code, under a storagefirst.RetryPolicy, reporting the rest.
+//
+// ingest/eventbridge, ingest/sqs and ingest/kinesis import it; it imports
+// storagefirst and internal/batch, and no AWS package (each sink adapts its own
+// SDK's entries).
 package awsput
 
 import (

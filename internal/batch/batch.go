@@ -3,6 +3,9 @@
 // results once that execution has finished. pgstore batches inserts and
 // acknowledgements with it, the AWS sinks their PutEvents, SendMessageBatch and
 // PutRecords calls.
+//
+// It is machinery the stores and the AWS sinks share: it imports only the standard
+// library, and storagefirst for its errors.
 package batch
 
 import (
@@ -17,6 +20,9 @@ import (
 // Batcher is group commit. A lone caller does not wait for company: with nothing
 // queued and a slot free it runs at once in its own goroutine; otherwise a batch is
 // what has queued up by the time a slot frees (plus up to MaxWait, if set).
+//
+// Every call is answered: when the Batcher stops, calls not yet executing fail with
+// storagefirst.ErrClosed, and executions already running finish.
 type Batcher[T, R any] struct {
 	in       chan *batchCall[T, R]
 	slots    chan struct{} // bounds the batches executing at once
@@ -25,6 +31,10 @@ type Batcher[T, R any] struct {
 	exec     func(ctx context.Context, items []T) ([]R, error)
 	ctx      context.Context
 	done     chan struct{}
+
+	mu      sync.Mutex
+	stopped bool           // set by loop as it exits; no execution starts after
+	running sync.WaitGroup // executions, fast path included
 
 	batches, items atomic.Int64 // executed, for Stats
 	queued         atomic.Int64 // calls handed to loop and not yet executing
@@ -51,8 +61,10 @@ type Config struct {
 }
 
 // New starts a Batcher whose executions run exec. It stops when ctx ends: calls
-// not yet executing then fail with storagefirst.ErrClosed. exec must return one
-// result per item, in order, or an error that fails every call of the batch.
+// not yet executing then fail with storagefirst.ErrClosed, and executions already
+// running finish, on a context that the end of ctx does not cancel (exec bounds
+// its own time; Wait waits for them). exec must return one result per item, in
+// order, or an error that fails every call of the batch.
 func New[T, R any](ctx context.Context, cfg Config, exec func(context.Context, []T) ([]R, error)) *Batcher[T, R] {
 	maxBatch, concurrency, maxWait := max(cfg.MaxBatch, 1), max(cfg.Concurrency, 1), max(cfg.MaxWait, 0)
 	b := &Batcher[T, R]{in: make(chan *batchCall[T, R]), slots: make(chan struct{}, concurrency),
@@ -62,16 +74,23 @@ func New[T, R any](ctx context.Context, cfg Config, exec func(context.Context, [
 }
 
 // Do runs items in a batch and returns their results, in order. When ctx ends first
-// it returns ctx.Err(): the items may or may not have been executed.
+// it returns ctx.Err(): the items may or may not have been executed. When the
+// Batcher has stopped, or stops before the items execute, it returns
+// storagefirst.ErrClosed.
 func (b *Batcher[T, R]) Do(ctx context.Context, items []T) ([]R, error) {
 	// Fast path: with nothing queued and a slot free, there is no one to batch
 	// with; run in the caller's goroutine and skip the hand-offs.
 	if b.queued.Load() == 0 && b.ctx.Err() == nil {
 		select {
 		case b.slots <- struct{}{}:
+			if !b.begin() {
+				<-b.slots
+				return nil, storagefirst.ErrClosed
+			}
 			b.batches.Add(1)
 			b.items.Add(int64(len(items)))
 			res, err := b.exec(ctx, items)
+			b.running.Done()
 			<-b.slots
 			return res, err
 		default:
@@ -96,8 +115,20 @@ func (b *Batcher[T, R]) Do(ctx context.Context, items []T) ([]R, error) {
 	}
 }
 
-// Wait blocks until the Batcher has stopped (its ctx ended) and every execution
-// has finished.
+// begin registers an execution about to start; it reports false once the Batcher
+// has stopped, and then nothing may start.
+func (b *Batcher[T, R]) begin() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped || b.ctx.Err() != nil {
+		return false
+	}
+	b.running.Add(1)
+	return true
+}
+
+// Wait blocks until the Batcher has stopped (its ctx ended), every call it was
+// given has been answered and every execution has finished.
 func (b *Batcher[T, R]) Wait() { <-b.done }
 
 // Stats returns how many executions ran and how many items they held.
@@ -105,15 +136,36 @@ func (b *Batcher[T, R]) Stats() (executions, items int64) {
 	return b.batches.Load(), b.items.Load()
 }
 
+// closeCalls answers calls that will not execute with storagefirst.ErrClosed.
+func (b *Batcher[T, R]) closeCalls(calls ...*batchCall[T, R]) {
+	for _, c := range calls {
+		if c == nil {
+			continue
+		}
+		b.queued.Add(-1)
+		c.err = storagefirst.ErrClosed
+		close(c.done)
+	}
+}
+
 // loop gathers calls into batches and runs up to cap(slots) batches at once. While
 // every slot is busy the next batch keeps forming, which is what makes batches grow
-// under load.
+// under load. Every call it receives is either executed or answered with
+// storagefirst.ErrClosed: the batch being formed and the call that did not fit it
+// (pending) alike.
 func (b *Batcher[T, R]) loop() {
-	var running sync.WaitGroup
-	defer func() { running.Wait(); close(b.done) }()
+	var calls []*batchCall[T, R]
 	var pending *batchCall[T, R] // a call that did not fit the last batch
+	defer func() {
+		b.closeCalls(append(calls, pending)...)
+		b.mu.Lock()
+		b.stopped = true // no execution starts from now on
+		b.mu.Unlock()
+		b.running.Wait()
+		close(b.done)
+	}()
 	for {
-		var calls []*batchCall[T, R]
+		calls = nil
 		n := 0
 		if pending != nil {
 			calls, n, pending = append(calls, pending), len(pending.items), nil
@@ -126,11 +178,6 @@ func (b *Batcher[T, R]) loop() {
 			}
 		}
 		if b.ctx.Err() != nil {
-			for _, c := range calls {
-				b.queued.Add(-1)
-				c.err = storagefirst.ErrClosed
-				close(c.done)
-			}
 			return
 		}
 		var timer *time.Timer
@@ -166,20 +213,23 @@ func (b *Batcher[T, R]) loop() {
 		if timer != nil {
 			timer.Stop()
 		}
+		if b.ctx.Err() != nil {
+			return
+		}
 		select {
 		case b.slots <- struct{}{}:
 		case <-b.ctx.Done():
-			for _, c := range calls {
-				b.queued.Add(-1)
-				c.err = storagefirst.ErrClosed
-				close(c.done)
-			}
 			return
 		}
-		running.Add(1)
+		if !b.begin() {
+			<-b.slots
+			return
+		}
+		batch := calls
+		calls = nil
 		go func() {
-			defer func() { <-b.slots; running.Done() }()
-			b.run(calls, n)
+			defer func() { <-b.slots; b.running.Done() }()
+			b.run(batch, n)
 		}()
 	}
 }
@@ -203,7 +253,9 @@ func (b *Batcher[T, R]) run(calls []*batchCall[T, R], n int) {
 	}
 	b.batches.Add(1)
 	b.items.Add(int64(len(items)))
-	res, err := b.exec(b.ctx, items)
+	// A batch that has started finishes even if the Batcher stops meanwhile: its
+	// callers get its outcome, not a cancellation of unknown effect.
+	res, err := b.exec(context.WithoutCancel(b.ctx), items)
 	off := 0
 	for _, c := range live {
 		if err != nil {

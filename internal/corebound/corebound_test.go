@@ -15,7 +15,7 @@ const module = "github.com/storagefirst/storagefirst-go/"
 
 // core lists the packages that must stay AWS-free: the core, and the test kits and
 // machinery it is built from and tested with.
-var core = []string{"storagefirst", "ingest", "workflow", "dlq", "pgstore", "sqlitestore",
+var core = []string{"storagefirst", "ingest", "workflow", "dlq", "pgstore", "sqlitestore", "problem",
 	"storagefirst/sftest", "workflow/workflowtest", "internal/batch", "internal/wake"}
 
 // forbidden reports whether a dependency speaks to an AWS service or to Lambda.

@@ -99,9 +99,9 @@ func TestReplaySQSExactlyOnce(t *testing.T) {
 		return nil
 	})
 	chain := storagefirst.Chain(effect,
-		dlq.Middleware(dlq.MiddlewareConfig{Destination: dlqsqs.Destination{Client: client, QueueURL: dlqURL}, Origin: "create-order",
+		deadLetters(t, dlq.MiddlewareConfig{Destination: dlqsqs.Destination{Client: client, QueueURL: dlqURL}, Origin: "create-order",
 			Logger: slog.New(slog.DiscardHandler)}),
-		storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: sftest.NewMemoryIdempotencyStore(nil)}))
+		idempotent(t, storagefirst.IdempotentConfig{Store: sftest.NewMemoryIdempotencyStore(nil)}))
 	handler := sqs.NewBatchHandler(chain, sqs.BatchConfig{AllowAllFailed: true})
 
 	const n, poisoned = 10, 4

@@ -10,6 +10,9 @@
 //
 // Each test gets its own schema (NewSchema), so packages and parallel tests never
 // see each other's rows.
+//
+// Only tests import it; it imports pgx and the standard library, no package of the
+// module.
 package pgtest
 
 import (

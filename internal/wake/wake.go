@@ -1,5 +1,7 @@
 // Package wake fans "there is new work" signals out to subscribers by topic (a
 // queue name): the in-process half of storagefirst.Waker for the stores.
+//
+// The stores and sftest import it; it imports only the standard library.
 package wake
 
 import (

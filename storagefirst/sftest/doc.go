@@ -8,4 +8,11 @@
 // own proves itself by running the suites.
 //
 // Everything here is safe for concurrent use.
+//
+// # Where it sits
+//
+// sftest is the test kit beside storagefirst: it imports storagefirst,
+// internal/wake and testify, never a store; only tests import it (the stores'
+// conformance tests among them). Fakes of AWS services live in awsfake, beside
+// the adapters they serve.
 package sftest

@@ -74,6 +74,9 @@ func (s *MemoryIdempotencyStore) held(c storagefirst.Claim) (*storagefirst.Idemp
 
 // Complete stores outcome under claim.
 func (s *MemoryIdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, outcome storagefirst.Outcome, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.records[[2]string{c.Scope, c.Key}]; r != nil && r.Token == c.Token && r.State == storagefirst.IdempotencyCompleted {
@@ -90,6 +93,9 @@ func (s *MemoryIdempotencyStore) Complete(ctx context.Context, c storagefirst.Cl
 
 // Release gives up claim.
 func (s *MemoryIdempotencyStore) Release(ctx context.Context, c storagefirst.Claim) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, err := s.held(c)
@@ -124,6 +130,9 @@ func (s *MemoryIdempotencyStore) Extend(ctx context.Context, c storagefirst.Clai
 
 // Get returns the record of (scope, key).
 func (s *MemoryIdempotencyStore) Get(ctx context.Context, scope, key string) (storagefirst.IdempotencyRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return storagefirst.IdempotencyRecord{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.records[[2]string{scope, key}]
@@ -141,8 +150,36 @@ func cloneRecord(r *storagefirst.IdempotencyRecord) storagefirst.IdempotencyReco
 
 // Delete removes the record of (scope, key).
 func (s *MemoryIdempotencyStore) Delete(ctx context.Context, scope, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.records, [2]string{scope, key})
 	return nil
+}
+
+// Reap deletes expired records, as the stores' Reap does: completed ones past
+// their expiry, and in-progress ones whose lease ran out more than staleAfter
+// ago; at most limit (all when limit is zero or negative).
+func (s *MemoryIdempotencyStore) Reap(ctx context.Context, staleAfter time.Duration, limit int) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	var n int64
+	for k, r := range s.records {
+		if limit > 0 && n == int64(limit) {
+			break
+		}
+		expired := r.State != storagefirst.IdempotencyInProgress && !r.ExpiresAt.IsZero() && !r.ExpiresAt.After(now)
+		stale := r.State == storagefirst.IdempotencyInProgress && !r.LeaseUntil.After(now.Add(-max(staleAfter, 0)))
+		if expired || stale {
+			delete(s.records, k)
+			n++
+		}
+	}
+	return n, nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -62,8 +61,8 @@ func NewMemoryQueue(clock storagefirst.Clock) *MemoryQueue {
 
 // Put stores envs (after the injected faults). Invalid envelopes fail with errors
 // wrapping storagefirst.ErrInvalidEnvelope, reported in a *storagefirst.PutError
-// beside any injected partial failure; the rest are stored. An ID already stored
-// is left as it is.
+// beside any injected partial failure; the rest are stored. An ID already stored,
+// a dead letter's included, is left as it is (only Requeue revives a dead letter).
 func (q *MemoryQueue) Put(ctx context.Context, envs ...storagefirst.Envelope) error {
 	failed, err := q.before(ctx, envs)
 	if err != nil {
@@ -82,11 +81,6 @@ func (q *MemoryQueue) Put(ctx context.Context, envs ...storagefirst.Envelope) er
 	q.mu.Lock()
 	now := q.clock.Now()
 	for _, e := range envs {
-		if it := q.items[e.ID]; it != nil && it.state == memDead && !skip[e.ID] {
-			it.state, it.availableAt, it.env.Attempt = memReady, now, 0 // a re-put dead letter is a replay
-			it.env.Metadata = maps.Clone(e.Metadata)
-			continue
-		}
 		if skip[e.ID] || q.items[e.ID] != nil {
 			continue
 		}
@@ -162,6 +156,9 @@ func (q *MemoryQueue) held(l storagefirst.Lease) (*memItem, error) {
 
 // Ack removes the envelope.
 func (q *MemoryQueue) Ack(ctx context.Context, l storagefirst.Lease) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if _, err := q.held(l); err != nil {
@@ -173,6 +170,9 @@ func (q *MemoryQueue) Ack(ctx context.Context, l storagefirst.Lease) error {
 
 // Retry records failure and makes the envelope due after delay.
 func (q *MemoryQueue) Retry(ctx context.Context, l storagefirst.Lease, delay time.Duration, failure storagefirst.Failure) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it, err := q.held(l)
@@ -189,6 +189,9 @@ func (q *MemoryQueue) Retry(ctx context.Context, l storagefirst.Lease, delay tim
 
 // Release makes the envelope due now without counting the attempt.
 func (q *MemoryQueue) Release(ctx context.Context, l storagefirst.Lease) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it, err := q.held(l)
@@ -203,6 +206,9 @@ func (q *MemoryQueue) Release(ctx context.Context, l storagefirst.Lease) error {
 
 // DeadLetter moves the envelope to the dead letters.
 func (q *MemoryQueue) DeadLetter(ctx context.Context, l storagefirst.Lease, failure storagefirst.Failure) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it, err := q.held(l)
@@ -216,6 +222,9 @@ func (q *MemoryQueue) DeadLetter(ctx context.Context, l storagefirst.Lease, fail
 
 // Extend moves the lease's end to d from now.
 func (q *MemoryQueue) Extend(ctx context.Context, l storagefirst.Lease, d time.Duration) (storagefirst.Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return l, err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it, err := q.held(l)
@@ -232,6 +241,9 @@ func (q *MemoryQueue) Wake(ctx context.Context) <-chan struct{} { return q.wake.
 
 // ListDead returns dead letters in ID order.
 func (q *MemoryQueue) ListDead(ctx context.Context, f storagefirst.DeadLetterFilter) ([]storagefirst.DeadLetter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -250,6 +262,9 @@ func (q *MemoryQueue) ListDead(ctx context.Context, f storagefirst.DeadLetterFil
 
 // Requeue makes a dead letter due again with its attempt count reset.
 func (q *MemoryQueue) Requeue(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it := q.items[id]
@@ -264,6 +279,9 @@ func (q *MemoryQueue) Requeue(ctx context.Context, id string) error {
 
 // DeleteDead removes a dead letter.
 func (q *MemoryQueue) DeleteDead(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	it := q.items[id]
@@ -276,6 +294,9 @@ func (q *MemoryQueue) DeleteDead(ctx context.Context, id string) error {
 
 // Stats counts the queue's envelopes.
 func (q *MemoryQueue) Stats(ctx context.Context) (storagefirst.QueueStats, error) {
+	if err := ctx.Err(); err != nil {
+		return storagefirst.QueueStats{}, err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.clock.Now()
@@ -312,6 +333,9 @@ func (q *MemoryQueue) Envelopes() []storagefirst.Envelope {
 // SendDeadLetter stores dl as a dead letter of the queue (a dlq.Destination),
 // replacing any envelope with its ID.
 func (q *MemoryQueue) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	env := dl.Envelope.Clone()
 	if err := env.Normalize(); err != nil {
 		return err

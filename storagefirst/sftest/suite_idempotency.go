@@ -31,7 +31,9 @@ func RunIdempotencySuite(t *testing.T, newStore func(t *testing.T) storagefirst.
 		{"ScopesAreSeparate", testIdemScopes},
 		{"StoredFailureOutcome", testIdemStoredFailure},
 		{"Delete", testIdemDelete},
+		{"ReapIsBounded", testIdemReap},
 		{"Claims", testIdemClaims},
+		{"CanceledContextChangesNothing", testIdemCanceledContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

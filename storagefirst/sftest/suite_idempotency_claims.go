@@ -84,7 +84,7 @@ func testIdemTTLOnEveryPath(t *testing.T, s storagefirst.IdempotencyStore) {
 				ctx := suiteCtx(t)
 				env, err := storagefirst.NewEnvelope("test", []byte(`{}`))
 				require.NoError(t, err)
-				h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: s, Scope: "ttl", TTL: ttl})(
+				h := idempotent(t, storagefirst.IdempotentConfig{Store: s, Scope: "ttl", TTL: ttl})(
 					storagefirst.HandlerFunc(func(ctx context.Context, _ storagefirst.Envelope) error { return p.Complete(ctx) }))
 				before := time.Now()
 				require.NoError(t, h.Handle(ctx, env))
@@ -248,7 +248,7 @@ func testIdemRenewal(t *testing.T, s storagefirst.IdempotencyStore) {
 	var once sync.Once
 	release := func() { once.Do(func() { close(finish) }) }
 	t.Cleanup(release)
-	h := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: s, Scope: "scope", Lease: lease})(
+	h := idempotent(t, storagefirst.IdempotentConfig{Store: s, Scope: "scope", Lease: lease})(
 		storagefirst.HandlerFunc(func(ctx context.Context, _ storagefirst.Envelope) error {
 			c, _ := storagefirst.ClaimFromContext(ctx)
 			started <- c
@@ -290,4 +290,12 @@ func testIdemRenewal(t *testing.T, s storagefirst.IdempotencyStore) {
 	require.NoError(t, err)
 	require.Equal(t, storagefirst.IdempotencyCompleted, r.State)
 	require.Equal(t, c.Token, r.Token)
+}
+
+// idempotent returns the Idempotent middleware of cfg, failing t on an invalid cfg.
+func idempotent(t *testing.T, cfg storagefirst.IdempotentConfig) storagefirst.Middleware {
+	t.Helper()
+	mw, err := storagefirst.Idempotent(cfg)
+	require.NoError(t, err)
+	return mw
 }

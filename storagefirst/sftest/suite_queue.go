@@ -26,6 +26,27 @@ type QueueFeatures struct {
 	// Reopen, if set, closes the given backend and opens a new one on the same
 	// storage; the suite then checks that what was stored survives.
 	Reopen func(t *testing.T, old QueueBackend) QueueBackend
+	// RejectType, if set, makes the backend's database refuse to store envelopes
+	// of type typ (a constraint or trigger Validate cannot know of); the suite then
+	// checks that such a row fails only its own envelope.
+	RejectType func(t *testing.T, q QueueBackend, typ string)
+	// ReopenReleasesLeases says Reopen gives back the leases and idempotency claims
+	// the old backend held (a store owned by one process takes them for a dead
+	// one's): their envelopes are due at once and the old holders fenced.
+	// Otherwise they survive a reopen, holding and expiring as if nothing happened.
+	ReopenReleasesLeases bool
+	// Idempotency, if set, returns the idempotency store kept in the same storage
+	// as the backend, so that the reopen cases check its records too.
+	Idempotency func(t *testing.T, q QueueBackend) storagefirst.IdempotencyStore
+	// SingleOwner, if set, says the backend is an embedded store with one owner:
+	// it opens a second backend on the storage of live, which is in use, and
+	// returns the error of that open (closing the backend if it opened). The
+	// suite requires an error and the live backend's leases left alone.
+	SingleOwner func(t *testing.T, live QueueBackend) error
+	// Stall, if set, holds what every write of q waits for (a lock, its one
+	// writer) until the test ends; the suite then checks that each write returns
+	// the caller's context error within its deadline or cancellation.
+	Stall func(t *testing.T, q QueueBackend)
 }
 
 // suiteTimeout bounds every wait of the suites; they poll, never sleep.
@@ -35,7 +56,9 @@ const suiteTimeout = 15 * time.Second
 const shortLease = 300 * time.Millisecond
 
 // RunQueueSuite runs the Queue conformance suite: every subtest gets a fresh, empty
-// backend from newBackend and runs in parallel with the others.
+// backend from newBackend and runs in parallel with the others. The Consumer* cases
+// run a storagefirst.Consumer over the backend (poison past max attempts, shutdown
+// at random points leaving nothing leased, lease extension).
 func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, features QueueFeatures) {
 	tests := []struct {
 		name string
@@ -43,6 +66,7 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 	}{
 		{"PutClaimAck", testPutClaimAck},
 		{"PutIsIdempotentByID", testPutIdempotent},
+		{"EnqueueReportsInsertedAndDuplicates", testEnqueueResult},
 		{"PutRejectsInvalidEnvelopes", testPutInvalid},
 		{"ClaimIsExclusiveUnderConcurrency", testClaimExclusive},
 		{"ExpiredLeaseIsRedelivered", testLeaseExpiry},
@@ -52,9 +76,13 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 		{"DeadLetterKeepsHistory", testDeadLetter},
 		{"FailureHistoryIsBounded", testHistoryBounded},
 		{"StaleLeaseIsFenced", testStaleLease},
-		{"PutRevivesADeadLetter", testPutRevives},
+		{"PutNeverRevivesADeadLetter", testPutNeverRevives},
+		{"PutRejectsWhatStoresCannotHold", testPutUnstorable},
+		{"FailureWithNULReachesTheDeadLetters", testFailureWithNUL},
 		{"Stats", testStats},
 		{"Wake", testWake},
+		{"ListDeadPaging", testListDeadPaging},
+		{"CanceledContextChangesNothing", testCanceledContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,12 +90,41 @@ func RunQueueSuite(t *testing.T, newBackend func(t *testing.T) QueueBackend, fea
 			tc.run(t, newBackend(t))
 		})
 	}
+	t.Run("RejectedRowFailsOnlyItself", func(t *testing.T) {
+		if features.RejectType == nil {
+			t.Skip("backend has no database to reject a row")
+		}
+		t.Parallel()
+		testRejectedRow(t, newBackend(t), features.RejectType)
+	})
+	runConsumerSuite(t, newBackend)
 	t.Run("SurvivesReopen", func(t *testing.T) {
 		if features.Reopen == nil {
 			t.Skip("backend is not durable across a reopen")
 		}
 		t.Parallel()
 		testReopen(t, newBackend(t), features.Reopen)
+	})
+	t.Run("ReopenWithInFlightLeasesAndIdempotencyRecords", func(t *testing.T) {
+		if features.Reopen == nil {
+			t.Skip("backend is not durable across a reopen")
+		}
+		t.Parallel()
+		testReopenInFlight(t, newBackend(t), features)
+	})
+	t.Run("StalledWritesHonourTheContext", func(t *testing.T) {
+		if features.Stall == nil {
+			t.Skip("backend offers no way to stall its writes")
+		}
+		t.Parallel()
+		testStalledWrites(t, newBackend(t), features.Stall)
+	})
+	t.Run("SingleOwnerForAnEmbeddedStore", func(t *testing.T) {
+		if features.SingleOwner == nil {
+			t.Skip("backend is not an embedded store with one owner")
+		}
+		t.Parallel()
+		testSingleOwner(t, newBackend(t), features.SingleOwner)
 	})
 }
 
@@ -417,21 +474,36 @@ func testReopen(t *testing.T, q QueueBackend, reopen func(*testing.T, QueueBacke
 	requireSameEnvelope(t, in[0], dead[0].Envelope)
 }
 
-func testPutRevives(t *testing.T, q QueueBackend) {
+// testPutNeverRevives: a retried Put that lands after its envelope was
+// dead-lettered is a duplicate (the Put succeeds, the request does not run again);
+// only Requeue revives the dead letter.
+func testPutNeverRevives(t *testing.T, q QueueBackend) {
 	ctx := suiteCtx(t)
 	in := envs(t, 1)
 	require.NoError(t, q.Put(ctx, in...))
 	d := claimOne(t, ctx, q, time.Minute)
 	require.NoError(t, q.DeadLetter(ctx, d.Lease, storagefirst.NewFailure(1, time.Now(), errors.New("boom"))))
 	requireNone(t, ctx, q)
-	replayed := storagefirst.MarkReplayed(in[0], time.Now())
-	require.NoError(t, q.Put(ctx, replayed)) // a replay
+	require.NoError(t, q.Put(ctx, in...), "a retried Put of a dead letter's ID counts as stored")
+	require.NoError(t, q.Put(ctx, storagefirst.MarkReplayed(in[0], time.Now())), "a re-put replay too")
+	requireNone(t, ctx, q)
+	dead, err := q.ListDead(ctx, storagefirst.DeadLetterFilter{})
+	require.NoError(t, err)
+	require.Len(t, dead, 1, "the dead letter stays dead")
+	requireSameEnvelope(t, in[0], dead[0].Envelope)
+	require.Len(t, dead[0].Failures, 1)
+	st, err := q.Stats(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), st.Dead)
+	require.Zero(t, st.Depth())
+
+	require.NoError(t, q.Requeue(ctx, in[0].ID), "an explicit replay revives it")
 	back := claimOne(t, ctx, q, time.Minute)
-	require.Equal(t, replayed.Metadata, back.Envelope.Metadata, "the replay's metadata wins")
 	require.Equal(t, in[0].ID, back.Envelope.ID)
 	require.Equal(t, 1, back.Envelope.Attempt)
 	require.Len(t, back.Failures, 1, "the history stays")
-	dead, err := q.ListDead(ctx, storagefirst.DeadLetterFilter{})
+	require.Contains(t, back.Envelope.Metadata, storagefirst.MetadataReplayedAt)
+	dead, err = q.ListDead(ctx, storagefirst.DeadLetterFilter{})
 	require.NoError(t, err)
 	require.Empty(t, dead)
 }

@@ -6,12 +6,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	gateway "github.com/storagefirst/storagefirst-go/apigateway"
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
 
-// Handler is the part of a workflow.HTTPHandler V1 uses.
+// Handler is the part of a workflow.HTTPHandler V1 uses: its ServeHTTP.
 type Handler interface {
-	ServeEncoded(r *http.Request, body string, base64Encoded bool) workflow.Response
+	ServeHTTP(w http.ResponseWriter, r *http.Request)
 }
 
 var _ Handler = (*workflow.HTTPHandler)(nil)
@@ -19,29 +20,14 @@ var _ Handler = (*workflow.HTTPHandler)(nil)
 // V1 runs the workflow as a Lambda handler behind an API Gateway REST API proxy
 // integration: lambda.Start(apigateway.V1(h)). The *http.Request given to
 // HTTPConfig.Input is built from the event (method, path, headers, query, path
-// parameters).
+// parameters, the body base64-decoded as it is read); it is the module's
+// apigateway.V1 serving h.
 func V1(h Handler) func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return func(ctx context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		r, err := http.NewRequestWithContext(ctx, e.HTTPMethod, e.Path, nil)
-		if err != nil {
-			r, _ = http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
-		}
-		for k, v := range e.Headers {
-			r.Header.Set(k, v)
-		}
-		q := r.URL.Query()
-		for k, v := range e.QueryStringParameters {
-			q.Set(k, v)
-		}
-		r.URL.RawQuery = q.Encode()
-		for k, v := range e.PathParameters {
-			r.SetPathValue(k, v)
-		}
-		a := h.ServeEncoded(r, e.Body, e.IsBase64Encoded)
-		headers := map[string]string{}
-		for k, vs := range a.Header {
-			headers[k] = vs[0]
-		}
-		return events.APIGatewayProxyResponse{StatusCode: a.Status, Headers: headers, Body: string(a.Body)}, nil
-	}
+	return gateway.V1(h)
+}
+
+// V2 is V1 behind an API Gateway HTTP API (payload format 2.0) or a Lambda
+// function URL.
+func V2(h Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return gateway.V2(h)
 }

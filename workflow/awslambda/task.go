@@ -3,16 +3,23 @@ package awslambda
 import (
 	"context"
 	"errors"
+	"reflect"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
 
-// Task turns a Go task function into a Lambda handler for a Step Functions
-// lambda:invoke Task (lambda.Start(awslambda.Task(fn))). Its errors reach
-// Step Functions with their States Language name (workflow.ErrorName) as the error type, so
-// the state machine's Retry and Catch match them as the local engine does.
+// Task turns a Go task function into a Lambda handler for a Step Functions Task
+// (lambda.Start(awslambda.Task(fn))). Its errors reach Step Functions with an
+// error type that the state machine's Retry and Catch match: a Named error's name
+// (workflow.Errorf("OrderNotFound", ...)), as with the local engine. An error
+// without a name, or with a reserved "States." name (which a function may not
+// report), takes the name Step Functions gives Lambda function errors: the Go type
+// name of the error, as the Go Lambda runtime reports it (e.g. "errorString" for
+// errors.New). States.TaskFailed and States.ALL match those as they match the
+// local engine's States.TaskFailed.
 func Task[In, Out any](fn func(ctx context.Context, in In) (Out, error)) func(ctx context.Context, in In) (Out, error) {
 	return func(ctx context.Context, in In) (Out, error) {
 		out, err := fn(ctx, in)
@@ -22,8 +29,25 @@ func Task[In, Out any](fn func(ctx context.Context, in In) (Out, error)) func(ct
 			if errors.As(err, &already) {
 				return zero, err
 			}
-			return zero, &messages.InvokeResponse_Error{Type: workflow.ErrorName(err), Message: workflow.ErrorCause(err)}
+			return zero, &messages.InvokeResponse_Error{Type: errorType(err), Message: workflow.ErrorCause(err)}
 		}
 		return out, nil
 	}
+}
+
+// errorType is the error type a Lambda function reports for err: its Named name
+// unless reserved, else the Go type name of the error.
+func errorType(err error) string {
+	var n workflow.Named
+	if errors.As(err, &n) && n.ErrorName() != "" && !strings.HasPrefix(n.ErrorName(), "States.") {
+		return n.ErrorName()
+	}
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Name() == "" {
+		return "Lambda.Unknown"
+	}
+	return t.Name()
 }

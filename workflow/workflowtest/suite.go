@@ -1,5 +1,3 @@
-// Package workflowtest holds the conformance suite every workflow.Store passes:
-// the in-memory one and pgstore's.
 package workflowtest
 
 import (
@@ -19,6 +17,7 @@ import (
 
 // RunStoreSuite runs the Store conformance suite; each subtest gets a fresh store.
 func RunStoreSuite(t *testing.T, newStore func(t *testing.T) workflow.Store) {
+	runPrune(t, newStore)
 	t.Run("CreateGetRoundTrip", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)

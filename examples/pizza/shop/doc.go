@@ -10,8 +10,16 @@
 //     synchronously (workflow.Engine): Retry on transient errors, Catch into a
 //     dead-letter state; the answer is the truth: 200, 404, 409, or 502/504 with
 //     the failure in the dead-letter queue.
-//   - GET /orders (paged) and GET /orders/{id} read the orders; GET /healthz and
-//     GET /admin/stats report; POST /admin/dlq/replay replays dead letters (dlq).
+//   - GET /orders (paged: limit, after; a full page answers next, the cursor, and
+//     next_url, the link, also in the Link header) and GET /orders/{id} read the
+//     orders; GET /healthz and GET /admin/stats report; POST /admin/dlq/replay
+//     replays dead letters (dlq).
+//
+// Every answer carries X-Correlation-Id; every error, the router's own (404, 405
+// with Allow) included, is one problem+json shape (package problem) whose
+// instance is that ID, with details in the client's terms (internals are logged
+// with the ID). Timestamps are RFC 3339 in UTC with microseconds (TimeFormat);
+// ages are seconds.
 //
 // Two backends carry the same app, each in a package of its own so that a binary
 // links only the one it uses: sqliteshop (sqlitestore, the default) and pgshop

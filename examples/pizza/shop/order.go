@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -101,4 +102,29 @@ func ItemsOrEmpty(items []string) []string {
 		return []string{}
 	}
 	return items
+}
+
+// Page is the answer of GET /orders: up to limit orders in ID order. When
+// the page is full, Next is the cursor of the next page (the after parameter)
+// and NextURL the ready-to-follow link to it (also in the Link header, rel
+// "next"); on the last page both are empty.
+type Page struct {
+	Orders  []Order `json:"orders"`
+	Next    string  `json:"next,omitempty"`
+	NextURL string  `json:"next_url,omitempty"`
+}
+
+// TimeFormat is the format of every timestamp the shop answers: RFC 3339 in
+// UTC with microseconds, the precision both stores keep.
+const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
+
+// MarshalJSON encodes o with its times in TimeFormat, so an order reads the
+// same from every answer (a cancel's and a GET's).
+func (o Order) MarshalJSON() ([]byte, error) {
+	type plain Order
+	return json.Marshal(struct {
+		plain
+		CreatedAt string `json:"created_at"`
+		UpdatedAt string `json:"updated_at"`
+	}{plain(o), o.CreatedAt.UTC().Truncate(time.Microsecond).Format(TimeFormat), o.UpdatedAt.UTC().Truncate(time.Microsecond).Format(TimeFormat)})
 }

@@ -71,10 +71,14 @@ type OrderCreator interface {
 // CreateHandlerFor is the create-order consumer's handler chain (Shop.CreateHandler)
 // alone, on orders and the idempotency records in idem: for a process that only
 // consumes creates (the create-order Lambda), so that it links and may do nothing
-// else.
-func CreateHandlerFor(orders OrderCreator, idem storagefirst.IdempotencyStore) storagefirst.Handler {
-	s := &Shop{orders: createOnly{c: orders}, cfg: Config{Backend: idemOnly{idem: idem}}}
-	return s.CreateHandler()
+// else. It fails as storagefirst.Idempotent does (no idempotency store).
+func CreateHandlerFor(orders OrderCreator, idem storagefirst.IdempotencyStore) (storagefirst.Handler, error) {
+	mw, err := createIdempotency(idem)
+	if err != nil {
+		return nil, err
+	}
+	s := &Shop{orders: createOnly{c: orders}, createMW: mw}
+	return s.CreateHandler(), nil
 }
 
 // createOnly is an OrderCreator as Orders; any other call panics.
@@ -84,11 +88,3 @@ type createOnly struct {
 }
 
 func (o createOnly) Create(ctx context.Context, ord Order) error { return o.c.Create(ctx, ord) }
-
-// idemOnly is a Backend with the idempotency records only; any other call panics.
-type idemOnly struct {
-	Backend
-	idem storagefirst.IdempotencyStore
-}
-
-func (b idemOnly) Idempotency() storagefirst.IdempotencyStore { return b.idem }

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/ingest"
+	"github.com/storagefirst/storagefirst-go/problem"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
@@ -29,6 +32,11 @@ const (
 	TypeCreateOrder = "pizza.order.create"
 	// WorkflowCancel names the cancel workflow.
 	WorkflowCancel = "cancel-order"
+	// CancelMaxInputBytes bounds a cancel workflow's input: a cancel names one
+	// order, so anything larger is refused (413) before an execution is stored.
+	CancelMaxInputBytes = 4 << 10
+	// MaxOrderIDLength bounds the order ID a cancel names.
+	MaxOrderIDLength = 64
 )
 
 // Config configures a Shop. Backend is required.
@@ -60,6 +68,7 @@ type Shop struct {
 	engine   *workflow.Engine
 	cancelWF *workflow.Workflow
 	create   *ingest.FrontDoor[CreateOrder]
+	createMW storagefirst.Middleware // exactly once per create-order envelope
 	cancel   *workflow.HTTPHandler
 	mux      *http.ServeMux
 	failMu   sync.RWMutex
@@ -88,6 +97,10 @@ func New(cfg Config) (*Shop, error) {
 	s := &Shop{cfg: cfg, orders: cfg.Backend.Orders(), mux: http.NewServeMux()}
 
 	var err error
+	s.createMW, err = createIdempotency(cfg.Backend.Idempotency())
+	if err != nil {
+		return nil, err
+	}
 	s.cancelWF, err = workflow.New(WorkflowCancel, CancelWorkflow(s.CancelTask(), cfg.Backend.CancelQueue(), cfg.CancelTimeout))
 	if err != nil {
 		return nil, err
@@ -190,12 +203,16 @@ func (s *Shop) CreateHandler() storagefirst.Handler {
 		}
 		return s.orders.Create(ctx, Order{ID: ev.ID, Username: ev.Data.Username, Items: ev.Data.Items})
 	})
-	return storagefirst.Chain(create,
-		// A short claim: after a crash the order is created again within 30 s. It is
-		// safe because the claim is completed in the order's own transaction (a
-		// worker that outlives its claim cannot commit).
-		storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: s.cfg.Backend.Idempotency(), Scope: "create-order",
-			Lease: 30 * time.Second}))
+	return storagefirst.Chain(create, s.createMW)
+}
+
+// createIdempotency is the create-order consumer's idempotency middleware on
+// store. A short claim: after a crash the order is created again within 30 s. It
+// is safe because the claim is completed in the order's own transaction (a worker
+// that outlives its claim cannot commit).
+func createIdempotency(store storagefirst.IdempotencyStore) (storagefirst.Middleware, error) {
+	return storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Scope: "create-order",
+		Lease: 30 * time.Second})
 }
 
 // CancelInput is the cancel workflow's input, as in the reference system.
@@ -241,9 +258,10 @@ var lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaE
 	"Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"}
 
 // Timings of the cancel workflow: the worst case of every task attempt timing out
-// and every retry waiting (4 attempts of CancelTaskTimeout, 4 s of waits) plus the
-// dead-letter send fits CancelTimeoutDefault, so a cancel that cannot succeed
-// reaches the dead-letter queue before the execution times out.
+// and every retry waiting (4 attempts of CancelTaskTimeout, 4 s of waits: 20 s,
+// the RetryBudget workflow.New checks against the execution's timeout) plus the
+// dead-letter send fits CancelTimeoutDefault (25 s), so a cancel that cannot
+// succeed reaches the dead-letter queue before the execution times out.
 const (
 	CancelTaskTimeout = 4 * time.Second
 	CancelDLQTimeout  = 4 * time.Second
@@ -253,17 +271,22 @@ const (
 // (Lambda service errors twice, 1 s then 2 s; an unavailable database once,
 // after 1 s), business rejections routed to their own Fail states, and everything
 // else caught into the dead-letter queue, all inside the timeout (see
-// CancelTaskTimeout).
+// CancelTaskTimeout). (The reference system's 2 s x 6 attempts with backoff 2
+// waits 2+4+...+64 s: it never fits an execution API Gateway waits 29 s for.) Its
+// input is checked before anything is stored: at most CancelMaxInputBytes, a
+// CancelInput that validates, an order ID of at most MaxOrderIDLength.
 func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination, timeout time.Duration) workflow.Definition {
 	return workflow.Definition{
-		Comment: "Cancel a pizza order (storage-first reference system)",
-		StartAt: "CancelOrder",
-		Timeout: timeout,
+		Comment:       "Cancel a pizza order (storage-first reference system)",
+		StartAt:       "CancelOrder",
+		Timeout:       timeout,
+		MaxInputBytes: CancelMaxInputBytes,
+		ValidateInput: validateCancelInput,
 		States: map[string]workflow.State{
 			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: CancelTaskTimeout,
 				Retry: []workflow.Retrier{
-					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2},
-					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxAttempts: 1, BackoffRate: 2},
+					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 1, MaxRetries: 2, BackoffRate: 2},
+					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxRetries: 1, BackoffRate: 2},
 				},
 				Catch: []workflow.Catcher{
 					{ErrorEquals: []string{"OrderNotFound"}, Next: "OrderNotFound"},
@@ -296,13 +319,13 @@ func (s *Shop) Run(ctx context.Context) error {
 		}
 	}
 	creates, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: b.OrdersQueue(), Handler: s.CreateHandler(),
-		Workers: s.cfg.Workers, Retry: storagefirst.RetryPolicy{Interval: s.cfg.RetryInterval, MaxAttempts: 3},
+		Workers: s.cfg.Workers, Retry: storagefirst.RetryPolicy{Interval: s.cfg.RetryInterval, MaxRetries: 3},
 		Logger: s.cfg.Logger, OnProcessed: onDead, ShutdownTimeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}
 	cancels, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: b.CancelQueue(), Handler: s.engine.Handler(s.cancelWF),
-		Workers: 2, Retry: storagefirst.RetryPolicy{MaxAttempts: storagefirst.RetryNever}, Logger: s.cfg.Logger,
+		Workers: 2, Retry: storagefirst.RetryPolicy{NoRetries: true}, Logger: s.cfg.Logger,
 		ShutdownTimeout: 10 * time.Second})
 	if err != nil {
 		return err
@@ -340,8 +363,10 @@ func (s *Shop) Run(ctx context.Context) error {
 	return errors.Join(all...)
 }
 
-// Handler is the shop's HTTP API.
-func (s *Shop) Handler() http.Handler { return s.mux }
+// Handler is the shop's HTTP API. Every answer carries X-Correlation-Id, and
+// every error is application/problem+json (package problem), the router's own
+// (404, 405 with Allow) included.
+func (s *Shop) Handler() http.Handler { return correlate(problem.Routes(s.mux, correlationID)) }
 
 func (s *Shop) routes() {
 	s.mux.Handle("POST /orders", s.create)
@@ -360,34 +385,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeProblem(w http.ResponseWriter, status int, detail string) {
-	w.Header().Set("Content-Type", ingest.ContentTypeProblem)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(ingest.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
-}
-
 func (s *Shop) list(w http.ResponseWriter, r *http.Request) {
 	limit := PageSizeDefault
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > PageSizeLimit {
-			writeProblem(w, http.StatusBadRequest, fmt.Sprintf("limit is 1 to %d", PageSizeLimit))
+			s.writeProblem(w, r, http.StatusBadRequest, ProblemInvalidQuery, fmt.Sprintf("limit is a number from 1 to %d", PageSizeLimit), nil)
 			return
 		}
 		limit = n
 	}
 	orders, err := s.orders.List(r.Context(), r.URL.Query().Get("after"), limit)
 	if err != nil {
-		s.cfg.Logger.ErrorContext(r.Context(), "pizza: list orders", "error", err)
-		writeProblem(w, http.StatusServiceUnavailable, "the orders could not be read")
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the orders could not be read; retry", err)
 		return
 	}
-	page := struct {
-		Orders []Order `json:"orders"`
-		Next   string  `json:"next,omitempty"`
-	}{Orders: orders}
+	page := Page{Orders: orders}
 	if len(orders) == limit {
 		page.Next = orders[len(orders)-1].ID
+		page.NextURL = "/orders?" + url.Values{"limit": {strconv.Itoa(limit)}, "after": {page.Next}}.Encode()
+		w.Header().Set("Link", "<"+page.NextURL+`>; rel="next"`)
 	}
 	writeJSON(w, http.StatusOK, page)
 }
@@ -396,9 +413,9 @@ func (s *Shop) get(w http.ResponseWriter, r *http.Request) {
 	ord, err := s.orders.Get(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, ErrNotFound):
-		writeProblem(w, http.StatusNotFound, "there is no such order")
+		s.writeProblem(w, r, http.StatusNotFound, ProblemNotFound, "there is no order "+strconv.Quote(r.PathValue("id")), nil)
 	case err != nil:
-		writeProblem(w, http.StatusServiceUnavailable, "the order could not be read")
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the order could not be read; retry", err)
 	default:
 		writeJSON(w, http.StatusOK, ord)
 	}
@@ -408,10 +425,12 @@ func (s *Shop) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Backend.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the store does not answer", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": s.cfg.Backend.Name()})
+	// The store's kind ("sqlite", "postgres"), not its path or address.
+	kind, _, _ := strings.Cut(s.cfg.Backend.Name(), " ")
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "store": kind})
 }
 
 func (s *Shop) stats(w http.ResponseWriter, r *http.Request) {
@@ -419,7 +438,7 @@ func (s *Shop) stats(w http.ResponseWriter, r *http.Request) {
 	for name, q := range map[string]Queue{"create-order": s.cfg.Backend.OrdersQueue(), "cancel-order": s.cfg.Backend.CancelQueue()} {
 		st, err := q.Stats(r.Context())
 		if err != nil {
-			writeProblem(w, http.StatusServiceUnavailable, "stats could not be read")
+			s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the stats could not be read; retry", err)
 			return
 		}
 		out[name] = st
@@ -437,13 +456,25 @@ func (s *Shop) replay(w http.ResponseWriter, r *http.Request) {
 	case "cancel-order":
 		q = s.cfg.Backend.CancelQueue()
 	default:
-		writeProblem(w, http.StatusBadRequest, "queue is create-order or cancel-order")
+		s.writeProblem(w, r, http.StatusBadRequest, ProblemInvalidQuery, "queue is create-order or cancel-order", nil)
 		return
 	}
 	sum, err := dlq.Replay(r.Context(), dlq.FromDeadLetters(q), nil, dlq.ReplayOptions{DryRun: r.URL.Query().Get("dry_run") == "true"})
 	if err != nil {
-		writeProblem(w, http.StatusServiceUnavailable, err.Error())
+		s.writeProblem(w, r, http.StatusServiceUnavailable, ProblemUnavailable, "the dead letters could not be replayed; retry", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, sum)
+}
+
+// validateCancelInput is the cancel workflow's input check.
+func validateCancelInput(input json.RawMessage) error {
+	var in CancelInput
+	if err := json.Unmarshal(input, &in); err != nil {
+		return fmt.Errorf("the input is not a cancel: %w", err)
+	}
+	if len(in.Body.ID) > MaxOrderIDLength {
+		return fmt.Errorf("an order ID has at most %d characters", MaxOrderIDLength)
+	}
+	return in.Body.Validate()
 }

@@ -102,8 +102,7 @@ func (c client) all() []shop.Order {
 // runShop serves the shop over real HTTP and runs its consumers.
 func runShop(t *testing.T, backend shop.Backend) (*shop.Shop, client) {
 	t.Helper()
-	s, err := shop.New(shop.Config{Backend: backend, Logger: slog.New(slog.DiscardHandler), RetryInterval: 10 * time.Millisecond,
-		CancelTimeout: 5 * time.Second})
+	s, err := shop.New(shop.Config{Backend: backend, Logger: slog.New(slog.DiscardHandler), RetryInterval: 10 * time.Millisecond})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -174,6 +173,12 @@ func exercise(t *testing.T, b shop.Backend) {
 	require.Equal(t, http.StatusBadRequest, code)
 	code, _ = c.do("POST", "/orders/"+bob+"/cancel", "")
 	require.Equal(t, 200, code)
+	// A cancel the workflow can refuse without running stores nothing: an ID too
+	// long for an order (400), a 200 KB one (413).
+	code, _ = c.do("POST", "/orders/"+strings.Repeat("x", shop.MaxOrderIDLength+1)+"/cancel", "")
+	require.Equal(t, http.StatusBadRequest, code)
+	code, _ = c.do("PUT", "/orders", `{"id":"`+strings.Repeat("x", 200<<10)+`"}`)
+	require.Equal(t, http.StatusRequestEntityTooLarge, code)
 	code, _ = c.do("GET", "/orders/nope", "")
 	require.Equal(t, http.StatusNotFound, code)
 

@@ -79,8 +79,23 @@ test('the cancel workflow is an Express state machine from the Go ASL, timing ou
   assert.equal(p.DefinitionString, fs.readFileSync(aslPath, 'utf8'), 'the checked-in ASL, substitutions aside');
   const asl = JSON.parse(fs.readFileSync(aslPath, 'utf8'));
   assert.ok(asl.TimeoutSeconds * 1000 < API_INTEGRATION_TIMEOUT.toMilliseconds(), 'state machine timeout below the API timeout');
-  assert.deepEqual(asl.States.CancelOrder.Retry[0].ErrorEquals,
-    ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.ClientExecutionTimeoutException']);
+  assert.deepEqual(asl.States.CancelOrder.Retry[0], {
+    ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.ClientExecutionTimeoutException'],
+    IntervalSeconds: 1, MaxAttempts: 2, BackoffRate: 2,
+  });
+  // The function's ARN as the Resource: its result is the response itself, so the
+  // Catch's ResultPath works as in the local engine (no OutputPath after it).
+  assert.equal(asl.States.CancelOrder.Resource, '${CancelOrderFunctionArn}');
+  assert.equal(asl.States.CancelOrder.OutputPath, undefined);
+  // The worst case, every attempt to its timeout plus every retry wait, fits.
+  const task = asl.States.CancelOrder;
+  let attempts = 1;
+  let waits = 0;
+  for (const r of task.Retry) {
+    attempts += r.MaxAttempts;
+    for (let n = 0; n < r.MaxAttempts; n++) waits += r.IntervalSeconds * Math.pow(r.BackoffRate, n);
+  }
+  assert.ok(attempts * task.TimeoutSeconds + waits <= asl.TimeoutSeconds, 'the retry schedule fits the timeout');
   assert.equal(asl.States.SendToDLQ.Resource, 'arn:aws:states:::sqs:sendMessage');
   assert.ok(p.DefinitionSubstitutions.CancelOrderFunctionArn);
   assert.ok(p.DefinitionSubstitutions.CancelDlqUrl);
@@ -253,4 +268,18 @@ test('a cancel that cannot succeed reaches the DLQ before the execution times ou
   const fn = Object.values(t.findResources('AWS::Lambda::Function', { Properties: { FunctionName: 'pizza-cancel-order' } })) as any[];
   assert.equal(fn.length, 1);
   assert.ok(fn[0].Properties.Timeout <= task.TimeoutSeconds, `function timeout ${fn[0].Properties.Timeout} s`);
+});
+
+test('the cancel workflow is valid Amazon States Language (asl-validator), as deployed', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const aslValidator = require('asl-validator');
+  const deployed = fs.readFileSync(aslPath, 'utf8')
+    .replace('${CancelOrderFunctionArn}', 'arn:aws:lambda:us-east-1:111122223333:function:cancel-order')
+    .replace('${CancelDlqUrl}', 'https://sqs.us-east-1.amazonaws.com/111122223333/cancel-order-dlq');
+  const { isValid, errorsText } = aslValidator(JSON.parse(deployed));
+  assert.ok(isValid, errorsText('\n'));
+  // The validator does catch a broken document.
+  const broken = JSON.parse(deployed);
+  broken.States.CancelOrder.Next = 'Nowhere';
+  assert.equal(aslValidator(broken).isValid, false);
 });

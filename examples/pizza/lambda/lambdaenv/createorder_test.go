@@ -66,7 +66,9 @@ func TestCreateOrderTargetOnPostgres(t *testing.T) {
 	b, err := pgshop.OpenPostgres(ctx, url, schema)
 	require.NoError(t, err)
 	defer b.Close()
-	target := lambdaenv.CreateOrderTarget(shop.CreateHandlerFor(b.Orders(), b.Idempotency())) // as the function wires it
+	h, err := shop.CreateHandlerFor(b.Orders(), b.Idempotency()) // as the function wires it
+	require.NoError(t, err)
+	target := lambdaenv.CreateOrderTarget(h)
 
 	event := func(ms int64, requestID, key, order string, extra string) events.EventBridgeEvent {
 		d := map[string]any{"id": strconv.FormatInt(ms, 10) + "-" + requestID,

@@ -5,20 +5,18 @@
 package lambdaenv
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/storagefirst/storagefirst-go/apigateway"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/pgstore"
@@ -120,7 +118,12 @@ func Creates(ctx context.Context) (storagefirst.Handler, error) {
 		pool.Close()
 		return nil, err
 	}
-	return shop.CreateHandlerFor(b.Orders(), b.Idempotency()), nil
+	h, err := shop.CreateHandlerFor(b.Orders(), b.Idempotency())
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return h, nil
 }
 
 // Cancels is the cancel workflow's task (shop.CancelFunc) on the orders table of
@@ -135,59 +138,8 @@ func Cancels(ctx context.Context) (func(context.Context, shop.CancelInput) (shop
 
 func logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stderr, nil)) }
 
-// ProxyHandler serves h behind an API Gateway REST proxy integration.
+// ProxyHandler serves h behind an API Gateway REST proxy integration: the
+// module's apigateway.V1 (base64 bodies, multi-value headers and query, cookies).
 func ProxyHandler(h http.Handler) func(ctx context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return func(ctx context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		q := url.Values{}
-		for k, v := range e.QueryStringParameters {
-			q.Set(k, v)
-		}
-		for k, vs := range e.MultiValueQueryStringParameters {
-			q[k] = vs
-		}
-		target := e.Path
-		if len(q) > 0 {
-			target += "?" + q.Encode()
-		}
-		var body io.Reader = strings.NewReader(e.Body)
-		req, err := http.NewRequestWithContext(ctx, e.HTTPMethod, target, body)
-		if err != nil {
-			return events.APIGatewayProxyResponse{StatusCode: http.StatusBadRequest}, nil
-		}
-		for k, v := range e.Headers {
-			req.Header.Set(k, v)
-		}
-		rec := &recorder{header: http.Header{}}
-		h.ServeHTTP(rec, req)
-		headers := map[string]string{}
-		for k := range rec.header {
-			headers[k] = rec.header.Get(k)
-		}
-		if rec.code == 0 {
-			rec.code = http.StatusOK
-		}
-		return events.APIGatewayProxyResponse{StatusCode: rec.code, Headers: headers,
-			Body: string(bytes.TrimSpace(rec.body.Bytes()))}, nil
-	}
-}
-
-// recorder is the http.ResponseWriter ProxyHandler hands the handler (not
-// net/http/httptest's, which would link test machinery into the bootstrap).
-type recorder struct {
-	header http.Header
-	code   int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-
-func (r *recorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	r.WriteHeader(http.StatusOK)
-	return r.body.Write(b)
+	return apigateway.V1(h)
 }

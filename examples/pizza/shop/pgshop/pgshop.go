@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -221,10 +220,13 @@ func (o Table) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, erro
 		if ord.Status != shop.StatusAccepted && ord.Status != shop.StatusCreated {
 			return fmt.Errorf("%w: it is %s", shop.ErrNotCancellable, ord.Status)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE `+o.table+` SET status = 'cancelled', updated_at = now() WHERE id = $1`, ord.ID); err != nil {
+		// The answer shows the stored time, as a GET does.
+		ord.Status = shop.StatusCancelled
+		if err := tx.QueryRow(ctx, `UPDATE `+o.table+` SET status = 'cancelled', updated_at = now() WHERE id = $1
+			RETURNING updated_at`, ord.ID).Scan(&ord.UpdatedAt); err != nil {
 			return err
 		}
-		ord.Status, ord.UpdatedAt = shop.StatusCancelled, time.Now().UTC()
+		ord.UpdatedAt = ord.UpdatedAt.UTC()
 		return nil
 	})
 	return ord, err

@@ -60,7 +60,7 @@ func (o sqliteOrders) Accept(ctx context.Context, p storagefirst.KeyedPut, ord s
 	err := o.b.store.WriteTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if p.Key == "" {
-			err = o.b.orders.PutTx(ctx, tx, p.Envelope)
+			_, err = o.b.orders.PutTx(ctx, tx, p.Envelope)
 			res.Stored = err == nil
 		} else {
 			res, err = o.b.orders.PutKeyedTx(ctx, tx, p)

@@ -1,0 +1,25 @@
+package storagefirst_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// idempotent returns the Idempotent middleware of cfg, failing t on an invalid cfg.
+func idempotent(t testing.TB, cfg storagefirst.IdempotentConfig) storagefirst.Middleware {
+	t.Helper()
+	mw, err := storagefirst.Idempotent(cfg)
+	require.NoError(t, err)
+	return mw
+}
+
+// retry returns the Retry middleware of cfg, failing t on an invalid cfg.
+func retry(t testing.TB, cfg storagefirst.RetryConfig) storagefirst.Middleware {
+	t.Helper()
+	mw, err := storagefirst.Retry(cfg)
+	require.NoError(t, err)
+	return mw
+}
