@@ -14,13 +14,20 @@
 //     and dead letters keep a bounded failure history on the row. A claim reads
 //     its rows from an index in claim order (due time, then ID), so its cost is
 //     what it leases, whatever the backlog; dead-letter listings page through
-//     indexes of their own. It also implements storagefirst.Waker (LISTEN/NOTIFY on
+//     indexes of their own. A group commit wakes consumers after it commits (in
+//     process at once, other processes by a NOTIFY of its own: Postgres would
+//     serialise notifying commits). It also implements storagefirst.Waker (LISTEN/NOTIFY on
 //     one connection that is pinged when quiet and reconnected with a backoff, the
 //     consumer's polling as fallback), storagefirst.DeadLetters and
 //     storagefirst.StatsReporter.
 //   - [IdempotencyStore] is a storagefirst.IdempotencyStore whose CompleteTx records
 //     an outcome in the same transaction as the handler's business writes, so
-//     "effect applied" and "recorded as done" can never disagree.
+//     "effect applied" and "recorded as done" can never disagree. Under a
+//     storagefirst.Consumer of a Queue of the same store, that completion (also
+//     CompleteFromContext and CompleteBatch) acknowledges the delivery in the same
+//     statement, fenced by its lease token: one commit carries effect, record and
+//     acknowledgement ([Queue.AckTx] does it without Idempotent). Concurrent Begins
+//     (a consumer's workers starting on a claimed batch) share one statement.
 //   - [Store.WriteTx] runs a transaction and reports a commit whose outcome is
 //     unknown (the connection died during it) as storagefirst.ErrOutcomeUnknown.
 //   - [Store.Migrate] applies the embedded, versioned migrations under an advisory

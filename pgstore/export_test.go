@@ -1,5 +1,10 @@
 package pgstore
 
+import (
+	"context"
+	"time"
+)
+
 // PlanQueries returns the store's read-heavy SQL by name, for tests that explain
 // their plans.
 func PlanQueries(s *Store) map[string]string {
@@ -9,4 +14,22 @@ func PlanQueries(s *Store) map[string]string {
 		"listDeadType": s.q.listDeadType,
 		"stats":        s.q.stats,
 	}
+}
+
+// BeginBatch runs one batched claim of keys (in scope, lease a minute) and reports
+// which were acquired, with their tokens.
+func BeginBatch(ctx context.Context, s *Store, scope string, keys ...string) ([]bool, []int64, error) {
+	items := make([]beginItem, len(keys))
+	for i, k := range keys {
+		items[i] = beginItem{scope: scope, key: k, lease: time.Minute}
+	}
+	outs, err := s.execBegin(ctx, items)
+	if err != nil {
+		return nil, nil, err
+	}
+	acq, toks := make([]bool, len(outs)), make([]int64, len(outs))
+	for i, o := range outs {
+		acq[i], toks[i] = o.acquired, o.token
+	}
+	return acq, toks, nil
 }

@@ -34,16 +34,20 @@ func (i *IdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint st
 	if lease <= 0 {
 		return storagefirst.BeginResult{}, fmt.Errorf("pgstore: Begin needs a positive lease, got %v", lease)
 	}
+	if err := ctx.Err(); err != nil {
+		return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", err)
+	}
 	// The record can change between the upsert and the read; a few rounds settle it.
 	for range 5 {
-		var c storagefirst.Claim
-		err := i.s.pool.QueryRow(ctx, i.s.q.idemBegin, scope, key, fingerprint, lease).Scan(&c.Token, &c.LeaseUntil)
-		if err == nil {
-			c.Scope, c.Key = scope, key
-			return storagefirst.BeginResult{Acquired: true, Claim: c}, nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		// Concurrent Begins (a Consumer's workers starting on a claimed batch) share
+		// one statement and one commit.
+		outs, err := i.s.begins.Do(ctx, []beginItem{{scope: scope, key: key, fingerprint: fingerprint, lease: lease}})
+		if err != nil {
 			return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", err)
+		}
+		if o := outs[0]; o.acquired {
+			c := storagefirst.Claim{Scope: scope, Key: key, Token: o.token, LeaseUntil: o.leaseUntil}
+			return storagefirst.BeginResult{Acquired: true, Claim: c}, nil
 		}
 		r, live, err := i.get(ctx, scope, key)
 		if errors.Is(err, storagefirst.ErrNotFound) || err == nil && !live {
@@ -116,14 +120,53 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 //
 // When c is the claim in ctx, CompleteTx also tells the middleware (with
 // storagefirst.MarkOutcomeRecorded) that it need not complete the record again.
+// And when the handler runs under a storagefirst.Consumer of a Queue of this
+// store (the delivery's lease is in ctx: storagefirst.DeliveryLeaseFromContext),
+// the same statement acknowledges the delivery in tx (see AckTx), and the
+// Consumer is told so (storagefirst.MarkAcked): one commit then carries the
+// effect, the idempotency record and the acknowledgement. If the queue lease was
+// lost meanwhile, the statement fails with an error wrapping
+// storagefirst.ErrLeaseLost and tx cannot commit. Call it once per transaction.
 func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagefirst.Claim, outcome storagefirst.Outcome, ttl time.Duration) error {
+	held, ok := storagefirst.ClaimFromContext(ctx)
+	mine := ok && held.SameAs(c)
+	if q, l, ack := i.deliveryToAck(ctx, mine); ack {
+		var discard [2]any
+		err := tx.QueryRow(ctx, i.s.q.idemCompleteAck, append(completeArgs(c, outcome, ttl), q.name, l.ID, l.Token)...).Scan(&discard[0], &discard[1])
+		if err := completeAckErr(c, l, err, "idempotency complete and ack"); err != nil {
+			return err
+		}
+		storagefirst.MarkOutcomeRecorded(ctx)
+		storagefirst.MarkAcked(ctx)
+		return nil
+	}
 	if err := i.complete(ctx, tx, c, outcome, ttl); err != nil {
 		return err
 	}
-	if held, ok := storagefirst.ClaimFromContext(ctx); ok && held.SameAs(c) {
+	if mine {
 		storagefirst.MarkOutcomeRecorded(ctx)
 	}
 	return nil
+}
+
+// deliveryToAck returns the queue and lease of the delivery in ctx when a
+// completion of the claim in ctx (mine) should acknowledge it in the same
+// transaction: the queue is a Queue of this store (the same Store, or one on the
+// same pool and schema), so that its envelopes live in the database of the
+// idempotency records.
+func (i *IdempotencyStore) deliveryToAck(ctx context.Context, mine bool) (*Queue, storagefirst.Lease, bool) {
+	if !mine {
+		return nil, storagefirst.Lease{}, false
+	}
+	sq, l, ok := storagefirst.DeliveryLeaseFromContext(ctx)
+	if !ok {
+		return nil, storagefirst.Lease{}, false
+	}
+	q, ok := sq.(*Queue)
+	if !ok || !i.s.sameDatabase(q.s) {
+		return nil, storagefirst.Lease{}, false
+	}
+	return q, l, true
 }
 
 // CompleteFromContext is CompleteTx with the claim the Idempotent middleware put in
@@ -159,6 +202,18 @@ func completeArgs(c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duratio
 	return []any{c.Scope, c.Key, c.Token, o.Error, []byte(o.Result), c.CompletionTTL(ttl)}
 }
 
+// ackLostCode is the SQLSTATE ack_leased raises when a queue lease is lost.
+const ackLostCode = "SF002"
+
+// completeAckErr is completeErr for a completion that also acknowledged lease.
+func completeAckErr(c storagefirst.Claim, l storagefirst.Lease, err error, op string) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == ackLostCode {
+		return leaseLost(l)
+	}
+	return completeErr(c, err, op)
+}
+
 func completeErr(c storagefirst.Claim, err error, op string) error {
 	var pgErr *pgconn.PgError
 	switch {
@@ -183,17 +238,27 @@ type BatchSender interface {
 // done" still cannot disagree. Results of b's own queued statements are read as
 // usual through their callbacks. The record is kept for the claim's TTL (the
 // middleware's configured one). On success the middleware is told the outcome is
-// recorded (storagefirst.MarkOutcomeRecorded).
+// recorded (storagefirst.MarkOutcomeRecorded). Under a storagefirst.Consumer of a
+// Queue of this store, the batch also acknowledges the delivery, as CompleteTx
+// does (and a lost queue lease fails all of it with storagefirst.ErrLeaseLost).
 func (i *IdempotencyStore) CompleteBatch(ctx context.Context, db BatchSender, b *pgx.Batch, outcome storagefirst.Outcome) error {
 	c, ok := storagefirst.ClaimFromContext(ctx)
 	if !ok {
 		return errNoClaim
 	}
-	b.Queue(i.s.q.idemComplete, completeArgs(c, outcome, 0)...)
-	if err := completeErr(c, db.SendBatch(ctx, b).Close(), "complete batch"); err != nil {
+	q, l, ack := i.deliveryToAck(ctx, true)
+	if ack {
+		b.Queue(i.s.q.idemCompleteAck, append(completeArgs(c, outcome, 0), q.name, l.ID, l.Token)...)
+	} else {
+		b.Queue(i.s.q.idemComplete, completeArgs(c, outcome, 0)...)
+	}
+	if err := completeAckErr(c, l, db.SendBatch(ctx, b).Close(), "complete batch"); err != nil {
 		return err
 	}
 	storagefirst.MarkOutcomeRecorded(ctx)
+	if ack {
+		storagefirst.MarkAcked(ctx)
+	}
 	return nil
 }
 

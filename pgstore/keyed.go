@@ -109,7 +109,7 @@ func (q *Queue) PutKeyedTx(ctx context.Context, tx pgx.Tx, p storagefirst.KeyedP
 	if err != nil || !res.Stored {
 		return res, err
 	}
-	if _, err := q.s.insert(ctx, tx, items); err != nil {
+	if _, err := q.s.insert(ctx, tx, items, true); err != nil {
 		return storagefirst.KeyedResult{}, fmt.Errorf("pgstore: put in transaction: %w", err)
 	}
 	return res, nil

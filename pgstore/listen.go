@@ -131,7 +131,9 @@ func (l *listener) listenOnce(ctx context.Context) (healthy bool, err error) {
 		switch {
 		case err == nil:
 			healthy = true
-			l.hub.Notify(n.Payload)
+			if !l.s.wakes.echo(n.PID, n.Payload) { // this Store's own consumers are awake already
+				l.hub.Notify(n.Payload)
+			}
 			continue
 		case ctx.Err() != nil:
 			return healthy, ctx.Err()

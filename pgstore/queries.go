@@ -13,7 +13,7 @@ type queries struct {
 	insert, insertOne, claim, retry, release, deadLetter, extend, ack   string
 	listDead, listDeadType, sendDead, requeue, deleteDead, stats        string
 	idemBegin, idemGet, idemComplete, idemRelease, idemReap, idemDelete string
-	idemExtend                                                          string
+	idemExtend, idemBeginMany, idemCompleteAck, ackLeased, notify       string
 }
 
 // newQueries builds the SQL. Unless synchronous is set, the bookkeeping statements
@@ -148,6 +148,30 @@ func newQueries(schema string, synchronous bool) queries {
 				OR (i.state = 'completed' AND i.expires_at <= now())
 				OR (i.state = 'in_progress' AND i.lease_until <= now())
 			RETURNING token, lease_until`),
+		// The same for many keys at once (a batch of Begins), taken in the order
+		// given (key order), so that concurrent batches lock rows in one order.
+		// $4 is each lease in microseconds.
+		idemBeginMany: r.Replace(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, lease_until)
+			SELECT u.scope, u.key, u.fp, 'in_progress', nextval('{{schema}}.tokens'), now() + u.lease * interval '1 microsecond'
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS u(scope, key, fp, lease, ord), {{bk}}
+			ORDER BY u.ord
+			ON CONFLICT (scope, key) DO UPDATE
+			SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', token = EXCLUDED.token,
+				lease_until = EXCLUDED.lease_until, outcome_error = '', outcome_result = NULL,
+				expires_at = NULL, updated_at = now()
+			WHERE i.state = 'released'
+				OR (i.state = 'completed' AND i.expires_at <= now())
+				OR (i.state = 'in_progress' AND i.lease_until <= now())
+			RETURNING scope, key, token, lease_until`),
+		// A completion that also acknowledges the envelope being handled, in the
+		// caller's transaction: one statement, and either function failing (a lost
+		// claim, SF001; a lost queue lease, SF002) fails the transaction.
+		idemCompleteAck: r.Replace(`SELECT {{schema}}.idempotency_complete($1, $2, $3, $4, $5, $6::interval),
+				{{schema}}.ack_leased($7, $8, $9)`),
+		ackLeased: r.Replace(`SELECT {{schema}}.ack_leased($1, $2, $3)`),
+		// The wake-up sent after a group commit of Put, in a transaction of its own
+		// that need not wait for a flush (see notifier).
+		notify: r.Replace(`SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q, {{bk}}`),
 		idemGet: r.Replace(`SELECT fingerprint, state, token, lease_until, outcome_error, outcome_result, expires_at,
 				(state = 'completed' AND expires_at > now()) OR (state = 'in_progress' AND lease_until > now())
 			FROM {{schema}}.idempotency WHERE scope = $1 AND key = $2`),

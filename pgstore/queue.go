@@ -100,7 +100,7 @@ func (q *Queue) PutTx(ctx context.Context, tx pgx.Tx, envs ...storagefirst.Envel
 	items, failed := q.prepare(envs)
 	var res storagefirst.PutResult
 	if len(items) > 0 {
-		inserted, err := q.s.insert(ctx, tx, items)
+		inserted, err := q.s.insert(ctx, tx, items, true)
 		if err != nil {
 			return storagefirst.PutResult{}, fmt.Errorf("pgstore: put in transaction: %w", err)
 		}
@@ -136,9 +136,18 @@ func splitInserted(items []putItem, inserted []bool) storagefirst.PutResult {
 func (s *Store) execPut(ctx context.Context, items []putItem) ([]batch.Outcome[bool], error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
-	return batch.Isolate(ctx, items, func(ctx context.Context, items []putItem) ([]bool, error) {
-		return s.insert(ctx, s.pool, items)
-	}, rowRejected), nil
+	outs := batch.Isolate(ctx, items, func(ctx context.Context, items []putItem) ([]bool, error) {
+		return s.insert(ctx, s.pool, items, false)
+	}, rowRejected)
+	// Wake the queues' consumers now that the envelopes are committed.
+	var queues []string
+	for i, o := range outs {
+		if o.Err == nil && o.Value && !slices.Contains(queues, items[i].queue) {
+			queues = append(queues, items[i].queue)
+		}
+	}
+	s.wakes.committed(queues)
+	return outs, nil
 }
 
 // rowRejected reports whether err is the database refusing a row for what it
@@ -188,9 +197,11 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// insert inserts items in one statement that also sends the NOTIFY waking their
-// queues' listeners (delivered on commit). It reports, per item, whether it was new.
-func (s *Store) insert(ctx context.Context, db querier, items []putItem) ([]bool, error) {
+// insert inserts items in one statement, which also sends the NOTIFY waking their
+// queues' listeners (delivered on commit) when notify is set: for the caller's
+// transaction of PutTx; a group commit wakes them after its commit instead (see
+// notifier). It reports, per item, whether it was new.
+func (s *Store) insert(ctx context.Context, db querier, items []putItem, notify bool) ([]bool, error) {
 	type key struct{ queue, id string }
 	// One row per key: ON CONFLICT DO UPDATE may not touch a row twice, and a repeat
 	// within the batch is a duplicate anyway.
@@ -227,7 +238,7 @@ func (s *Store) insert(ctx context.Context, db querier, items []putItem) ([]bool
 		}
 	}
 	got := make(map[key]bool, n)
-	notify, channel := !s.cfg.Pooled, s.channel()
+	notify, channel := notify && !s.cfg.Pooled, s.channel()
 	var rows pgx.Rows
 	var err error
 	if n == 1 {

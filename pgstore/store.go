@@ -92,8 +92,10 @@ type Store struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	puts *batch.Batcher[putItem, batch.Outcome[bool]]
-	acks *batch.Batcher[ackItem, bool]
+	puts   *batch.Batcher[putItem, batch.Outcome[bool]]
+	acks   *batch.Batcher[ackItem, bool]
+	begins *batch.Batcher[beginItem, beginOutcome]
+	wakes  *notifier
 
 	mu       sync.Mutex
 	listener *listener
@@ -139,7 +141,15 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	bc := batch.Config{MaxBatch: cfg.MaxBatch, Concurrency: cfg.MaxConcurrentBatches, MaxWait: cfg.MaxBatchWait}
 	s.puts = batch.New(s.ctx, bc, s.execPut)
 	s.acks = batch.New(s.ctx, bc, s.execAck)
+	s.begins = batch.New(s.ctx, bc, s.execBegin)
+	s.wakes = newNotifier(s)
 	return s, nil
+}
+
+// sameDatabase reports whether o keeps its tables where s does: the same Store, or
+// one on the same pool and schema.
+func (s *Store) sameDatabase(o *Store) bool {
+	return s == o || (s.pool == o.pool && s.cfg.Schema == o.cfg.Schema)
 }
 
 // Pool returns the pool the store uses.
@@ -156,6 +166,8 @@ func (s *Store) Close() error {
 	s.cancel()
 	s.puts.Wait()
 	s.acks.Wait()
+	s.begins.Wait()
+	s.wakes.wait()
 	s.mu.Lock()
 	l := s.listener
 	s.mu.Unlock()
@@ -176,6 +188,9 @@ type BatchStats struct {
 	PutBatches, PutEnvelopes int64
 	// AckBatches statements acknowledged Acks envelopes.
 	AckBatches, Acks int64
+	// BeginBatches statements claimed (or looked for) Begins idempotency keys
+	// (IdempotencyStore.Begin calls).
+	BeginBatches, Begins int64
 }
 
 // BatchStats returns the store's group-commit counters: PutEnvelopes/PutBatches is
@@ -184,5 +199,6 @@ func (s *Store) BatchStats() BatchStats {
 	var st BatchStats
 	st.PutBatches, st.PutEnvelopes = s.puts.Stats()
 	st.AckBatches, st.Acks = s.acks.Stats()
+	st.BeginBatches, st.Begins = s.begins.Stats()
 	return st
 }

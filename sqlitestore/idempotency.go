@@ -132,12 +132,30 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 // transaction of the business writes; when c is the claim in ctx the Idempotent
 // middleware is told not to complete again. A ttl of zero records the claim's TTL
 // (see storagefirst.Claim.CompletionTTL).
+//
+// When the handler runs under a storagefirst.Consumer of a Queue of this store
+// (the delivery's lease is in ctx), CompleteTx also acknowledges the delivery in
+// tx (see Queue.AckTx) and tells the Consumer so (storagefirst.MarkAcked): one
+// commit carries the effect, the idempotency record and the acknowledgement. If
+// the queue lease was lost meanwhile it fails with an error wrapping
+// storagefirst.ErrLeaseLost: roll tx back. Call it once per transaction.
 func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx *sql.Tx, c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duration) error {
+	held, ok := storagefirst.ClaimFromContext(ctx)
+	mine := ok && held.SameAs(c)
 	if err := complete(ctx, tx, c, o, ttl); err != nil {
 		return err
 	}
-	if held, ok := storagefirst.ClaimFromContext(ctx); ok && held.SameAs(c) {
+	q, l, ack := i.deliveryToAck(ctx, mine)
+	if ack {
+		if err := ackTx(ctx, tx, q.name, l); err != nil {
+			return err
+		}
+	}
+	if mine {
 		storagefirst.MarkOutcomeRecorded(ctx)
+	}
+	if ack {
+		storagefirst.MarkAcked(ctx)
 	}
 	return nil
 }

@@ -117,6 +117,12 @@ type ConsumerConfig struct {
 // hung) is dead-lettered without running the handler, with a failure coded
 // FailureCodeLeaseExpired, so a poison envelope cannot kill workers forever.
 //
+// The handler's context carries the queue and the lease of its delivery
+// (DeliveryLeaseFromContext): a handler whose effect lives in the queue's database
+// can acknowledge the delivery in the transaction that applies the effect and say
+// so with MarkAcked (pgstore's and sqlitestore's transactional idempotency
+// completions do), and the Consumer then does not acknowledge it again.
+//
 // Health reports whether its claims succeed; Shutdown stops it within the caller's
 // deadline.
 type Consumer struct {
@@ -304,8 +310,9 @@ func (c *Consumer) process(base context.Context, d Delivery) {
 	lease := d.Lease
 	herr := exhaustedByExpiry(cfg.Retry, d)
 	poison := herr != nil
+	ackedInTx := false
 	if !poison {
-		lease, herr = c.handle(ctx, cancel, d)
+		lease, ackedInTx, herr = c.handle(ctx, cancel, d)
 	}
 
 	p := Processed{Envelope: env, Err: herr}
@@ -316,6 +323,10 @@ func (c *Consumer) process(base context.Context, d Delivery) {
 		f := NewFailure(env.Attempt, cfg.Clock.Now(), herr)
 		f.Code = FailureCodeLeaseExpired
 		p.Action, p.AnswerErr = ActionDeadLettered, cfg.Queue.DeadLetter(actx, lease, f)
+	case herr == nil && ackedInTx:
+		// Acknowledged in the handler's own transaction (MarkAcked), which
+		// committed: nothing left to answer.
+		p.Action = ActionAcked
 	case errors.Is(context.Cause(ctx), ErrLeaseLost):
 		p.Action = ActionLeaseLost
 	case herr == nil:
@@ -342,9 +353,11 @@ func (c *Consumer) process(base context.Context, d Delivery) {
 }
 
 // handle runs the handler on d, extending its lease meanwhile and cancelling ctx
-// (with ErrLeaseLost as the cause) if the lease is lost. It returns the lease as
-// last extended and the handler's error.
-func (c *Consumer) handle(ctx context.Context, cancel context.CancelCauseFunc, d Delivery) (Lease, error) {
+// (with ErrLeaseLost as the cause) if the lease is lost. The handler's context
+// carries the queue and the lease (WithDeliveryLease). It returns the lease as last
+// extended, whether the handler acknowledged the delivery in its own transaction
+// (MarkAcked), and the handler's error.
+func (c *Consumer) handle(ctx context.Context, cancel context.CancelCauseFunc, d Delivery) (Lease, bool, error) {
 	cfg := c.cfg
 	var (
 		lease    = d.Lease
@@ -352,6 +365,7 @@ func (c *Consumer) handle(ctx context.Context, cancel context.CancelCauseFunc, d
 		renewEnd = make(chan struct{})
 		renewed  = make(chan struct{})
 	)
+	hctx, holder := withDeliveryHolder(ctx, cfg.Queue, d.Lease)
 	go func() {
 		defer close(renewed)
 		for {
@@ -366,10 +380,15 @@ func (c *Consumer) handle(ctx context.Context, cancel context.CancelCauseFunc, d
 			l, err := cfg.Queue.Extend(ctx, lease, cfg.Lease)
 			if err == nil {
 				lease = l
+				holder.extended(l)
 			}
 			leaseMu.Unlock()
 			if errors.Is(err, ErrLeaseLost) {
-				cancel(err)
+				if !holder.acked.Load() {
+					cancel(err)
+				}
+				// else the handler's transaction acknowledged the delivery (the
+				// envelope is gone once it commits): nothing left to hold.
 				return
 			}
 			if err != nil && ctx.Err() == nil {
@@ -378,10 +397,10 @@ func (c *Consumer) handle(ctx context.Context, cancel context.CancelCauseFunc, d
 		}
 	}()
 
-	herr := safeHandle(ctx, cfg.Handler, d.Envelope)
+	herr := safeHandle(hctx, cfg.Handler, d.Envelope)
 	close(renewEnd)
 	<-renewed
-	return lease, herr
+	return lease, holder.acked.Load(), herr
 }
 
 func (c *Consumer) log(ctx context.Context, p Processed) {

@@ -67,6 +67,18 @@ func (r *ASLRetrier) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&v); err != nil {
 		return err
 	}
+	// The States Language's ranges: a positive interval, 0 to 99999999 retries,
+	// a backoff rate of at least 1, a positive MaxDelaySeconds.
+	switch {
+	case v.IntervalSeconds != nil && *v.IntervalSeconds < 1:
+		return fmt.Errorf("IntervalSeconds %d is not positive", *v.IntervalSeconds)
+	case v.MaxAttempts != nil && (*v.MaxAttempts < 0 || *v.MaxAttempts > MaxAttemptsLimit):
+		return fmt.Errorf("MaxAttempts %d is outside 0..%d", *v.MaxAttempts, MaxAttemptsLimit)
+	case v.BackoffRate != nil && !(*v.BackoffRate >= 1):
+		return fmt.Errorf("BackoffRate %v is below 1", *v.BackoffRate)
+	case v.MaxDelaySeconds < 0:
+		return fmt.Errorf("MaxDelaySeconds %d is negative", v.MaxDelaySeconds)
+	}
 	*r = ASLRetrier{ErrorEquals: v.ErrorEquals, IntervalSeconds: 1, MaxAttempts: storagefirst.RetryMaxRetriesDefault,
 		BackoffRate: storagefirst.RetryBackoffRateDefault, MaxDelaySeconds: v.MaxDelaySeconds, JitterStrategy: v.JitterStrategy}
 	if v.IntervalSeconds != nil {
@@ -228,7 +240,10 @@ func marshalSorted(v any) ([]byte, error) {
 // Choice, Succeed, Fail), no field the local engine does not run (InputPath,
 // OutputPath, ResultSelector, ...), StartAt and every Next, Default and Catch
 // target present, Next or End on every state that needs one, and States.ALL alone
-// and last. Absent Retry fields take the States Language defaults (ASLRetrier).
+// and last; no Task Parameters but SQSSendMessage's (the engine would drop them);
+// the States Language's ranges (positive TimeoutSeconds and IntervalSeconds,
+// MaxAttempts 0 to 99999999, BackoffRate at least 1). Absent Retry fields take
+// the States Language defaults (ASLRetrier).
 func ParseASL(data []byte) (*ASL, error) {
 	var doc ASL
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -242,6 +257,20 @@ func ParseASL(data []byte) (*ASL, error) {
 	}
 	if _, ok := doc.States[doc.StartAt]; !ok {
 		bad("StartAt %q is not a state", doc.StartAt)
+	}
+	// A TimeoutSeconds, when present, is positive (0 would read as absent).
+	var timeouts struct {
+		TimeoutSeconds *int
+		States         map[string]struct{ TimeoutSeconds *int }
+	}
+	_ = json.Unmarshal(data, &timeouts)
+	if t := timeouts.TimeoutSeconds; t != nil && *t < 1 {
+		bad("TimeoutSeconds %d is not positive", *t)
+	}
+	for n, st := range timeouts.States {
+		if t := st.TimeoutSeconds; t != nil && *t < 1 {
+			bad("state %q: TimeoutSeconds %d is not positive", n, *t)
+		}
 	}
 	names := make([]string, 0, len(doc.States))
 	for n := range doc.States {
@@ -262,6 +291,12 @@ func ParseASL(data []byte) (*ASL, error) {
 			}
 			if s.Type == "Task" && len(s.Result) > 0 {
 				bad("task %q: Result belongs to a Pass state", n)
+			}
+			if s.Type == "Task" && len(s.Parameters) > 0 && !isDeadLetterSend(s) {
+				// The local engine passes a Task its input as is: Parameters it
+				// would silently drop. Only SQSSendMessage's (the input as the
+				// message, DeadLetterTask's counterpart) mean what it does.
+				bad("task %q: Parameters are not run by the local engine (only SQSSendMessage's)", n)
 			}
 			if s.Type == "Pass" && (s.Resource != "" || len(s.Parameters) > 0 || len(s.Retry) > 0 || len(s.Catch) > 0 || s.TimeoutSeconds != 0) {
 				bad("pass %q: Resource, Parameters, Retry, Catch and TimeoutSeconds belong to a Task", n)
@@ -295,6 +330,16 @@ func ParseASL(data []byte) (*ASL, error) {
 		return nil, err
 	}
 	return &doc, nil
+}
+
+// isDeadLetterSend reports whether s is the Task SQSSendMessage makes: the
+// state's whole input sent as the message body.
+func isDeadLetterSend(s ASLState) bool {
+	if s.Resource != "arn:aws:states:::sqs:sendMessage" || len(s.Parameters) != 2 || s.Parameters["MessageBody.$"] != "$" {
+		return false
+	}
+	_, ok := s.Parameters["QueueUrl"].(string)
+	return ok
 }
 
 // Definition turns a parsed document back into a Definition whose tasks run the

@@ -19,10 +19,13 @@ const (
 	TimeoutDefault = 25 * time.Second
 	// TimeoutLimit is the longest Express workflow, 5 minutes.
 	TimeoutLimit = 5 * time.Minute
-	// MaxInputDefault bounds an execution's input without a MaxInputBytes: 256 KiB,
-	// Step Functions' limit, which is also MaxInputLimit.
-	MaxInputDefault = 256 << 10
-	// MaxInputLimit is the largest MaxInputBytes.
+	// MaxInputDefault bounds an execution's input without a MaxInputBytes: 192
+	// KiB, so that its dead letter (DeadLetterOverhead more) fits the default
+	// MaxDeadLetterBytes (an SQS message of 256 KiB).
+	MaxInputDefault = MaxDeadLetterBytesDefault - DeadLetterOverhead
+	// MaxInputLimit is the largest MaxInputBytes: 256 KiB, Step Functions' limit.
+	// (An engine takes such a workflow only with a MaxDeadLetterBytes of at least
+	// MaxInputLimit + DeadLetterOverhead.)
 	MaxInputLimit = 256 << 10
 )
 
@@ -180,8 +183,10 @@ type Workflow struct {
 // or unknown StartAt or Next, a state that cannot be reached, a non-terminal state
 // without Next, States.ALL not alone and last, a Task without Run, bad paths, a
 // timeout out of range or not in whole seconds (ASL cannot express it), an input
-// bound out of range, and a Task whose retry schedule cannot fit the execution's
-// timeout (see RetryBudget).
+// bound out of range, and retry schedules that cannot fit the execution's
+// timeout: the longest path from StartAt (through Next, Choice and Catch), each
+// Task on it counted with its RetryBudget; when the states loop, each Task
+// alone.
 func New(name string, def Definition) (*Workflow, error) {
 	if def.Timeout == 0 {
 		def.Timeout = TimeoutDefault
@@ -211,25 +216,6 @@ func (wf *Workflow) CheckInput(input json.RawMessage) error {
 		}
 	}
 	return nil
-}
-
-// RetryBudget returns the worst-case time of a Task state: every attempt its
-// retriers allow (one plus the retries of every retrier, as different errors may
-// follow each other) running to the task's Timeout, plus every retry interval
-// (without jitter, which only shortens them). A task without Timeout counts its
-// retry intervals only. New refuses a Task whose budget exceeds the execution's
-// Timeout: its schedule would promise retries the deadline never lets happen.
-func (t Task) RetryBudget() time.Duration {
-	attempts := 1
-	var waits time.Duration
-	for _, r := range t.Retry {
-		p := r.policy()
-		for n := 1; n <= p.Retries(); n++ {
-			waits += p.BaseDelay(n)
-		}
-		attempts += p.Retries()
-	}
-	return time.Duration(attempts)*t.Timeout + waits
 }
 
 func validate(name string, def Definition) error {
@@ -293,10 +279,9 @@ func validate(name string, def Definition) error {
 				if err := r.policy().Validate(); err != nil {
 					bad("state %q Retry[%d]: %v", n, i, err)
 				}
-			}
-			if b := s.RetryBudget(); def.Timeout > 0 && b > def.Timeout {
-				bad("task %q: its retry schedule needs up to %v (attempts x Timeout + retry intervals), more than the execution's timeout %v",
-					n, b, def.Timeout)
+				if r.MaxRetries > MaxAttemptsLimit {
+					bad("state %q Retry[%d]: MaxRetries %d is more than %d (the States Language's MaxAttempts limit)", n, i, r.MaxRetries, MaxAttemptsLimit)
+				}
 			}
 			for i, c := range s.Catch {
 				checkErrorEquals(bad, n, "Catch", i, len(s.Catch), c.ErrorEquals)
@@ -350,6 +335,9 @@ func validate(name string, def Definition) error {
 		if !seen[n] {
 			bad("state %q cannot be reached from %q", n, def.StartAt)
 		}
+	}
+	if len(errs) == 0 {
+		checkBudget(bad, def, names, edges)
 	}
 	return errors.Join(errs...)
 }

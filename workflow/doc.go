@@ -11,8 +11,8 @@
 //     timeouts per task and per execution, in whole seconds as ASL has them; a
 //     bound on the input and a check of it ([Definition].MaxInputBytes and
 //     ValidateInput) applied before anything is stored. [New] validates it, and
-//     refuses a Task whose retry schedule cannot fit the execution's timeout
-//     ([Task.RetryBudget]).
+//     refuses retry schedules that cannot fit the execution's timeout, on the
+//     longest path through Next, Choice and Catch ([Task.RetryBudget]).
 //   - [Engine] runs it locally. StartSync persists the execution (input, current
 //     state, attempts, history) before the first state runs, records each step,
 //     and returns a [Result] whose status is SUCCEEDED, FAILED or TIMED_OUT; a
@@ -20,9 +20,15 @@
 //     success. Executions live in a [Store] (memory here, Postgres in pgstore,
 //     SQLite in sqlitestore). [Engine.Sweep] finds executions interrupted by a
 //     crash (see [Recovery] for what happens to them and the guarantee that
-//     follows) and prunes finished ones past [EngineConfig].Retention. A
-//     timed-out or interrupted execution becomes terminal only once its dead
-//     letter is durable; until then it stays RUNNING and a later sweep sends it.
+//     follows) and prunes finished ones past [EngineConfig].Retention. An
+//     execution that ends on an error no Catch handled (timed out, interrupted,
+//     failed anywhere but in a Fail state) is dead-lettered by the engine, and
+//     becomes terminal only once its dead letter is durable; until then it stays
+//     RUNNING (never pruned) and a later sweep sends it. What an execution
+//     stores is bounded: task results and state outputs at [MaxDataBytes]
+//     (States.DataLimitExceeded), causes at [MaxCauseLength] characters, inputs
+//     so that a dead letter fits its destination
+//     ([EngineConfig].MaxDeadLetterBytes, [DeadLetterOverhead]).
 //     One injected Clock times deadlines, task timeouts and waits. An execution
 //     started under a name ([WithExecutionName]) runs at most once: a second
 //     start finds the first.

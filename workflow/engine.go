@@ -38,19 +38,34 @@ type DeadLetterDestination interface {
 // EngineConfig configures an Engine. Store is required.
 type EngineConfig struct {
 	Store Store
-	// DeadLetters receives timed-out executions, and interrupted ones
-	// (RecoverDeadLetter). Failures a Catch routes go where the definition sends
-	// them (DeadLetterTask).
+	// DeadLetters (required) receives every execution that ends on an error no
+	// Catch handled: timed out, failed in a Task, Pass or Choice state (retries
+	// exhausted, a DeadLetterTask that could not send, a bad path), and
+	// interrupted ones (RecoverDeadLetter). An execution that ends in a Fail state
+	// ends as its definition says, and is not dead-lettered by the engine: failures
+	// a Catch routes go where the definition sends them (DeadLetterTask).
 	DeadLetters DeadLetterDestination
 	Recovery    Recovery
 	// SweepGrace is how long past its deadline a running execution counts as
-	// interrupted. Default 30 s.
+	// interrupted. Default 30 s; it must exceed DeadLetterGrace plus the time of a
+	// store write (10 s), the longest an execution's end may take past its
+	// deadline.
 	SweepGrace time.Duration
 	// DeadLetterRetry retries a dead letter the destination did not take: the
 	// storagefirst.RetryPolicy defaults (3 retries, backoff 2), except that a zero
 	// Interval means DeadLetterRetryIntervalDefault. An execution whose dead letter
-	// it cannot send stays RUNNING in the store, so a later Sweep sends it.
+	// it cannot send stays RUNNING in the store, so a later Sweep sends it. The
+	// retries are bounded in time too: at the end of an execution, by its deadline
+	// plus DeadLetterGrace (a caller is waiting); in a Sweep, by SweepGrace less
+	// the time of a store write (so no other sweeper takes the execution over
+	// meanwhile). It also retries a store write of an execution's progress that
+	// failed, within the same bound.
 	DeadLetterRetry storagefirst.RetryPolicy
+	// MaxDeadLetterBytes is the largest dead letter DeadLetters takes (payload,
+	// failure and all). Zero: MaxDeadLetterBytesDefault (256 KiB). NewEngine
+	// refuses a workflow whose MaxInputBytes plus DeadLetterOverhead exceeds it:
+	// a dead letter that can never be sent would stay RUNNING for ever.
+	MaxDeadLetterBytes int
 	// Retention is how long a finished (SUCCEEDED, FAILED, TIMED_OUT) execution is
 	// kept before Sweep (Prune) deletes it. Zero: RetentionDefault; negative: kept
 	// forever.
@@ -70,6 +85,10 @@ const (
 	// DeadLetterRetryIntervalDefault is the first wait before a failed dead-letter
 	// send is retried (then 200 and 400 ms): short, as a caller may be waiting.
 	DeadLetterRetryIntervalDefault = 100 * time.Millisecond
+	// DeadLetterGrace is how long past an execution's deadline the engine may
+	// go on trying to send its dead letter before it answers the caller; what it
+	// cannot send by then, a Sweep sends.
+	DeadLetterGrace = 2 * time.Second
 	// writeTimeout bounds one SendDeadLetter call, and one store update made
 	// after the caller may have gone.
 	writeTimeout = 10 * time.Second
@@ -86,11 +105,17 @@ func NewEngine(cfg EngineConfig, workflows ...*Workflow) (*Engine, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("workflow: EngineConfig.Store is required")
 	}
-	if cfg.Recovery == RecoverDeadLetter && cfg.DeadLetters == nil {
-		return nil, errors.New("workflow: RecoverDeadLetter needs EngineConfig.DeadLetters")
+	if cfg.DeadLetters == nil {
+		// Without one, a failure could only be kept RUNNING forever, or lost.
+		return nil, errors.New("workflow: EngineConfig.DeadLetters is required")
 	}
 	if cfg.SweepGrace == 0 {
 		cfg.SweepGrace = SweepGraceDefault
+	}
+	if cfg.SweepGrace <= DeadLetterGrace+writeTimeout {
+		return nil, fmt.Errorf("workflow: EngineConfig.SweepGrace %v must exceed %v (DeadLetterGrace and a store write): "+
+			"an execution may end that long past its deadline, and a sweeper must not take it over meanwhile",
+			cfg.SweepGrace, DeadLetterGrace+writeTimeout)
 	}
 	if cfg.DeadLetterRetry.Interval == 0 {
 		cfg.DeadLetterRetry.Interval = DeadLetterRetryIntervalDefault
@@ -107,8 +132,16 @@ func NewEngine(cfg EngineConfig, workflows ...*Workflow) (*Engine, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxDeadLetterBytes == 0 {
+		cfg.MaxDeadLetterBytes = MaxDeadLetterBytesDefault
+	}
 	e := &Engine{cfg: cfg, workflows: map[string]*Workflow{}}
 	for _, wf := range workflows {
+		if need := wf.Def.MaxInputBytes + DeadLetterOverhead; need > cfg.MaxDeadLetterBytes {
+			return nil, fmt.Errorf("workflow: %q takes inputs of up to %d bytes, whose dead letters (%d bytes) the destination "+
+				"cannot hold (EngineConfig.MaxDeadLetterBytes %d): lower its MaxInputBytes", wf.Name, wf.Def.MaxInputBytes, need,
+				cfg.MaxDeadLetterBytes)
+		}
 		e.workflows[wf.Name] = wf
 	}
 	return e, nil
@@ -231,13 +264,20 @@ func (e *Engine) attach(ctx context.Context, wf *Workflow, id string, input json
 	for {
 		exec, err := e.cfg.Store.Get(ctx, id)
 		if err != nil {
-			return Result{}, fmt.Errorf("workflow: find execution %s: %w", id, err)
+			// It exists (Create said so) and may have run: not "not started".
+			return Result{ExecutionID: id, Status: StatusRunning},
+				fmt.Errorf("%w: execution %s: %w", ErrOutcomeUnknown, id, err)
 		}
 		if exec.Workflow != wf.Name || !sameJSON(exec.Input, input) {
 			return Result{}, fmt.Errorf("%w: execution %s was started with another input", ErrNameInUse, exec.Name)
 		}
-		if exec.Status != StatusRunning {
+		if exec.Status != StatusRunning || exec.Pending != "" {
+			// Ended, or decided and only waiting for its dead letter: the outcome
+			// is known.
 			res := resultOf(exec)
+			if exec.Pending != "" {
+				res.Status = exec.Pending
+			}
 			return res, res.Err()
 		}
 		select {
@@ -255,14 +295,20 @@ func resultOf(exec Execution) Result {
 }
 
 // sendDeadLetter sends dl, retrying under the engine's DeadLetterRetry with waits
-// on its clock. It does not stop when ctx ends (the execution's deadline may be
-// what ended it); the policy bounds it.
-func (e *Engine) sendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter) error {
+// on its clock, until the clock reaches until (each attempt bounded by
+// writeTimeout and the time left). It does not stop when ctx ends (the
+// execution's deadline may be what ended it); the policy and until bound it.
+func (e *Engine) sendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter, until time.Time) error {
 	ctx = context.WithoutCancel(ctx)
 	p := e.cfg.DeadLetterRetry
+	err := errors.New("no time left to send it")
 	for n := 0; ; n++ {
-		sctx, cancel := context.WithTimeout(ctx, writeTimeout)
-		err := e.cfg.DeadLetters.SendDeadLetter(sctx, dl)
+		left := until.Sub(e.cfg.Clock.Now())
+		if left <= 0 {
+			return fmt.Errorf("workflow: dead letter of execution %s not stored after %d attempts: out of time: %w", dl.Envelope.ID, n, err)
+		}
+		sctx, cancel := context.WithTimeout(ctx, min(writeTimeout, left))
+		err = e.cfg.DeadLetters.SendDeadLetter(sctx, dl)
 		cancel()
 		if err == nil {
 			return nil
@@ -270,8 +316,26 @@ func (e *Engine) sendDeadLetter(ctx context.Context, dl storagefirst.DeadLetter)
 		if n >= p.Retries() {
 			return fmt.Errorf("workflow: dead letter of execution %s not stored after %d attempts: %w", dl.Envelope.ID, n+1, err)
 		}
-		<-e.cfg.Clock.After(p.Delay(n+1, err))
+		wait := p.Delay(n+1, err)
+		if !e.cfg.Clock.Now().Add(wait).Before(until) {
+			return fmt.Errorf("workflow: dead letter of execution %s not stored after %d attempts: out of time: %w", dl.Envelope.ID, n+1, err)
+		}
+		<-e.cfg.Clock.After(wait)
 	}
+}
+
+// needsDeadLetter reports whether exec, which has just ended, ended on an error
+// no Catch handled, and so goes to the engine's dead letters: TIMED_OUT, or
+// FAILED in any state but a Fail state (which ends it as the definition says).
+func needsDeadLetter(wf *Workflow, exec Execution) bool {
+	switch exec.Status {
+	case StatusTimedOut:
+		return true
+	case StatusFailed:
+		_, failState := wf.Def.States[exec.State].(Fail)
+		return !failState
+	}
+	return false
 }
 
 // run drives exec from its current state to the end.
@@ -285,25 +349,25 @@ func (e *Engine) run(ctx context.Context, wf *Workflow, exec Execution) (Result,
 			return Result{}, err
 		}
 		stored := exec
-		if exec.Status == StatusTimedOut && e.cfg.DeadLetters != nil {
-			// A timed-out execution is a failure no Catch saw: it goes to the dead
-			// letters too, so nothing that failed vanishes. It is terminal only once
-			// its dead letter is durable; until then it is stored RUNNING with the
-			// status it is to end in, and a Sweep sends it.
-			if err := e.sendDeadLetter(ctx, deadLetterOf(exec, exec.State, exec.Error, exec.Cause)); err != nil {
-				e.cfg.Logger.ErrorContext(ctx, "workflow: a timed-out execution is not dead-lettered yet; a sweep will",
-					"execution_id", exec.ID, "error", err)
-				stored.Status, stored.Pending = StatusRunning, StatusTimedOut
+		if needsDeadLetter(wf, exec) {
+			// A failure no Catch handled (a timeout included) goes to the dead
+			// letters, so nothing that failed vanishes. It is terminal only once its
+			// dead letter is durable; until then it is stored RUNNING with the status
+			// it is to end in, and a Sweep sends it. The caller waits for the send
+			// at most DeadLetterGrace past the deadline.
+			until := exec.Deadline.Add(DeadLetterGrace)
+			if err := e.sendDeadLetter(ctx, deadLetterOf(exec, exec.State, exec.Error, exec.Cause), until); err != nil {
+				e.cfg.Logger.ErrorContext(ctx, "workflow: a failed execution is not dead-lettered yet; a sweep will",
+					"execution_id", exec.ID, "status", exec.Status, "error", err)
+				stored.Status, stored.Pending = StatusRunning, exec.Status
+				stored.Deadline = e.cfg.Clock.Now() // a sweep takes it SweepGrace from now
 			}
 		}
 		exec.Version++
 		stored.Version = exec.Version
 		// Record progress even when the caller has gone: the store must not be left
 		// with a stale picture.
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-		err := e.cfg.Store.Update(sctx, stored)
-		scancel()
-		if err != nil {
+		if err := e.update(ctx, stored, exec.Deadline.Add(DeadLetterGrace)); err != nil {
 			// A state may have run: this is not "not started". The ID finds the
 			// execution; a sweep ends it.
 			return Result{ExecutionID: exec.ID, Status: StatusRunning, StartDate: exec.StartedAt},
@@ -312,6 +376,41 @@ func (e *Engine) run(ctx context.Context, wf *Workflow, exec Execution) (Result,
 	}
 	res := resultOf(exec)
 	return res, res.Err()
+}
+
+// update stores exec, retrying a failed write under the engine's
+// DeadLetterRetry while the clock is before until (the first attempt is always
+// made): a store that fails for a moment must not turn a task that ran, a
+// success included, into an interrupted execution. A write that reported an
+// error but was stored is recognised by its version.
+func (e *Engine) update(ctx context.Context, exec Execution, until time.Time) error {
+	ctx = context.WithoutCancel(ctx)
+	p := e.cfg.DeadLetterRetry
+	for n := 0; ; n++ {
+		sctx, cancel := context.WithTimeout(ctx, writeTimeout)
+		err := e.cfg.Store.Update(sctx, exec)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, ErrConflict) {
+			if n > 0 { // perhaps our own earlier attempt, stored after all
+				gctx, gcancel := context.WithTimeout(ctx, writeTimeout)
+				cur, gerr := e.cfg.Store.Get(gctx, exec.ID)
+				gcancel()
+				if gerr == nil && cur.Version == exec.Version && cur.Status == exec.Status && cur.State == exec.State {
+					return nil
+				}
+			}
+			return err
+		}
+		wait := p.Delay(n+1, err)
+		if n >= p.Retries() || !e.cfg.Clock.Now().Add(wait).Before(until) {
+			return err
+		}
+		e.cfg.Logger.WarnContext(ctx, "workflow: recording an execution failed; retrying", "execution_id", exec.ID, "error", err)
+		<-e.cfg.Clock.After(wait)
+	}
 }
 
 func (e *Engine) finish(exec *Execution, status Status, output json.RawMessage, name, cause string) {
@@ -488,11 +587,24 @@ func (e *Engine) attempt(ctx context.Context, wf *Workflow, exec *Execution, s T
 		case <-e.cfg.Clock.After(taskGrace):
 			e.cfg.Logger.WarnContext(ctx, "workflow: a task ignored its context; the execution goes on without it",
 				"execution_id", exec.ID, "state", exec.State)
+			if ctx.Err() == nil {
+				return nil, &NamedError{Name: ErrorTimeout, Cause: fmt.Sprintf("the task ran past its timeout of %v", s.Timeout)}
+			}
 			return nil, actx.Err()
 		}
 	}
+	if errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		// The task's own deadline passed (finished too late, or failed because of
+		// it): States.Timeout, whatever the task returned.
+		return nil, &NamedError{Name: ErrorTimeout, Cause: fmt.Sprintf("the task ran past its timeout of %v", s.Timeout)}
+	}
 	if r.err == nil && actx.Err() != nil {
 		r.err = actx.Err() // finished, but too late
+	}
+	if r.err == nil {
+		if err := checkData("task's result", r.out); err != nil {
+			return nil, err
+		}
 	}
 	if r.err == nil && len(r.out) > 0 && !json.Valid(r.out) {
 		r.err = &NamedError{Name: ErrorRuntime, Cause: "the task's result is not JSON"}

@@ -1,7 +1,6 @@
 package workflow
 
 import (
-	"context"
 	"errors"
 	"fmt"
 )
@@ -88,15 +87,15 @@ func Errorf(name, format string, args ...any) error {
 	return &NamedError{Name: name, Cause: fmt.Sprintf(format, args...)}
 }
 
-// ErrorName returns the States Language name of a task's error: its Named name,
-// States.Timeout for a deadline, or States.TaskFailed.
+// ErrorName returns the States Language name of a task's error: its Named name
+// (at most MaxErrorNameLength characters), or States.TaskFailed. An error that
+// wraps context.DeadlineExceeded is no States.Timeout by itself (a task's own
+// call may have timed out): the engine names States.Timeout when the task's
+// deadline passed.
 func ErrorName(err error) string {
 	var n Named
 	if errors.As(err, &n) && n.ErrorName() != "" {
-		return n.ErrorName()
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return ErrorTimeout
+		return capText(n.ErrorName(), MaxErrorNameLength)
 	}
 	return ErrorTaskFailed
 }
@@ -105,21 +104,25 @@ func ErrorName(err error) string {
 func errorCause(err error) string {
 	var ne *NamedError
 	if errors.As(err, &ne) {
-		return ne.Cause
+		return capText(ne.Cause, MaxCauseLength)
 	}
-	return err.Error()
+	return capText(err.Error(), MaxCauseLength)
 }
 
 // ErrorCause returns the States Language cause of a task's error: its Named
-// cause, or its message.
+// cause, or its message, cut to MaxCauseLength characters.
 func ErrorCause(err error) string { return errorCause(err) }
 
 // matches reports whether an error named name matches ErrorEquals names, with the
 // wildcards' rules: States.ALL matches every name but the terminal
 // States.DataLimitExceeded and States.Runtime; States.TaskFailed matches every name
-// but those and States.Timeout.
+// but those and States.Timeout. States.Runtime is matched by nothing, not even
+// by name: it cannot be retried or caught.
 func matches(names []string, name string) bool {
-	terminal := name == ErrorDataLimitExceeded || name == ErrorRuntime
+	if name == ErrorRuntime {
+		return false
+	}
+	terminal := name == ErrorDataLimitExceeded
 	for _, n := range names {
 		switch {
 		case n == name:

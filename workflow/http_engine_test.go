@@ -101,7 +101,21 @@ func TestAnAnswerNeverSaysNotStartedAfterATaskRan(t *testing.T) {
 	// The store fails after the task ran: 500 with the execution ID, not 503
 	// "not started; retry".
 	store.broken.Store(true)
+	stop := make(chan struct{})
+	go func() { // the engine retries the write on its clock
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+				if clock.Waiters() > 1 {
+					clock.Advance(100 * time.Millisecond)
+				}
+			}
+		}
+	}()
 	a := post(t, srv.URL, "req-2", `{"ID":"o3"}`)
+	close(stop)
 	require.Equal(t, http.StatusInternalServerError, a.code)
 	require.NotEmpty(t, a.execID)
 	require.Equal(t, a.execID, a.body["execution_id"])

@@ -88,5 +88,9 @@ func applyResult(input, result json.RawMessage, resultPath string, discard bool)
 	if len(result) == 0 {
 		result = json.RawMessage("null")
 	}
-	return setPath(input, resultPath, result)
+	out, err := setPath(input, resultPath, result)
+	if err != nil {
+		return nil, err
+	}
+	return out, checkData("state's output", out)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
@@ -45,13 +44,35 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// Prune deletes up to SweepLimit finished executions that stopped more than the
-// engine's Retention ago (none when Retention is negative) and returns how many.
+// pruneBudget bounds the time one Prune spends deleting, batch after batch.
+const pruneBudget = 5 * time.Second
+
+// Prune deletes the finished executions that stopped more than the engine's
+// Retention ago (none when Retention is negative), SweepLimit at a time, until a
+// batch deletes fewer or pruneBudget (5 s) has passed, and returns how many it
+// deleted. An execution whose dead letter is not stored yet is RUNNING, and never
+// pruned.
 func (e *Engine) Prune(ctx context.Context) (int, error) {
 	if e.cfg.Retention < 0 {
 		return 0, nil
 	}
-	return e.cfg.Store.Prune(ctx, e.cfg.Clock.Now().Add(-e.cfg.Retention), SweepLimit)
+	before := e.cfg.Clock.Now().Add(-e.cfg.Retention)
+	ctx, cancel := context.WithTimeout(ctx, pruneBudget)
+	defer cancel()
+	total := 0
+	for {
+		n, err := e.cfg.Store.Prune(ctx, before, SweepLimit)
+		total += n
+		if err != nil {
+			if ctx.Err() != nil && total > 0 {
+				return total, nil // out of time; the next sweep goes on
+			}
+			return total, err
+		}
+		if n < SweepLimit || ctx.Err() != nil {
+			return total, nil
+		}
+	}
 }
 
 func (e *Engine) recoverOne(ctx context.Context, exec Execution) error {
@@ -71,14 +92,12 @@ func (e *Engine) recoverOne(ctx context.Context, exec Execution) error {
 		}
 		return err
 	}
-	if e.cfg.DeadLetters == nil {
-		return fmt.Errorf("workflow: execution %s interrupted, but there is no dead-letter destination", exec.ID)
-	}
-	// The take-over: still RUNNING, with a deadline of now, so no other sweep
-	// takes it for SweepGrace, and a crash from here on leaves it to a later one.
+	// The take-over: still RUNNING, with a deadline of now (or later, when
+	// earlier sweeps failed to send it: backing off), so no other sweep takes it
+	// for SweepGrace, and a crash from here on leaves it to a later one.
 	now := e.cfg.Clock.Now()
-	exec.Deadline = now
-	exec.record(Event{At: now, Type: "ExecutionDeadLettering", State: exec.State})
+	exec.Deadline = now.Add(sweepBackoff(exec, e.cfg.SweepGrace))
+	exec.record(Event{At: now, Type: deadLetteringEvent, State: exec.State})
 	exec.Version++
 	if err := e.cfg.Store.Update(ctx, exec); err != nil {
 		return err
@@ -94,11 +113,44 @@ func (e *Engine) recoverOne(ctx context.Context, exec Execution) error {
 		e.finish(&end, end.Pending, nil, end.Error, end.Cause)
 	}
 	end.Pending = ""
-	if err := e.sendDeadLetter(ctx, deadLetterOf(end, end.State, end.Error, end.Cause)); err != nil {
+	// It must be sent before another sweeper may take the execution over
+	// (SweepGrace from now), leaving time for the terminal write.
+	until := now.Add(e.cfg.SweepGrace - writeTimeout)
+	if err := e.sendDeadLetter(ctx, deadLetterOf(end, end.State, end.Error, end.Cause), until); err != nil {
 		return err
 	}
 	end.Version++
 	return e.cfg.Store.Update(ctx, end)
+}
+
+// deadLetteringEvent is the history event of a sweeper's take-over.
+const deadLetteringEvent = "ExecutionDeadLettering"
+
+// sweepBackoffLimit bounds how long a sweep backs off an execution whose dead
+// letter earlier sweeps failed to send.
+const sweepBackoffLimit = time.Hour
+
+// sweepBackoff is how much later than now a sweep sets the deadline of an
+// execution it takes over: nothing the first time; then, after each failed
+// attempt, twice as long as before (SweepGrace, 2 x SweepGrace, ...), at most
+// sweepBackoffLimit. So a dead letter the destination keeps refusing is tried
+// less and less often, and does not crowd out the others (Interrupted returns
+// the oldest first, SweepLimit at a time).
+func sweepBackoff(exec Execution, grace time.Duration) time.Duration {
+	tries := 0
+	for _, ev := range exec.History {
+		if ev.Type == deadLetteringEvent {
+			tries++
+		}
+	}
+	if tries == 0 {
+		return 0
+	}
+	d := grace
+	for i := 1; i < tries && d < sweepBackoffLimit; i++ {
+		d *= 2
+	}
+	return min(d, sweepBackoffLimit)
 }
 
 // deadLetterOf makes the dead letter of an execution: its envelope is the
@@ -108,10 +160,8 @@ func deadLetterOf(exec Execution, state, name, cause string) storagefirst.DeadLe
 	env := storagefirst.Envelope{ID: exec.ID, Type: "workflow." + exec.Workflow, Source: "workflow:" + exec.Workflow,
 		AcceptedAt: exec.StartedAt, Payload: exec.Input}
 	_ = env.Normalize()
-	history, _ := json.Marshal(exec.History)
-	if len(history) > 16<<10 {
-		history = append(history[:16<<10], "..."...)
-	}
+	h, _ := json.Marshal(exec.History)
+	history := capBytes(string(h), maxDeadLetterHistory)
 	attempts := 0
 	for _, ev := range exec.History {
 		if ev.Type == "TaskFailed" {
@@ -119,7 +169,7 @@ func deadLetterOf(exec Execution, state, name, cause string) storagefirst.DeadLe
 		}
 	}
 	f := storagefirst.Failure{Attempt: max(attempts, 1), At: exec.StoppedAt, Class: storagefirst.ClassRetryable.String(),
-		Code: name, Error: cause + "; history: " + string(history), Origin: "workflow:" + exec.Workflow + "/" + state}
+		Code: name, Error: capBytes(cause, maxDeadLetterCause) + "; history: " + history, Origin: "workflow:" + exec.Workflow + "/" + state}
 	if f.At.IsZero() {
 		f.At = exec.StartedAt
 	}

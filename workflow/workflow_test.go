@@ -340,7 +340,8 @@ func TestSweeperRecoversInterruptedExecutions(t *testing.T) {
 
 	// Resumed, when configured so.
 	store2 := workflow.NewMemoryStore()
-	e2, err := workflow.NewEngine(workflow.EngineConfig{Store: store2, Recovery: workflow.RecoverResume}, wf)
+	e2, err := workflow.NewEngine(workflow.EngineConfig{Store: store2, DeadLetters: sftest.NewMemoryQueue(nil),
+		Recovery: workflow.RecoverResume}, wf)
 	require.NoError(t, err)
 	id = crashed(store2)
 	n, err = e2.Sweep(ctx)

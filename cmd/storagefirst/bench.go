@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/storagefirst/storagefirst-go/pgstore"
@@ -26,33 +25,53 @@ import (
 // benchDatabaseURLDefault is the local server the tests use too.
 const benchDatabaseURLDefault = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
+// benchPoolSizeDefault is the pool of every Postgres case, the library's and its
+// naive baseline's alike: one connection per caller of the largest put case, and
+// two more (as the side-by-side harness sizes its pools).
+const benchPoolSizeDefault = 66
+
 // benchConfig is what the bench flags set.
 type benchConfig struct {
 	out         io.Writer
 	url         string
 	duration    time.Duration
 	e2eDuration time.Duration
+	e2eRate     int
 	consumeN    int
 	cases       string
 	text        bool
 	batches     int
+	reps        int
+	sqliteDir   string
+	pool        int
+
+	mu      sync.Mutex
+	results []result
 }
 
 // bench is the bench command: it parses the flags and runs the cases.
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := benchConfig{out: stdout}
+	c := &benchConfig{out: stdout}
 	fs := newFlagSet("bench", stderr)
 	fs.StringVar(&c.url, "database-url", envOr("STORAGEFIRST_DATABASE_URL", envOr("STORAGEFIRST_TEST_DATABASE_URL", benchDatabaseURLDefault)),
 		"Postgres URL (default $STORAGEFIRST_DATABASE_URL, else $STORAGEFIRST_TEST_DATABASE_URL, else the local server)")
-	fs.DurationVar(&c.duration, "duration", 3*time.Second, "how long each put case runs")
-	fs.DurationVar(&c.e2eDuration, "e2e-duration", 10*time.Second, "how long the e2e case runs")
-	fs.IntVar(&c.consumeN, "consume-n", 20000, "envelopes drained by each consume case")
+	fs.DurationVar(&c.duration, "duration", 3*time.Second, "how long each put case runs, per repetition")
+	fs.DurationVar(&c.e2eDuration, "e2e-duration", 10*time.Second, "how long the e2e case runs, per repetition")
+	fs.IntVar(&c.e2eRate, "e2e-rate", 500, "envelopes per second the e2e case offers")
+	fs.IntVar(&c.consumeN, "consume-n", 20000, "envelopes drained by each consume case, per repetition")
 	fs.IntVar(&c.batches, "concurrent-batches", 0, "pgstore Config.MaxConcurrentBatches (0: its default)")
-	fs.StringVar(&c.cases, "cases", "put,consume,e2e,wal", "comma-separated cases to run")
+	fs.IntVar(&c.reps, "reps", 3, "repetitions of each case, interleaved with its baseline (medians and spread are reported)")
+	fs.IntVar(&c.pool, "pool", benchPoolSizeDefault, "pgxpool MaxConns of every Postgres case, the baselines' too")
+	fs.StringVar(&c.sqliteDir, "sqlite-dir", "", "directory for the sqlite case's files (default: a temporary directory)")
+	fs.StringVar(&c.cases, "cases", "put,consume,e2e,wal,sqlite", "comma-separated cases to run")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	jsonOut := fs.Bool("json", true, "print JSON lines (the default; -json=false prints text)")
+	jsonOut := fs.Bool("json", true, "print JSON lines: one per measurement, then one per summary row (-json=false prints the table only)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if c.reps < 1 || c.pool < 4 {
+		fmt.Fprintln(stderr, "-reps must be at least 1 and -pool at least 4")
+		return errUsage
 	}
 	c.text = !*jsonOut
 	if *cpuProfile != "" {
@@ -79,11 +98,16 @@ func envOr(k, def string) string {
 	return def
 }
 
-// result is one JSON line.
+// result is one JSON line: one measurement (a case, variant and concurrency in one
+// repetition). Baseline names the variant it is compared with; Settings says
+// under which durability settings and pool it ran.
 type result struct {
 	Case          string  `json:"case"`
+	Backend       string  `json:"backend"`
 	Variant       string  `json:"variant,omitempty"`
+	Baseline      string  `json:"baseline,omitempty"`
 	Concurrency   int     `json:"concurrency,omitempty"`
+	Rep           int     `json:"rep"`
 	Envelopes     int64   `json:"envelopes"`
 	Seconds       float64 `json:"seconds"`
 	PerSecond     float64 `json:"per_second"`
@@ -93,14 +117,18 @@ type result struct {
 	WALBytesPer   float64 `json:"wal_bytes_per_envelope,omitempty"`
 	WALBaseline   float64 `json:"wal_bytes_per_bare_row,omitempty"`
 	WALRatio      float64 `json:"wal_ratio,omitempty"`
+	TargetRate    float64 `json:"target_rate,omitempty"`
+	AchievedRate  float64 `json:"achieved_rate,omitempty"`
+	HandlerFirst  int     `json:"handler_before_put_returned,omitempty"`
 	SynchronousCo string  `json:"synchronous_commit,omitempty"`
+	Settings      string  `json:"settings,omitempty"`
 }
 
-func (c benchConfig) print(r result) {
+func (c *benchConfig) print(r result) {
+	c.mu.Lock()
+	c.results = append(c.results, r)
+	c.mu.Unlock()
 	if c.text {
-		fmt.Fprintf(c.out, "%-8s %-12s c=%-3d n=%-7d %9.0f/s p50=%6.2fms p99=%6.2fms batch=%5.1f wal=%.0f/%.0f (%.2fx)\n",
-			r.Case, r.Variant, r.Concurrency, r.Envelopes, r.PerSecond, r.P50Millis, r.P99Millis, r.BatchAvg,
-			r.WALBytesPer, r.WALBaseline, r.WALRatio)
 		return
 	}
 	b, _ := json.Marshal(r)
@@ -127,18 +155,18 @@ func rnd(n int) string {
 
 // harness is one schema with a migrated store.
 type harness struct {
-	pool   *pgxpool.Pool
-	store  *pgstore.Store
-	schema string
+	pool     *pgxpool.Pool
+	store    *pgstore.Store
+	schema   string
+	settings string
 }
 
-func newHarness(ctx context.Context, c benchConfig) (*harness, error) {
-	url := c.url
-	cfg, err := pgxpool.ParseConfig(url)
+func newHarness(ctx context.Context, c *benchConfig) (*harness, error) {
+	cfg, err := pgxpool.ParseConfig(c.url)
 	if err != nil {
 		return nil, err
 	}
-	cfg.MaxConns = 32
+	cfg.MaxConns = int32(c.pool)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -153,7 +181,16 @@ func newHarness(ctx context.Context, c benchConfig) (*harness, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &harness{pool: pool, store: s, schema: schema}, nil
+	var sc string
+	_ = pool.QueryRow(ctx, "SHOW synchronous_commit").Scan(&sc)
+	batches := c.batches
+	if batches == 0 {
+		batches = pgstore.MaxConcurrentBatchesDefault
+	}
+	settings := fmt.Sprintf("server synchronous_commit=%s; pool %d connections (baselines the same); pgstore defaults: "+
+		"bookkeeping synchronous_commit=off (SynchronousBookkeeping=false), Put and Complete durable; MaxConcurrentBatches=%d",
+		sc, c.pool, batches)
+	return &harness{pool: pool, store: s, schema: schema, settings: settings}, nil
 }
 
 func (h *harness) close() {
@@ -162,7 +199,14 @@ func (h *harness) close() {
 	h.pool.Close()
 }
 
-func runBench(ctx context.Context, c benchConfig) error {
+func (h *harness) synchronousCommit(ctx context.Context) string {
+	var sc string
+	_ = h.pool.QueryRow(ctx, "SHOW synchronous_commit").Scan(&sc)
+	return sc
+}
+
+func runBench(ctx context.Context, c *benchConfig) error {
+	printHeader(ctx, c)
 	for _, name := range strings.Split(c.cases, ",") {
 		var err error
 		switch strings.TrimSpace(name) {
@@ -174,6 +218,8 @@ func runBench(ctx context.Context, c benchConfig) error {
 			err = benchE2E(ctx, c)
 		case "wal":
 			err = benchWAL(ctx, c)
+		case "sqlite":
+			err = benchSQLite(ctx, c)
 		default:
 			err = fmt.Errorf("unknown case %q", name)
 		}
@@ -181,9 +227,13 @@ func runBench(ctx context.Context, c benchConfig) error {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	printSummary(c)
 	return nil
 }
 
+// percentile is the nearest-rank percentile of ds in milliseconds; ds may hold
+// negative durations (a handler that started before Put returned), kept as they
+// are.
 func percentile(ds []time.Duration, p float64) float64 {
 	if len(ds) == 0 {
 		return 0
@@ -193,16 +243,16 @@ func percentile(ds []time.Duration, p float64) float64 {
 	return float64(ds[i]) / float64(time.Millisecond)
 }
 
-// benchPut runs group-commit Put and the naive baseline side by side, alternating,
-// at each concurrency.
-func benchPut(ctx context.Context, c benchConfig) error {
+// benchPut runs group-commit Put and the naive baseline (one INSERT per call into
+// a copy of the envelopes table) side by side, alternating which goes first, at
+// each concurrency, -reps times.
+func benchPut(ctx context.Context, c *benchConfig) error {
 	h, err := newHarness(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer h.close()
-	var sc string
-	_ = h.pool.QueryRow(ctx, "SHOW synchronous_commit").Scan(&sc)
+	sc := h.synchronousCommit(ctx)
 	q, err := h.store.Queue("bench")
 	if err != nil {
 		return err
@@ -217,23 +267,30 @@ func benchPut(ctx context.Context, c benchConfig) error {
 		return err
 	}
 	group := func(ctx context.Context, e storagefirst.Envelope) error { return q.Put(ctx, e) }
-	for _, conc := range []int{1, 16, 64} {
-		for _, v := range []struct {
-			name string
-			put  func(context.Context, storagefirst.Envelope) error
-		}{{"naive", naive}, {"group_commit", group}} {
-			before := h.store.BatchStats()
-			n, lat, secs, err := drive(ctx, conc, c.duration, v.put)
-			if err != nil {
-				return err
+	type variant struct {
+		name string
+		put  func(context.Context, storagefirst.Envelope) error
+	}
+	vs := []variant{{"naive_insert", naive}, {"group_commit", group}}
+	for rep := 1; rep <= c.reps; rep++ {
+		for _, conc := range []int{1, 16, 64} {
+			for i := range vs {
+				v := vs[(i+rep)%len(vs)]
+				before := h.store.BatchStats()
+				n, lat, secs, err := drive(ctx, conc, c.duration, v.put)
+				if err != nil {
+					return err
+				}
+				r := result{Case: "put", Backend: "postgres", Variant: v.name, Concurrency: conc, Rep: rep, Envelopes: n, Seconds: secs,
+					PerSecond: float64(n) / secs, P50Millis: percentile(lat, 0.5), P99Millis: percentile(lat, 0.99),
+					SynchronousCo: sc, Settings: h.settings}
+				if v.name == "group_commit" {
+					after := h.store.BatchStats()
+					r.BatchAvg = float64(after.PutEnvelopes-before.PutEnvelopes) / float64(max(after.PutBatches-before.PutBatches, 1))
+					r.Baseline = "naive_insert"
+				}
+				c.print(r)
 			}
-			r := result{Case: "put", Variant: v.name, Concurrency: conc, Envelopes: n, Seconds: secs,
-				PerSecond: float64(n) / secs, P50Millis: percentile(lat, 0.5), P99Millis: percentile(lat, 0.99), SynchronousCo: sc}
-			if v.name == "group_commit" {
-				after := h.store.BatchStats()
-				r.BatchAvg = float64(after.PutEnvelopes-before.PutEnvelopes) / float64(max(after.PutBatches-before.PutBatches, 1))
-			}
-			c.print(r)
 		}
 	}
 	return nil
@@ -276,7 +333,7 @@ func drive(ctx context.Context, conc int, d time.Duration, put func(context.Cont
 	return n.Load(), all, time.Since(start).Seconds(), firstErr
 }
 
-func fill(ctx context.Context, q *pgstore.Queue, n int) error {
+func fill(ctx context.Context, q storagefirst.Sink, n int) error {
 	const chunk = 1000
 	for i := 0; i < n; i += chunk {
 		es := make([]storagefirst.Envelope, min(chunk, n-i))
@@ -290,170 +347,128 @@ func fill(ctx context.Context, q *pgstore.Queue, n int) error {
 	return nil
 }
 
-func benchConsume(ctx context.Context, c benchConfig) error {
-	for _, variant := range []string{"noop", "idempotent_tx", "idempotent_batch"} {
-		h, err := newHarness(ctx, c)
+// benchE2E offers -e2e-rate envelopes per second for -e2e-duration through Put
+// while a Consumer runs, -reps times, and reports the time from Put returning to
+// the handler starting, signed: the wake-up can reach the consumer before the
+// caller sees Put return, and such a latency is negative, not clamped to 0. The
+// achieved rate is reported beside the target (a loaded machine may fall short).
+func benchE2E(ctx context.Context, c *benchConfig) error {
+	for rep := 1; rep <= c.reps; rep++ {
+		r, err := e2eOnce(ctx, c)
 		if err != nil {
 			return err
 		}
-		q, err := h.store.Queue("bench")
-		if err != nil {
-			h.close()
-			return err
-		}
-		if err := fill(ctx, q, c.consumeN); err != nil {
-			h.close()
-			return err
-		}
-		var handler storagefirst.Handler = storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { return nil })
-		if variant != "noop" {
-			if _, err := h.pool.Exec(ctx, "CREATE TABLE "+h.schema+".orders (key text PRIMARY KEY)"); err != nil {
-				h.close()
-				return err
-			}
-			idem := h.store.Idempotency()
-			insert := "INSERT INTO " + h.schema + ".orders VALUES ($1)"
-			// The effect (an order row) and the idempotency record commit together:
-			// in an explicit transaction (CompleteTx), or in one pipelined round
-			// trip (CompleteBatch).
-			effect := func(ctx context.Context, e storagefirst.Envelope) error {
-				return pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
-					if _, err := tx.Exec(ctx, insert, e.Key()); err != nil {
-						return err
-					}
-					return idem.CompleteFromContext(ctx, tx)
-				})
-			}
-			if variant == "idempotent_batch" {
-				effect = func(ctx context.Context, e storagefirst.Envelope) error {
-					var b pgx.Batch
-					b.Queue(insert, e.Key())
-					return idem.CompleteBatch(ctx, h.pool, &b, storagefirst.Outcome{})
-				}
-			}
-			idempotent, err := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem, Scope: "bench"})
-			if err != nil {
-				h.close()
-				return err
-			}
-			handler = storagefirst.Chain(storagefirst.HandlerFunc(effect), idempotent)
-		}
-		var done atomic.Int64
-		finished := make(chan struct{})
-		target := int64(c.consumeN)
-		cons, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{
-			Queue: q, Handler: handler, Workers: 64, BatchSize: 64, PollInterval: 50 * time.Millisecond,
-			Logger: slog.New(slog.DiscardHandler),
-			OnProcessed: func(_ context.Context, p storagefirst.Processed) {
-				if p.Action == storagefirst.ActionAcked && done.Add(1) == target {
-					close(finished)
-				}
-			},
-		})
-		if err != nil {
-			h.close()
-			return err
-		}
-		runCtx, stop := context.WithCancel(ctx)
-		start := time.Now()
-		go func() { _ = cons.Run(runCtx) }()
-		select {
-		case <-finished:
-		case <-time.After(5 * time.Minute):
-			stop()
-			h.close()
-			return fmt.Errorf("consume %s: only %d of %d done", variant, done.Load(), target)
-		}
-		secs := time.Since(start).Seconds()
-		stop()
-		st := h.store.BatchStats()
-		c.print(result{Case: "consume", Variant: variant, Concurrency: 64, Envelopes: target, Seconds: secs,
-			PerSecond: float64(target) / secs, BatchAvg: float64(st.Acks) / float64(max(st.AckBatches, 1))})
-		h.close()
+		r.Rep = rep
+		c.print(r)
 	}
 	return nil
 }
 
-func benchE2E(ctx context.Context, c benchConfig) error {
+func e2eOnce(ctx context.Context, c *benchConfig) (result, error) {
 	h, err := newHarness(ctx, c)
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	defer h.close()
 	q, err := h.store.Queue("bench")
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	var (
-		mu      sync.Mutex
-		putDone = map[string]time.Time{}
-		lat     []time.Duration
+		mu       sync.Mutex
+		returned = map[string]time.Time{}
+		started  = map[string]time.Time{}
 	)
 	cons, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{
-		Queue: q, Workers: 32, PollInterval: time.Second, Logger: slog.New(slog.DiscardHandler),
+		Queue: q, Workers: benchWorkers, Logger: slog.New(slog.DiscardHandler),
 		Handler: storagefirst.HandlerFunc(func(_ context.Context, e storagefirst.Envelope) error {
 			now := time.Now()
 			mu.Lock()
-			if t, ok := putDone[e.ID]; ok {
-				lat = append(lat, now.Sub(t))
-			} else {
-				putDone[e.ID] = now // the handler won the race with Put's return: latency 0
-				lat = append(lat, 0)
+			if _, ok := started[e.ID]; !ok {
+				started[e.ID] = now
 			}
 			mu.Unlock()
 			return nil
 		}),
 	})
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { _ = cons.Run(runCtx) }()
+	runDone := make(chan struct{})
+	go func() { defer close(runDone); _ = cons.Run(runCtx) }()
+	defer func() { stop(); <-runDone }()
 
-	const rate = 500
-	tick := time.NewTicker(time.Second / rate)
-	defer tick.Stop()
+	rate := max(c.e2eRate, 1)
+	interval := time.Second / time.Duration(rate)
+	total := int(float64(rate) * c.e2eDuration.Seconds())
 	start := time.Now()
 	var wg sync.WaitGroup
-	var sent int64
-	for time.Since(start) < c.e2eDuration {
-		<-tick.C
+	var failed atomic.Int64
+	for i := range total {
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
 		e := env()
-		sent++
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := q.Put(ctx, e); err != nil {
+				failed.Add(1)
 				return
 			}
 			now := time.Now()
 			mu.Lock()
-			if _, handled := putDone[e.ID]; !handled {
-				putDone[e.ID] = now
-			}
+			returned[e.ID] = now
 			mu.Unlock()
 		}()
 	}
+	offered := time.Since(start)
 	wg.Wait()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		mu.Lock()
-		got := len(lat)
+		got := len(started)
 		mu.Unlock()
-		if int64(got) >= sent || time.Now().After(deadline) {
+		if got >= total-int(failed.Load()) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	c.print(result{Case: "e2e", Variant: "put_to_handler", Envelopes: int64(len(lat)), Seconds: c.e2eDuration.Seconds(),
-		PerSecond: float64(len(lat)) / c.e2eDuration.Seconds(), P50Millis: percentile(lat, 0.5), P99Millis: percentile(lat, 0.99)})
+	lat := make([]time.Duration, 0, len(returned))
+	early := 0
+	for id, ret := range returned {
+		st, ok := started[id]
+		if !ok {
+			continue
+		}
+		d := st.Sub(ret)
+		if d < 0 {
+			early++
+		}
+		lat = append(lat, d)
+	}
+	return result{Case: "e2e", Backend: "postgres", Variant: "put_to_handler", Concurrency: benchWorkers,
+		Envelopes: int64(len(lat)), Seconds: offered.Seconds(), PerSecond: float64(len(lat)) / offered.Seconds(),
+		P50Millis: percentile(lat, 0.5), P99Millis: percentile(lat, 0.99), HandlerFirst: early,
+		TargetRate: float64(rate), AchievedRate: float64(total-int(failed.Load())) / offered.Seconds(),
+		SynchronousCo: h.synchronousCommit(ctx), Settings: h.settings}, nil
+}
+
+// benchWAL measures the WAL written per envelope by Put beside a bare row holding
+// the same payload, -reps times.
+func benchWAL(ctx context.Context, c *benchConfig) error {
+	for rep := 1; rep <= c.reps; rep++ {
+		if err := walOnce(ctx, c, rep); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-func benchWAL(ctx context.Context, c benchConfig) error {
+func walOnce(ctx context.Context, c *benchConfig, rep int) error {
 	h, err := newHarness(ctx, c)
 	if err != nil {
 		return err
@@ -515,7 +530,7 @@ func benchWAL(ctx context.Context, c benchConfig) error {
 	if err != nil {
 		return err
 	}
-	c.print(result{Case: "wal", Variant: "put_vs_bare_row", Concurrency: conc, Envelopes: n,
-		WALBytesPer: perEnv, WALBaseline: perBare, WALRatio: perEnv / perBare})
+	c.print(result{Case: "wal", Backend: "postgres", Variant: "put_vs_bare_row", Baseline: "bare_row", Concurrency: conc, Envelopes: n, Rep: rep,
+		WALBytesPer: perEnv, WALBaseline: perBare, WALRatio: perEnv / perBare, Settings: h.settings})
 	return nil
 }

@@ -9,7 +9,7 @@
 //	storagefirst dlq show    ... -id ENVELOPE_ID
 //	storagefirst dlq replay  ... [filters] [-dry-run] [-rate N] [-limit N] [-stop-on-error]
 //	storagefirst dlq purge   ... -yes
-//	storagefirst bench       [-database-url URL] [-cases put,consume,e2e,wal] [-duration 3s] [-json]
+//	storagefirst bench       [-database-url URL] [-cases put,consume,e2e,wal,sqlite] [-reps 3] [-duration 3s] [-json]
 //
 // Install it with go install github.com/storagefirst/storagefirst-go/cmd/storagefirst@latest.
 // The database URL may also come from STORAGEFIRST_DATABASE_URL; SQS uses the
@@ -19,21 +19,30 @@
 //
 // # bench
 //
-// storagefirst bench measures pgstore against a real Postgres and prints one JSON
-// line per case (-json=false prints text), so results can be compared over time,
-// between changes and between databases. Every case runs in a schema of its own
-// (bench_<random>), dropped at the end. Cases:
+// storagefirst bench measures pgstore against the Postgres you name (and
+// sqlitestore on a local file) beside naive baselines, and prints a table
+// (-json=false) or JSON lines: one per measurement, then one per summary row. It
+// states the date, machine, Postgres version and durability settings it ran
+// under; every case runs -reps times (default 3), interleaved with its baseline
+// (same pool size), and the summary gives medians, the spread and the median of
+// the per-repetition ratios to the baseline. Every Postgres case runs in a schema
+// of its own (bench_<random>), dropped at the end. Cases:
 //
-//   - put: Put from 1, 16 and 64 concurrent callers (~300-byte payloads,
-//     synchronous_commit on), group commit beside a naive one-INSERT-per-call
-//     baseline in the same run: envelopes/s and p50/p99 acknowledgement latency.
+//   - put: Put from 1, 16 and 64 concurrent callers (~300-byte payloads), group
+//     commit beside a naive one-INSERT-per-call baseline: envelopes/s and p50/p99
+//     acknowledgement latency.
 //   - consume: a Consumer draining pre-inserted envelopes with a no-op handler, and
-//     with the Idempotent middleware whose record commits in the handler's
-//     transaction (CompleteTx): envelopes/s.
-//   - e2e: a steady 500 envelopes/s for -e2e-duration; time from Put returning to
-//     the handler starting: p50/p99.
+//     behind the Idempotent middleware writing an effect row with the record and
+//     the acknowledgement in the handler's transaction (CompleteFromContext) or in
+//     one round trip (CompleteBatch), beside a hand-written consumer taking one row
+//     per transaction and writing the effect in it.
+//   - e2e: -e2e-rate envelopes/s for -e2e-duration; time from Put returning to the
+//     handler starting, signed (negative when the handler started first), and the
+//     achieved rate beside the target.
 //   - wal: WAL bytes written per envelope by Put, beside a bare row holding the same
 //     payload inserted the same way.
+//   - sqlite: sqlitestore Put and consume beside plain SQLite on the same file
+//     settings (WAL, synchronous=FULL, one writing connection).
 package main
 
 import (
@@ -58,7 +67,7 @@ Usage:
   storagefirst dlq show    SOURCE -id ENVELOPE_ID [-json]
   storagefirst dlq replay  SOURCE [FILTERS] [TARGET] [-dry-run] [-rate N] [-limit N] [-stop-on-error] [-json]
   storagefirst dlq purge   SOURCE -yes
-  storagefirst bench       [-database-url URL] [-cases put,consume,e2e,wal] [-duration D] [-json]
+  storagefirst bench       [-database-url URL] [-cases put,consume,e2e,wal,sqlite] [-reps N] [-duration D] [-json]
 
 URL is a postgres:// URL, or a SQLite file: a path (pizza.db) or sqlite:PATH.
 The Postgres schema defaults to storagefirst; the pizza example's is pizza

@@ -120,22 +120,36 @@ func TestBench(t *testing.T) {
 	t.Parallel()
 	bin := build(t)
 	url := pgtest.URL(t)
-	out := runCmd(t, bin, 0, "bench", "-database-url", url, "-cases", "put", "-duration", "100ms")
+	out := runCmd(t, bin, 0, "bench", "-database-url", url, "-cases", "put", "-duration", "100ms", "-reps", "2", "-pool", "20")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 6, out) // naive and group_commit at 1, 16 and 64 callers
-	for _, l := range lines {
+	// naive and group_commit at 1, 16 and 64 callers, twice, then a summary row of each
+	require.Len(t, lines, 12+6, out)
+	for i, l := range lines {
 		var r struct {
-			Case, Variant string
-			Concurrency   int
-			Envelopes     int64
+			Case, Variant, Backend, Settings string
+			Concurrency, Rep, Reps           int
+			Envelopes                        int64
+			Summary                          bool
+			RatioToBaseline                  float64 `json:"ratio_to_baseline"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(l), &r), l)
 		require.Equal(t, "put", r.Case)
-		require.Contains(t, []string{"naive", "group_commit"}, r.Variant)
+		require.Equal(t, "postgres", r.Backend)
+		require.Contains(t, []string{"naive_insert", "group_commit"}, r.Variant)
+		require.Equal(t, i >= 12, r.Summary, l)
+		if r.Summary {
+			require.Equal(t, 2, r.Reps, l)
+			if r.Variant == "group_commit" {
+				require.Positive(t, r.RatioToBaseline, l)
+			}
+			continue
+		}
 		require.Positive(t, r.Envelopes, l)
+		require.Contains(t, r.Settings, "synchronous_commit", l)
 	}
-	out = runCmd(t, bin, 0, "bench", "-database-url", url, "-cases", "put", "-duration", "50ms", "-json=false")
+	out = runCmd(t, bin, 0, "bench", "-database-url", url, "-cases", "put", "-duration", "50ms", "-reps", "1", "-pool", "20", "-json=false")
 	require.Contains(t, out, "group_commit")
+	require.Contains(t, out, "synchronous_commit=")
 	require.Contains(t, runCmd(t, bin, 1, "bench", "-database-url", url, "-cases", "nope"), `unknown case "nope"`)
 	require.Contains(t, runCmd(t, bin, 0, "bench", "-h"), "-cases")
 	runCmd(t, bin, 2, "bench", "extra")

@@ -216,10 +216,27 @@ func (b *Batcher[T, R]) loop() {
 		if b.ctx.Err() != nil {
 			return
 		}
-		select {
-		case b.slots <- struct{}{}:
-		case <-b.ctx.Done():
-			return
+		// Wait for a slot, and let the batch grow meanwhile with the calls that
+		// arrive: while every slot is busy, the callers who come are the next
+		// batch's, not one batch each.
+	wait:
+		for {
+			in := b.in
+			if pending != nil || n >= b.maxBatch {
+				in = nil // full: wait for the slot alone
+			}
+			select {
+			case b.slots <- struct{}{}:
+				break wait
+			case c := <-in:
+				if n+len(c.items) > b.maxBatch {
+					pending = c
+					continue
+				}
+				calls, n = append(calls, c), n+len(c.items)
+			case <-b.ctx.Done():
+				return
+			}
 		}
 		if !b.begin() {
 			<-b.slots

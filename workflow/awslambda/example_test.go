@@ -17,7 +17,7 @@ func ExampleTask() {
 	}
 	// In main: lambda.Start(awslambda.Task(cancelOrder))
 	_, err := awslambda.Task(cancelOrder)(context.Background(), struct{ Username string }{"ghost"})
-	var le *messages.InvokeResponse_Error
+	var le messages.InvokeResponse_Error
 	if errors.As(err, &le) {
 		fmt.Println(le.Type, "-", le.Message) // what the state machine's Catch sees
 	}

@@ -33,7 +33,7 @@ func TestTaskNeverReportsAReservedName(t *testing.T) {
 	} {
 		h := awslambda.Task(func(context.Context, struct{}) (struct{}, error) { return struct{}{}, tc.err })
 		_, err := h(context.Background(), struct{}{})
-		var le *messages.InvokeResponse_Error
+		var le messages.InvokeResponse_Error
 		require.ErrorAs(t, err, &le)
 		require.Equal(t, tc.want, le.Type, "%v", tc.err)
 		require.False(t, strings.HasPrefix(le.Type, "States."), "States.* names are reserved")

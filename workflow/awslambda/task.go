@@ -18,18 +18,27 @@ import (
 // without a name, or with a reserved "States." name (which a function may not
 // report), takes the name Step Functions gives Lambda function errors: the Go type
 // name of the error, as the Go Lambda runtime reports it (e.g. "errorString" for
-// errors.New). States.TaskFailed and States.ALL match those as they match the
-// local engine's States.TaskFailed.
+// errors.New). The error returned is a messages.InvokeResponse_Error value, the
+// one form the runtime passes on unchanged. States.TaskFailed and States.ALL
+// match those as they match the local engine's States.TaskFailed.
 func Task[In, Out any](fn func(ctx context.Context, in In) (Out, error)) func(ctx context.Context, in In) (Out, error) {
 	return func(ctx context.Context, in In) (Out, error) {
 		out, err := fn(ctx, in)
 		if err != nil {
 			var zero Out
-			var already *messages.InvokeResponse_Error
-			if errors.As(err, &already) {
-				return zero, err
+			// The Go runtime reports the type and message of an
+			// InvokeResponse_Error value as they are; anything else, a pointer to
+			// one included, is reported under its Go type name
+			// ("InvokeResponse_Error"), which no Retry or Catch would match.
+			var v messages.InvokeResponse_Error
+			if errors.As(err, &v) {
+				return zero, v
 			}
-			return zero, &messages.InvokeResponse_Error{Type: errorType(err), Message: workflow.ErrorCause(err)}
+			var p *messages.InvokeResponse_Error
+			if errors.As(err, &p) && p != nil {
+				return zero, *p
+			}
+			return zero, messages.InvokeResponse_Error{Type: errorType(err), Message: workflow.ErrorCause(err)}
 		}
 		return out, nil
 	}

@@ -20,7 +20,7 @@ func TestTaskNamesErrorsForStepFunctions(t *testing.T) {
 		return map[string]string{"status": "cancelled"}, nil
 	})
 	_, err := h(context.Background(), struct{ Username string }{})
-	var le *messages.InvokeResponse_Error
+	var le messages.InvokeResponse_Error
 	require.ErrorAs(t, err, &le)
 	require.Equal(t, "OrderNotFound", le.Type)
 	require.Equal(t, "no username", le.Message)

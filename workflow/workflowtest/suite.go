@@ -18,6 +18,7 @@ import (
 // RunStoreSuite runs the Store conformance suite; each subtest gets a fresh store.
 func RunStoreSuite(t *testing.T, newStore func(t *testing.T) workflow.Store) {
 	runPrune(t, newStore)
+	runEngine(t, newStore)
 	t.Run("CreateGetRoundTrip", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)

@@ -167,8 +167,9 @@ export class PizzaStack extends Stack {
       return f;
     };
     const createOrder = fn('create-order', Duration.seconds(10));
-    // No longer than the workflow's task timeout (shop.CancelTaskTimeout), so a
-    // slow invocation ends with the attempt the state machine gave up on.
+    // No longer than CancelOrder's TimeoutSeconds (shop.CancelTaskTimeout), so a
+    // slow invocation ends with the attempt the state machine gave up on: no
+    // attempt outlives its state.
     const cancelOrder = fn('cancel-order', Duration.seconds(4));
     const listOrders = fn('list-orders', Duration.seconds(10));
     const migrate = fn('migrate', Duration.minutes(2));

@@ -97,6 +97,10 @@ test('the cancel workflow is an Express state machine from the Go ASL, timing ou
   }
   assert.ok(attempts * task.TimeoutSeconds + waits <= asl.TimeoutSeconds, 'the retry schedule fits the timeout');
   assert.equal(asl.States.SendToDLQ.Resource, 'arn:aws:states:::sqs:sendMessage');
+  // A timed-out attempt must not run on beside its retry: the function stops first.
+  const cancelFn = Object.values(t.findResources('AWS::Lambda::Function'))
+    .find((r: any) => r.Properties.FunctionName === 'pizza-cancel-order') as any;
+  assert.ok(cancelFn.Properties.Timeout <= task.TimeoutSeconds, 'cancel-order times out no later than its Task');
   assert.ok(p.DefinitionSubstitutions.CancelOrderFunctionArn);
   assert.ok(p.DefinitionSubstitutions.CancelDlqUrl);
 });

@@ -1,0 +1,94 @@
+package pgstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// beginItem is one Begin on its way into a batched claim of idempotency keys.
+type beginItem struct {
+	scope, key, fingerprint string
+	lease                   time.Duration
+}
+
+// beginOutcome is what the batched claim did for one item: Acquired with its
+// token and lease, or not (the key has a live record, or the item repeated a key
+// earlier in the same batch): the caller then reads the record.
+type beginOutcome struct {
+	acquired   bool
+	token      int64
+	leaseUntil time.Time
+}
+
+// execBegin claims the keys of items in one statement (an upsert of every key),
+// so that the Begins of concurrent workers, a Consumer's whole claimed batch of
+// envelopes say, share one round trip and one commit. Each key appears once (an
+// upsert may not touch a row twice; a repeat is not acquired, and its caller reads
+// the record and tries again), and the rows are taken in key order, so that
+// concurrent batches lock them in the same order.
+func (s *Store) execBegin(ctx context.Context, items []beginItem) ([]beginOutcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
+	defer cancel()
+	type key struct{ scope, key string }
+	first := make(map[key]int, len(items))
+	uniq := make([]int, 0, len(items))
+	for i, it := range items {
+		k := key{it.scope, it.key}
+		if _, dup := first[k]; !dup {
+			first[k] = i
+			uniq = append(uniq, i)
+		}
+	}
+	slices.SortFunc(uniq, func(a, b int) int {
+		return cmp.Or(cmp.Compare(items[a].scope, items[b].scope), cmp.Compare(items[a].key, items[b].key))
+	})
+	n := len(uniq)
+	scopes, keys, fps, leases := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
+	for j, i := range uniq {
+		it := items[i]
+		scopes[j], keys[j], fps[j], leases[j] = it.scope, it.key, it.fingerprint, it.lease.Microseconds()
+	}
+	got := make(map[key]beginOutcome, n)
+	if n == 1 {
+		// A lone Begin skips the arrays.
+		it := items[uniq[0]]
+		var o beginOutcome
+		err := s.pool.QueryRow(ctx, s.q.idemBegin, it.scope, it.key, it.fingerprint, it.lease).Scan(&o.token, &o.leaseUntil)
+		switch {
+		case err == nil:
+			o.acquired = true
+			got[key{it.scope, it.key}] = o
+		case !errors.Is(err, pgx.ErrNoRows):
+			return nil, err
+		}
+	} else {
+		rows, err := s.pool.Query(ctx, s.q.idemBeginMany, scopes, keys, fps, leases)
+		if err != nil {
+			return nil, err
+		}
+		var (
+			k key
+			o beginOutcome
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&k.scope, &k.key, &o.token, &o.leaseUntil}, func() error {
+			o.acquired = true
+			got[k] = o
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]beginOutcome, len(items))
+	for i, it := range items {
+		k := key{it.scope, it.key}
+		if first[k] == i {
+			out[i] = got[k]
+		}
+	}
+	return out, nil
+}

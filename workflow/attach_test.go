@@ -1,0 +1,106 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
+	"github.com/storagefirst/storagefirst-go/workflow"
+)
+
+// getFailStore fails Get while told to.
+type getFailStore struct {
+	*workflow.MemoryStore
+	failGet atomic.Bool
+}
+
+func (s *getFailStore) Get(ctx context.Context, id string) (workflow.Execution, error) {
+	if s.failGet.Load() {
+		return workflow.Execution{}, errors.New("store unavailable")
+	}
+	return s.MemoryStore.Get(ctx, id)
+}
+
+func TestASecondStartOfADecidedExecutionAnswersAtOnce(t *testing.T) {
+	t.Parallel()
+	boom := task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		return nil, workflow.Errorf("Boom", "x")
+	})
+	wf, err := workflow.New("w", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: boom, End: true}}})
+	require.NoError(t, err)
+	clock := sftest.NewFakeClock(time.Now())
+	store := workflow.NewMemoryStore()
+	dest := &flakyDest{q: sftest.NewMemoryQueue(nil)}
+	dest.down.Store(true)
+	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: dest, Clock: clock}, wf)
+	require.NoError(t, err)
+	ctx := workflow.WithExecutionName(context.Background(), "k1")
+	var first workflow.Result
+	err = advanceWhile(t, clock, 0, 100*time.Millisecond, func() (err error) { first, err = e.StartSync(ctx, wf, nil); return err })
+	require.ErrorIs(t, err, workflow.ErrFailed)
+	exec, err := store.Get(ctx, first.ExecutionID)
+	require.NoError(t, err)
+	require.Equal(t, workflow.StatusFailed, exec.Pending, "decided; its dead letter waits for a sweep")
+
+	// The retry learns the outcome at once, not after waiting out its context.
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	again, err := e.StartSync(rctx, wf, nil)
+	require.ErrorIs(t, err, workflow.ErrFailed)
+	require.Equal(t, first.ExecutionID, again.ExecutionID)
+	require.Equal(t, workflow.StatusFailed, again.Status)
+	require.Equal(t, "Boom", again.Error)
+}
+
+func TestAStoreFailureWhileAttachingIsNoNotStarted(t *testing.T) {
+	t.Parallel()
+	ok := task(func(context.Context, json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`{}`), nil })
+	wf, err := workflow.New("w", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: ok, End: true}}})
+	require.NoError(t, err)
+	store := &getFailStore{MemoryStore: workflow.NewMemoryStore()}
+	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: sftest.NewMemoryQueue(nil)}, wf)
+	require.NoError(t, err)
+	ctx := workflow.WithExecutionName(context.Background(), "k1")
+	first, err := e.StartSync(ctx, wf, nil)
+	require.NoError(t, err)
+	store.failGet.Store(true)
+	again, err := e.StartSync(ctx, wf, nil)
+	require.ErrorIs(t, err, workflow.ErrOutcomeUnknown, "it exists and may have run: a 500 with its ID, not 503 \"not started; retry\"")
+	require.Equal(t, first.ExecutionID, again.ExecutionID)
+}
+
+func TestASuccessWhoseTerminalWriteFailsOnceIsRecorded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var calls atomic.Int32
+	ok := task(func(context.Context, json.RawMessage) (json.RawMessage, error) {
+		calls.Add(1)
+		return json.RawMessage(`{"status":"cancelled"}`), nil
+	})
+	wf, err := workflow.New("w", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: ok, End: true}}})
+	require.NoError(t, err)
+	clock := sftest.NewFakeClock(time.Now())
+	store := &crashyStore{MemoryStore: workflow.NewMemoryStore()}
+	store.crash.Store(true) // the terminal write fails once
+	dead := sftest.NewMemoryQueue(nil)
+	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: dead, Clock: clock}, wf)
+	require.NoError(t, err)
+	var res workflow.Result
+	err = advanceWhile(t, clock, 1, 100*time.Millisecond, func() (err error) { res, err = e.StartSync(ctx, wf, nil); return err })
+	require.NoError(t, err, "the write is retried: the task's success is not lost")
+	exec, err := store.Get(ctx, res.ExecutionID)
+	require.NoError(t, err)
+	require.Equal(t, workflow.StatusSucceeded, exec.Status)
+	require.JSONEq(t, `{"status":"cancelled"}`, string(exec.Output))
+	clock.Advance(time.Hour)
+	n, err := e.Sweep(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing for the sweeper to fail as interrupted")
+	require.Equal(t, int32(1), calls.Load())
+}
