@@ -9,6 +9,7 @@
 //	storagefirst dlq show    ... -id ENVELOPE_ID
 //	storagefirst dlq replay  ... [filters] [-dry-run] [-rate N] [-limit N] [-stop-on-error]
 //	storagefirst dlq purge   ... -yes
+//	storagefirst console     -database-url URL -queues orders,payments [-addr 127.0.0.1:8081] [-token T]
 //	storagefirst bench       [-database-url URL] [-cases put,consume,e2e,wal,sqlite] [-reps 3] [-duration 3s] [-json]
 //
 // Install it with go install github.com/storagefirst/storagefirst-go/cmd/storagefirst@latest.
@@ -67,6 +68,7 @@ Usage:
   storagefirst dlq show    SOURCE -id ENVELOPE_ID [-json]
   storagefirst dlq replay  SOURCE [FILTERS] [TARGET] [-dry-run] [-rate N] [-limit N] [-stop-on-error] [-json]
   storagefirst dlq purge   SOURCE -yes
+  storagefirst console     -database-url URL [-schema NAME] -queues A,B [-addr HOST:PORT] [-token T]
   storagefirst bench       [-database-url URL] [-cases put,consume,e2e,wal,sqlite] [-reps N] [-duration D] [-json]
 
 URL is a postgres:// URL, or a SQLite file: a path (pizza.db) or sqlite:PATH.
@@ -129,6 +131,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 		return dlqCommand(ctx, args[1], args[2:], stdout, stderr)
+	case "console":
+		return consoleCommand(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

@@ -204,12 +204,18 @@ func cancelOrder(ctx context.Context, c *http.Client, addr, id string) int {
 
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken) // /admin/ needs it
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
 }
+
+// testAdminToken is the admin token the tests start the shop with.
+const testAdminToken = "crash-test-admin-token"
 
 // start runs the shop on a free port and waits until it listens.
 func start(t *testing.T, bin, db string) (string, func(os.Signal) error) {
@@ -218,7 +224,7 @@ func start(t *testing.T, bin, db string) (string, func(os.Signal) error) {
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "-addr", addr, "-db", db)
+	cmd := exec.Command(bin, "-addr", addr, "-db", db, "-admin-token", testAdminToken)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	logf, err := os.CreateTemp(t.TempDir(), "pizza-*.log")

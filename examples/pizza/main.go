@@ -4,8 +4,17 @@
 //	go run ./examples/pizza                          # SQLite file pizza.db in the working directory
 //	go run ./examples/pizza -db postgres://...       # Postgres (pgstore)
 //	go run ./examples/pizza -addr 127.0.0.1:9090
+//	go run ./examples/pizza -traces stdout           # print every span
+//	go run ./examples/pizza -traces otlp             # to OTEL_EXPORTER_OTLP_ENDPOINT
 //
-// Flags may also come from PIZZA_ADDR, PIZZA_DB and PIZZA_SCHEMA. It stops
+// The operator console is at /console/ and the admin endpoints under /admin/;
+// both need the admin token (-admin-token or PIZZA_ADMIN_TOKEN; one is generated
+// and printed when none is given) as a bearer token, or as the password of the
+// basic-auth user "admin" in a browser. GET /metrics serves the metrics in the
+// Prometheus text format.
+//
+// Flags may also come from PIZZA_ADDR, PIZZA_DB, PIZZA_SCHEMA, PIZZA_ADMIN_TOKEN
+// and PIZZA_TRACES. It stops
 // gracefully on Ctrl-C or SIGTERM: in-flight requests and work finish (or are
 // released for the next start).
 package main
@@ -24,11 +33,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 	"github.com/storagefirst/storagefirst-go/sqlitestore"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 )
+
+type options struct {
+	addr, db, schema, failPrefix, token, traces string
+}
 
 func env(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -43,10 +58,13 @@ func main() {
 	schema := flag.String("schema", env("PIZZA_SCHEMA", "pizza"), "Postgres schema (PIZZA_SCHEMA)")
 	failPrefix := flag.String("fail-create-prefix", env("PIZZA_FAIL_CREATE_PREFIX", ""),
 		"demo: creates for usernames with this prefix fail for good and land in the DLQ (PIZZA_FAIL_CREATE_PREFIX)")
+	token := flag.String("admin-token", env("PIZZA_ADMIN_TOKEN", ""),
+		"the token of /admin/ and /console/; generated and printed when empty (PIZZA_ADMIN_TOKEN)")
+	traces := flag.String("traces", env("PIZZA_TRACES", ""), "export traces: stdout, otlp (OTEL_EXPORTER_OTLP_* variables), or empty for none (PIZZA_TRACES)")
 	flag.Usage = usage
 	flag.Parse()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := run(*addr, *db, *schema, *failPrefix, logger); err != nil {
+	logger := slog.New(sfotel.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	if err := run(options{addr: *addr, db: *db, schema: *schema, failPrefix: *failPrefix, token: *token, traces: *traces}, logger); err != nil {
 		if errors.Is(err, sqlitestore.ErrStoreInUse) {
 			// Another shop owns the file: two would handle the same orders twice.
 			fmt.Fprintf(os.Stderr, "pizza: %v\npizza: stop the other shop on this file, or choose another -db\n", err)
@@ -62,7 +80,8 @@ func main() {
 // lets every in-flight request finish rather than failing it.
 const shutdownTimeout = shop.CancelTimeoutDefault + 10*time.Second
 
-func run(addr, db, schema, failPrefix string, logger *slog.Logger) error {
+func run(o options, logger *slog.Logger) error {
+	addr, db, schema, failPrefix := o.addr, o.db, o.schema, o.failPrefix
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -78,7 +97,18 @@ func run(addr, db, schema, failPrefix string, logger *slog.Logger) error {
 	}
 	defer backend.Close()
 
-	cfg := shop.Config{Backend: backend, Logger: logger}
+	tel, err := newTelemetry(ctx, o.traces)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.shutdown(ctx)
+	}()
+	token, generated := adminToken(o.token)
+	cfg := shop.Config{Backend: backend, Logger: logger, Telemetry: tel.inst,
+		AdminAuth: console.Auth{BearerToken: token, Users: map[string]string{"admin": token}, Realm: "pizza shop"}}
 	if failPrefix != "" {
 		cfg.FailCreate = func(c shop.CreateOrder) error {
 			if strings.HasPrefix(c.Username, failPrefix) {
@@ -96,9 +126,15 @@ func run(addr, db, schema, failPrefix string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	s.Mux().Handle("GET /metrics", tel.metrics)
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 35 * time.Second, IdleTimeout: 60 * time.Second}
 	fmt.Printf("pizza shop listening on http://%s (store: %s; another port: -addr or PIZZA_ADDR)\n", ln.Addr(), backend.Name())
+	if generated {
+		fmt.Printf("console: http://%s/console/ (user admin, password %s; or Authorization: Bearer %s)\n", ln.Addr(), token, token)
+	} else {
+		fmt.Printf("console: http://%s/console/ (user admin, password: the admin token)\n", ln.Addr())
+	}
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	workDone := make(chan error, 1)

@@ -22,7 +22,7 @@ func TestSecondShopOnOneFileStops(t *testing.T) {
 	defer owner.Close()
 
 	start := time.Now()
-	err = run("127.0.0.1:0", db, "", "", slog.New(slog.DiscardHandler))
+	err = run(options{addr: "127.0.0.1:0", db: db}, slog.New(slog.DiscardHandler))
 	require.ErrorIs(t, err, sqlitestore.ErrStoreInUse)
 	require.ErrorContains(t, err, db)
 	require.Less(t, time.Since(start), 5*time.Second)

@@ -76,6 +76,7 @@ func RunStoreSuite(t *testing.T, newStore func(t *testing.T) workflow.Store) {
 		missing.ID = "missing"
 		require.ErrorIs(t, s.Update(ctx, missing), workflow.ErrNotFound)
 	})
+	t.Run("ListExecutions", func(t *testing.T) { listCase(t, newStore) })
 	t.Run("Interrupted", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)

@@ -14,6 +14,10 @@
 //     next_url, the link, also in the Link header) and GET /orders/{id} read the
 //     orders; GET /healthz and GET /admin/stats report; POST /admin/dlq/replay
 //     replays dead letters (dlq).
+//   - /console/ is the operator console (package console). It and /admin/ need the
+//     credentials of Config.AdminAuth, and refuse everything without them.
+//   - With Config.Telemetry (sfotel), every request is one trace across the store,
+//     and the queues, consumers, idempotency records and workflows are measured.
 //
 // Every answer carries X-Correlation-Id; every error, the router's own (404, 405
 // with Allow) included, is one problem+json shape (package problem) whose

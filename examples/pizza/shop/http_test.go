@@ -48,6 +48,9 @@ func (c client) send(method, path, contentType, body string, headers ...string) 
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	if strings.HasPrefix(path, "/admin/") {
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

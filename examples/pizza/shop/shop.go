@@ -13,10 +13,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/ingest"
 	"github.com/storagefirst/storagefirst-go/problem"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
 
@@ -59,6 +61,13 @@ type Config struct {
 	CancelTimeout time.Duration
 	// SweepEvery is how often interrupted cancel workflows are looked for.
 	SweepEvery time.Duration
+	// AdminAuth guards /admin/ and the operator console under /console/: with no
+	// credentials in it, both refuse every request.
+	AdminAuth console.Auth
+	// Telemetry, if set, traces the API and the consumers (one trace per request,
+	// across the store) and measures the queues, the consumers, the idempotency
+	// records and the workflows.
+	Telemetry *sfotel.Instrumentation
 }
 
 // Shop is the pizza shop.
@@ -71,6 +80,7 @@ type Shop struct {
 	createMW storagefirst.Middleware // exactly once per create-order envelope
 	cancel   *workflow.HTTPHandler
 	mux      *http.ServeMux
+	handler  http.Handler
 	failMu   sync.RWMutex
 }
 
@@ -97,7 +107,11 @@ func New(cfg Config) (*Shop, error) {
 	s := &Shop{cfg: cfg, orders: cfg.Backend.Orders(), mux: http.NewServeMux()}
 
 	var err error
-	s.createMW, err = createIdempotency(cfg.Backend.Idempotency())
+	idem := cfg.Backend.Idempotency()
+	if cfg.Telemetry != nil {
+		idem = cfg.Telemetry.Idempotency(idem)
+	}
+	s.createMW, err = createIdempotency(idem)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +119,15 @@ func New(cfg Config) (*Shop, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.engine, err = workflow.NewEngine(workflow.EngineConfig{Store: cfg.Backend.Workflows(), DeadLetters: cfg.Backend.CancelQueue(),
+	workflows := cfg.Backend.Workflows()
+	if cfg.Telemetry != nil {
+		workflows = cfg.Telemetry.Workflows(workflows)
+		if _, err := cfg.Telemetry.ObserveQueues(map[string]storagefirst.StatsReporter{
+			"create-order": cfg.Backend.OrdersQueue(), "cancel-order": cfg.Backend.CancelQueue()}); err != nil {
+			return nil, err
+		}
+	}
+	s.engine, err = workflow.NewEngine(workflow.EngineConfig{Store: workflows, DeadLetters: cfg.Backend.CancelQueue(),
 		Logger: cfg.Logger}, s.cancelWF)
 	if err != nil {
 		return nil, err
@@ -114,6 +136,8 @@ func New(cfg Config) (*Shop, error) {
 		Sink: createSink{s}, Type: TypeCreateOrder, Source: "pizza-shop",
 		IdempotencyScope: "http:create-order",
 		Location:         func(e storagefirst.Envelope) string { return "/orders/" + e.ID }, Logger: cfg.Logger,
+		// The trace context (sfotel.Instrumentation.HTTP sets it) travels in the envelope.
+		MetadataHeaders: []string{"traceparent", "tracestate"},
 	})
 	if err != nil {
 		return nil, err
@@ -141,7 +165,14 @@ func New(cfg Config) (*Shop, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.routes()
+	if err := s.routes(); err != nil {
+		return nil, err
+	}
+	var h http.Handler = problem.Routes(s.mux, correlationID)
+	if cfg.Telemetry != nil {
+		h = cfg.Telemetry.HTTP(h) // inside problem.Routes' caller, so the span learns the route
+	}
+	s.handler = correlate(h)
 	return s, nil
 }
 
@@ -203,7 +234,11 @@ func (s *Shop) CreateHandler() storagefirst.Handler {
 		}
 		return s.orders.Create(ctx, Order{ID: ev.ID, Username: ev.Data.Username, Items: ev.Data.Items})
 	})
-	return storagefirst.Chain(create, s.createMW)
+	mws := []storagefirst.Middleware{s.createMW}
+	if s.cfg.Telemetry != nil { // outermost: the span covers the idempotency check
+		mws = append([]storagefirst.Middleware{s.cfg.Telemetry.Middleware("create-order")}, mws...)
+	}
+	return storagefirst.Chain(create, mws...)
 }
 
 // createIdempotency is the create-order consumer's idempotency middleware on
@@ -322,15 +357,22 @@ func (s *Shop) Run(ctx context.Context) error {
 			}
 		}
 	}
+	cancelHandler := s.engine.Handler(s.cancelWF)
+	var onCancel func(context.Context, storagefirst.Processed)
+	if t := s.cfg.Telemetry; t != nil {
+		onDead = t.OnProcessed("create-order", onDead)
+		onCancel = t.OnProcessed("cancel-order", nil)
+		cancelHandler = storagefirst.Chain(cancelHandler, t.Middleware("cancel-order"))
+	}
 	creates, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: b.OrdersQueue(), Handler: s.CreateHandler(),
 		Workers: s.cfg.Workers, Retry: storagefirst.RetryPolicy{Interval: s.cfg.RetryInterval, MaxRetries: 3},
 		Logger: s.cfg.Logger, OnProcessed: onDead, ShutdownTimeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}
-	cancels, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: b.CancelQueue(), Handler: s.engine.Handler(s.cancelWF),
+	cancels, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{Queue: b.CancelQueue(), Handler: cancelHandler,
 		Workers: 2, Retry: storagefirst.RetryPolicy{NoRetries: true}, Logger: s.cfg.Logger,
-		ShutdownTimeout: 10 * time.Second})
+		OnProcessed: onCancel, ShutdownTimeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}
@@ -369,18 +411,36 @@ func (s *Shop) Run(ctx context.Context) error {
 
 // Handler is the shop's HTTP API. Every answer carries X-Correlation-Id, and
 // every error is application/problem+json (package problem), the router's own
-// (404, 405 with Allow) included.
-func (s *Shop) Handler() http.Handler { return correlate(problem.Routes(s.mux, correlationID)) }
+// (404, 405 with Allow) included. With Config.Telemetry every request is traced.
+func (s *Shop) Handler() http.Handler { return s.handler }
 
-func (s *Shop) routes() {
+// Mux is the shop's router, for a caller that adds routes (such as /metrics).
+func (s *Shop) Mux() *http.ServeMux { return s.mux }
+
+func (s *Shop) routes() error {
 	s.mux.Handle("POST /orders", s.create)
 	s.mux.Handle("PUT /orders", s.cancel)
 	s.mux.Handle("POST /orders/{id}/cancel", s.cancel)
 	s.mux.HandleFunc("GET /orders", s.list)
 	s.mux.HandleFunc("GET /orders/{id}", s.get)
 	s.mux.HandleFunc("GET /healthz", s.health)
-	s.mux.HandleFunc("GET /admin/stats", s.stats)
-	s.mux.HandleFunc("POST /admin/dlq/replay", s.replay)
+	admin := func(h http.HandlerFunc) http.Handler { return console.RequireAuth(s.cfg.AdminAuth, s.cfg.Logger, h) }
+	s.mux.Handle("GET /admin/stats", admin(s.stats))
+	s.mux.Handle("POST /admin/dlq/replay", admin(s.replay))
+	// The operator console; without credentials configured it refuses everything.
+	var con http.Handler = admin(http.NotFound)
+	if s.cfg.AdminAuth.BearerToken != "" || len(s.cfg.AdminAuth.Users) > 0 {
+		c, err := console.New(console.Config{Auth: s.cfg.AdminAuth, Path: "/console", Title: "Pizza shop console",
+			Logger: s.cfg.Logger, Workflows: s.cfg.Backend.Workflows(), Queues: []console.Queue{
+				{Name: "create-order", Stats: s.cfg.Backend.OrdersQueue(), Dead: s.cfg.Backend.OrdersQueue()},
+				{Name: "cancel-order", Stats: s.cfg.Backend.CancelQueue(), Dead: s.cfg.Backend.CancelQueue()}}})
+		if err != nil {
+			return err
+		}
+		con = c
+	}
+	s.mux.Handle("/console/", con)
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

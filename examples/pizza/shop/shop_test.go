@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
@@ -37,6 +38,9 @@ func (c client) do(method, path, body string, headers ...string) (int, []byte) {
 	require.NoError(c.t, err)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if strings.HasPrefix(path, "/admin/") {
+		req.Header.Set("Authorization", "Bearer "+adminToken)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -99,10 +103,14 @@ func (c client) all() []shop.Order {
 	}
 }
 
+// adminToken is the shop's admin token in these tests.
+const adminToken = "test-admin-token"
+
 // runShop serves the shop over real HTTP and runs its consumers.
 func runShop(t *testing.T, backend shop.Backend) (*shop.Shop, client) {
 	t.Helper()
-	s, err := shop.New(shop.Config{Backend: backend, Logger: slog.New(slog.DiscardHandler), RetryInterval: 10 * time.Millisecond})
+	s, err := shop.New(shop.Config{Backend: backend, Logger: slog.New(slog.DiscardHandler), RetryInterval: 10 * time.Millisecond,
+		AdminAuth: console.Auth{BearerToken: adminToken}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,0 +1,130 @@
+package shop_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/storagefirst/storagefirst-go/console"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
+)
+
+func openSQLiteShop(t *testing.T) shop.Backend {
+	b, err := sqliteshop.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pizza.db"))
+	require.NoError(t, err)
+	return b
+}
+
+// One create is one connected trace: the HTTP request's span (whose traceparent
+// the front door stores in the envelope's metadata) is the parent of the
+// create-order handler's span, across the store.
+func TestOneCreateIsOneTrace(t *testing.T) {
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	reader := sdkmetric.NewManualReader()
+	inst, err := sfotel.New(sfotel.Config{TracerProvider: tp,
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})
+	require.NoError(t, err)
+	b := openSQLiteShop(t)
+	s, err := shop.New(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler), Telemetry: inst,
+		AdminAuth: console.Auth{BearerToken: adminToken}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { srv.Close(); cancel(); require.NoError(t, <-done); b.Close() })
+	c := client{t, srv.URL}
+
+	id := c.create(`{"username":"tracy"}`)
+	c.waitStatus(id, shop.StatusCreated)
+
+	byName := map[string]tracetest.SpanStub{}
+	require.Eventually(t, func() bool {
+		for _, sp := range spans.GetSpans() {
+			if sp.Name == "POST /orders" || attrOf(sp, sfotel.AttrMessagingMessageID) == id {
+				byName[sp.Name] = sp
+			}
+		}
+		return len(byName) == 2
+	}, 15*time.Second, 5*time.Millisecond, "spans: %v", byName)
+	server, process := byName["POST /orders"], byName["process create-order"]
+	require.Equal(t, trace.SpanKindServer, server.SpanKind)
+	require.Equal(t, trace.SpanKindConsumer, process.SpanKind)
+	require.Equal(t, server.SpanContext.TraceID(), process.SpanContext.TraceID())
+	require.Equal(t, server.SpanContext.SpanID(), process.Parent.SpanID())
+	require.True(t, process.Parent.IsRemote(), "continued from the stored envelope")
+	require.Equal(t, "pizza.order.create", attrOf(process, sfotel.AttrEnvelopeType))
+
+	// The idempotency outcome of the create was counted (new).
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	found := false
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name == sfotel.MetricIdempotency {
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					if v, _ := dp.Attributes.Value(sfotel.AttrOutcome); v.AsString() == sfotel.IdempotencyNew {
+						found = dp.Value >= 1
+					}
+				}
+			}
+		}
+	}
+	require.True(t, found, "idempotency outcome new counted")
+}
+
+func attrOf(s tracetest.SpanStub, key attribute.Key) string {
+	for _, a := range s.Attributes {
+		if a.Key == key {
+			return a.Value.AsString()
+		}
+	}
+	return ""
+}
+
+func TestAdminNeedsCredentials(t *testing.T) {
+	for name, auth := range map[string]console.Auth{"configured": {BearerToken: adminToken}, "none": {}} {
+		t.Run(name, func(t *testing.T) {
+			b := openSQLiteShop(t)
+			t.Cleanup(b.Close)
+			s, err := shop.New(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler), AdminAuth: auth})
+			require.NoError(t, err)
+			srv := httptest.NewServer(s.Handler())
+			t.Cleanup(srv.Close)
+			for _, r := range []struct{ method, path string }{{"GET", "/admin/stats"}, {"POST", "/admin/dlq/replay"},
+				{"GET", "/console/"}, {"GET", "/console/dead"}} {
+				req, err := http.NewRequest(r.method, srv.URL+r.path, nil)
+				require.NoError(t, err)
+				req.Header.Set("Authorization", "Bearer wrong")
+				res, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				res.Body.Close()
+				require.Equal(t, http.StatusUnauthorized, res.StatusCode, r.path)
+			}
+			if name == "configured" {
+				req, err := http.NewRequest("GET", srv.URL+"/console/", nil)
+				require.NoError(t, err)
+				req.Header.Set("Authorization", "Bearer "+adminToken)
+				res, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				res.Body.Close()
+				require.Equal(t, http.StatusOK, res.StatusCode)
+			}
+		})
+	}
+}
