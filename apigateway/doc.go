@@ -13,11 +13,16 @@
 // work; invalid base64 is a read error). The handler writes to a [ResponseWriter]
 // that buffers the answer; it goes back with every header value (V1
 // multiValueHeaders; V2 headers comma-joined and Set-Cookie as cookies), and a body
-// that is not valid UTF-8 is sent base64-encoded.
+// that is not valid UTF-8 is sent base64-encoded. The buffer is bounded: a body
+// past [MaxResponseBytes], or an answer whose JSON would pass Lambda's 6 MB
+// ([LambdaResponseLimit]), is answered 502 problem+json and logged. An answer to
+// HEAD has no body. On an HTTP API stage other than $default, the "/{stage}"
+// prefix of the path is removed.
 //
 // # Where it sits
 //
-// apigateway imports aws-lambda-go's events and the module's problem package (for
-// the 400 answered to an event that is no HTTP request); no core package imports
-// it.
+// apigateway imports aws-lambda-go's events and the module's problem and
+// storagefirst packages (for its own answers: the 400 to an event that is no HTTP
+// request and the 502 to a response too large, with the correlation ID of
+// storagefirst.CorrelationID); no core package imports it.
 package apigateway

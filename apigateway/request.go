@@ -39,10 +39,13 @@ func newRequest(ctx context.Context, method, path, rawQuery string, b io.ReadClo
 	if method == "" {
 		method = http.MethodGet
 	}
-	r, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	// The request is made for "/" and then given u: a round trip through
+	// u.String() would read a path starting with "//" as a host.
+	r, err := http.NewRequestWithContext(ctx, method, "/", nil)
 	if err != nil {
 		return nil, errors.Join(ErrInvalidEvent, err)
 	}
+	r.URL = u
 	r.Body, r.ContentLength = b, n
 	r.RequestURI = u.RequestURI()
 	return r, nil
@@ -76,13 +79,16 @@ func RequestV1(ctx context.Context, e events.APIGatewayProxyRequest) (*http.Requ
 }
 
 // RequestV2 is the *http.Request of an HTTP API (payload format 2.0) or
-// function URL event.
+// function URL event. On a named stage (not $default) the path API Gateway
+// sends begins with "/{stage}"; it is removed, so the handler sees the same
+// paths on every stage, as RequestV1's handler does.
 func RequestV2(ctx context.Context, e events.APIGatewayV2HTTPRequest) (*http.Request, error) {
 	b, n := body(e.Body, e.IsBase64Encoded)
 	path := e.RawPath
 	if path == "" {
 		path = e.RequestContext.HTTP.Path
 	}
+	path = stripStage(path, e.RequestContext.Stage)
 	r, err := newRequest(ctx, e.RequestContext.HTTP.Method, path, e.RawQueryString, b, n)
 	if err != nil {
 		return nil, err
@@ -95,6 +101,22 @@ func RequestV2(ctx context.Context, e events.APIGatewayV2HTTPRequest) (*http.Req
 	}
 	finish(r, e.PathParameters, e.RequestContext.HTTP.SourceIP)
 	return r, nil
+}
+
+// stripStage removes the leading "/"+stage of an HTTP API path on a named
+// stage; $default (and a function URL, which has none) add no prefix.
+func stripStage(path, stage string) string {
+	if stage == "" || stage == "$default" {
+		return path
+	}
+	prefix := "/" + stage
+	switch {
+	case path == prefix:
+		return "/"
+	case strings.HasPrefix(path, prefix+"/"):
+		return path[len(prefix):]
+	}
+	return path
 }
 
 func finish(r *http.Request, params map[string]string, sourceIP string) {

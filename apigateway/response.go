@@ -17,6 +17,8 @@ type ResponseWriter struct {
 	written http.Header
 	status  int
 	body    bytes.Buffer
+	// over is set once a Write would pass MaxResponseBytes.
+	over bool
 }
 
 // NewResponseWriter returns an empty ResponseWriter.
@@ -35,13 +37,20 @@ func (w *ResponseWriter) WriteHeader(status int) {
 	w.written = w.header.Clone()
 }
 
-// Write appends to the body, writing the status 200 first if none was.
+// Write appends to the body, writing the status 200 first if none was. Past
+// MaxResponseBytes it drops the body and fails with ErrResponseTooLarge (V1
+// and V2 then answer 502).
 func (w *ResponseWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		if w.header.Get("Content-Type") == "" {
 			w.header.Set("Content-Type", http.DetectContentType(b))
 		}
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.over || w.body.Len()+len(b) > MaxResponseBytes {
+		w.over = true
+		w.body = bytes.Buffer{}
+		return 0, ErrResponseTooLarge
 	}
 	return w.body.Write(b)
 }

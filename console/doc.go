@@ -19,4 +19,11 @@
 //	c, err := console.New(console.Config{Path: "/console", Auth: console.Auth{BearerToken: token},
 //		Queues: []console.Queue{{Name: "orders", Stats: q, Dead: q}}})
 //	mux.Handle("/console/", c)
+//
+// # Where it sits
+//
+// console is beside the flow, on the operator's side: it imports storagefirst
+// (queues, stats, dead letters), dlq (replay) and workflow (executions), and only
+// the standard library besides; nothing in the library imports it. The pizza
+// example mounts it under /console/ and the CLI serves it (storagefirst console).
 package console

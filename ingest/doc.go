@@ -10,8 +10,7 @@
 //     Retry-After when the sink fails, never a success).
 //   - [FrontDoor.ServeHTTP] serves it over net/http, and the subpackage
 //     apigateway as Lambda handlers behind API Gateway REST and HTTP APIs (the
-//     module's apigateway adapter serving ServeHTTP). [FrontDoor.AcceptEncoded]
-//     is Accept for other transports that carry the body as a string.
+//     module's apigateway adapter serving ServeHTTP).
 //
 // Back doors turn delivered records into envelopes and run a storagefirst.Handler
 // chain over them: [HandlerFor] decodes a typed [Event] for your function, and the

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/storagefirst/storagefirst-go/problem"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -30,7 +31,9 @@ const (
 	// first request is being persisted, for a Sink that is not a KeyedSink (a
 	// KeyedSink never leaves a key in progress).
 	IdempotencyLeaseDefault = 30 * time.Second
-	// MaxKeyLength is the longest Idempotency-Key or correlation ID accepted.
+	// MaxKeyLength is the longest Idempotency-Key accepted. (A correlation ID
+	// longer than storagefirst.MaxCorrelationIDLength is replaced; see
+	// storagefirst.CorrelationID.)
 	MaxKeyLength = 255
 	// HeaderIdempotencyKey carries the client's idempotency key.
 	HeaderIdempotencyKey = "Idempotency-Key"
@@ -71,7 +74,8 @@ type FrontDoorConfig struct {
 	// a KeyedSink or an Idempotency store.
 	RequireIdempotencyKey bool
 	// CorrelationHeader names the correlation ID header. Default
-	// HeaderCorrelationIDDefault. A missing one is generated.
+	// HeaderCorrelationIDDefault. A missing or too long one is generated
+	// (storagefirst.CorrelationID); every answer, errors included, carries it.
 	CorrelationHeader string
 	// MetadataHeaders are copied into the envelope's metadata (lower-cased names),
 	// e.g. "traceparent".
@@ -174,10 +178,7 @@ type Response struct {
 // durable.
 func (f *FrontDoor[T]) Accept(ctx context.Context, r Request) Response {
 	cfg := f.cfg
-	corr := r.Header(cfg.CorrelationHeader)
-	if corr == "" || len(corr) > MaxKeyLength {
-		corr = storagefirst.NewID()
-	}
+	corr := storagefirst.CorrelationID(r.Header(cfg.CorrelationHeader))
 	problem := func(status int, typ, detail string) Response {
 		return problemResponse(Problem{Type: typ, Status: status, Detail: detail, Instance: corr}, corr, cfg.CorrelationHeader)
 	}
@@ -374,10 +375,7 @@ func (f *FrontDoor[T]) persistOnce(ctx context.Context, env storagefirst.Envelop
 }
 
 func problemResponse(p Problem, corr, corrHeader string) Response {
-	h := http.Header{}
-	h.Set("Content-Type", ContentTypeProblem)
-	h.Set(corrHeader, corr)
-	return Response{Status: p.Status, Header: h, Body: p.Body()}
+	return Response{Status: p.Status, Header: problem.Header(corrHeader, corr), Body: p.Body()}
 }
 
 // isJSON accepts application/json and any application/*+json.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+
+	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
 // ServeHTTP accepts a POST or PUT with a JSON body, persists it, and answers 202
@@ -17,9 +19,11 @@ func (f *FrontDoor[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &tooLarge):
 		req.BodyTooLarge = true
 	case err != nil:
-		// The client went away or sent a broken body: nothing to persist.
+		// The client went away or sent a broken body (e.g. invalid base64
+		// through an API Gateway adapter): nothing to persist.
+		corr := storagefirst.CorrelationID(r.Header.Get(f.cfg.CorrelationHeader))
 		writeResponse(w, problemResponse(Problem{Type: ProblemInvalidBody, Status: http.StatusBadRequest,
-			Detail: "the body could not be read"}, "", f.cfg.CorrelationHeader))
+			Detail: "the body could not be read", Instance: corr}, corr, f.cfg.CorrelationHeader))
 		return
 	}
 	writeResponse(w, f.Accept(r.Context(), req))

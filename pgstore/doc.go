@@ -51,6 +51,7 @@
 // Behind RDS Proxy or PgBouncer in transaction mode, no session state survives a
 // transaction: set Config.Pooled (see [ConfigurePool]), which uses
 // pgx.QueryExecModeExec (no prepared statements) and turns LISTEN/NOTIFY off, so
-// consumers poll. [IAMAuth] authenticates with RDS IAM tokens, refreshed before they
-// expire.
+// consumers poll. [PasswordAuth] gives new connections a password from a
+// function (a short-lived token); the subpackage rdsiam uses it for RDS IAM
+// authentication, so pgstore itself imports no AWS package.
 package pgstore

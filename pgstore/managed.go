@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -26,31 +24,20 @@ func ConfigurePool(cfg *pgxpool.Config) {
 	cfg.ConnConfig.DescriptionCacheCapacity = 0
 }
 
-// TokenFunc returns a password for a new connection to endpoint ("host:port") as
-// user. RDSIAMToken makes one for RDS IAM authentication.
-type TokenFunc func(ctx context.Context, endpoint, user string) (string, error)
+// PasswordFunc returns the password of a new connection to endpoint
+// ("host:port") as user, e.g. a short-lived token (pgstore/rdsiam makes RDS IAM
+// authentication tokens).
+type PasswordFunc func(ctx context.Context, endpoint, user string) (string, error)
 
-// RDSIAMToken returns a TokenFunc that signs RDS IAM authentication tokens with
-// github.com/aws/aws-sdk-go-v2/feature/rds/auth, for region and the credentials of
-// an aws.Config (awsCfg.Credentials). Signing is local: no call to AWS is made.
-func RDSIAMToken(region string, creds aws.CredentialsProvider) TokenFunc {
-	return func(ctx context.Context, endpoint, user string) (string, error) {
-		return auth.BuildAuthToken(ctx, endpoint, region, user, creds)
-	}
-}
-
-// IAMTokenLifetime is how long an RDS IAM authentication token is valid.
-const IAMTokenLifetime = 15 * time.Minute
-
-// IAMAuth makes each new connection of the pool authenticate with a token from
-// newToken (RDS IAM authentication), reusing a token until a minute before it
-// expires. RDS requires TLS for IAM authentication: keep sslmode=require or
-// stricter in the URL. Tokens are checked only when a connection is opened, so
-// open connections outlive their token safely.
-func IAMAuth(cfg *pgxpool.Config, newToken TokenFunc) {
+// PasswordAuth makes each new connection of the pool take its password from
+// password (in pgx's BeforeConnect, after one already set), reusing a password
+// for reuseFor (zero: ask for every new connection). Passwords are checked
+// only when a connection is opened, so open connections outlive a short-lived
+// one safely. For RDS IAM authentication use rdsiam.Auth, which calls this.
+func PasswordAuth(cfg *pgxpool.Config, password PasswordFunc, reuseFor time.Duration) {
 	var (
 		mu      sync.Mutex
-		token   string
+		current string
 		expires time.Time
 	)
 	prev := cfg.BeforeConnect
@@ -62,15 +49,15 @@ func IAMAuth(cfg *pgxpool.Config, newToken TokenFunc) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if token == "" || time.Now().After(expires) {
+		if current == "" || !time.Now().Before(expires) {
 			endpoint := fmt.Sprintf("%s:%d", cc.Host, cc.Port)
-			t, err := newToken(ctx, endpoint, cc.User)
+			p, err := password(ctx, endpoint, cc.User)
 			if err != nil {
-				return fmt.Errorf("pgstore: IAM token for %s: %w", endpoint, err)
+				return fmt.Errorf("pgstore: password for %s: %w", endpoint, err)
 			}
-			token, expires = t, time.Now().Add(IAMTokenLifetime-time.Minute)
+			current, expires = p, time.Now().Add(reuseFor)
 		}
-		cc.Password = token
+		cc.Password = current
 		return nil
 	}
 }

@@ -134,22 +134,25 @@ func (d Details) Body() []byte {
 	return b
 }
 
-// Header is the header of an answer carrying d: its Content-Type, plus
+// Header is the header of an answer carrying d: its Content-Type and
+// X-Content-Type-Options: nosniff, plus
 // correlation (when both are set) as the correlation ID header.
 func Header(correlationHeader, correlationID string) http.Header {
 	h := http.Header{}
 	h.Set("Content-Type", ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
 	if correlationHeader != "" && correlationID != "" {
 		h.Set(correlationHeader, correlationID)
 	}
 	return h
 }
 
-// Write answers d on w: Content-Type application/problem+json, d.Status, and
-// d's JSON. Headers already set on w (Allow, Retry-After, a correlation ID)
-// are kept.
+// Write answers d on w: Content-Type application/problem+json (with
+// X-Content-Type-Options: nosniff), d.Status, and d's JSON. Headers already
+// set on w (Allow, Retry-After, a correlation ID) are kept.
 func Write(w http.ResponseWriter, d Details) {
 	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Del("Content-Length")
 	w.WriteHeader(d.Status)
 	_, _ = w.Write(d.Body())

@@ -82,3 +82,12 @@ func TestDetailSpeaksTheClientsLanguage(t *testing.T) {
 	require.Equal(t, "the request is not valid", problem.Detail(errors.New("ingest: invalid envelope")))
 	require.Empty(t, problem.Detail(nil))
 }
+
+// Every problem answer tells browsers not to sniff its type.
+func TestProblemsAreNosniff(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	problem.Write(rec, problem.Details{Status: http.StatusBadRequest})
+	require.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"))
+	require.Equal(t, "nosniff", problem.Header("", "").Get("X-Content-Type-Options"))
+}

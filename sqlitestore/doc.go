@@ -15,7 +15,9 @@
 //
 // Use it for a single process. For several processes or machines, use pgstore.
 // A store file has one owner: Open takes an exclusive OS lock for the Store's
-// lifetime and a second Open fails with ErrStoreInUse.
+// lifetime and a second Open fails with ErrStoreInUse. [OpenReadOnly] opens it
+// beside its owner for inspection (no lock, no migrations, query_only
+// connections reading the WAL): the CLI's dlq list, dlq show and queue stats.
 //
 // Every call is bounded by its context: waits for the one writer, and for locks
 // another connection to the file holds (waited for in short slices of SQLite's

@@ -77,9 +77,13 @@ func ownerLockPath(path string) string {
 }
 
 // release ends the ownership (closing the file drops the lock). Only the first
-// call acts; later ones return its result.
+// call acts; later ones return its result. The zero owner (OpenReadOnly's)
+// holds nothing.
 func (o *owner) release() error {
 	o.once.Do(func() {
+		if o.f == nil { // OpenReadOnly: no lock was taken
+			return
+		}
 		unlock(o.f)
 		o.err = o.f.Close()
 	})

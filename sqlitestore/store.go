@@ -140,12 +140,18 @@ func open(ctx context.Context, path string, cfg Config, own *owner) (*Store, err
 	}
 	r := sql.OpenDB(rc)
 	r.SetMaxOpenConns(cfg.ReadConns)
+	return newStore(path, cfg, w, r, own), nil
+}
+
+// newStore is a Store over its writing and reading pools, with its group
+// commits started.
+func newStore(path string, cfg Config, w, r *sql.DB, own *owner) *Store {
 	s := &Store{path: path, cfg: cfg, w: w, r: r, owner: own}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	bc := batch.Config{MaxBatch: cfg.MaxBatch, Concurrency: 1}
 	s.puts = batch.New(s.ctx, bc, s.execPut)
 	s.acks = batch.New(s.ctx, bc, s.execAck)
-	return s, nil
+	return s
 }
 
 // Close stops background work and closes the database: Puts and Acks not yet

@@ -25,7 +25,8 @@ const (
 	// ProblemTypePrefix starts the type URIs of the problem+json answers.
 	ProblemTypePrefix = problem.TypePrefix
 	// HeaderCorrelationIDDefault carries the correlation ID: a request's is
-	// kept (up to 255 characters), a missing or longer one generated; every
+	// kept (up to storagefirst.MaxCorrelationIDLength bytes), a missing or
+	// longer one generated (storagefirst.CorrelationID); every
 	// answer carries it, and a problem's instance is it.
 	HeaderCorrelationIDDefault = "X-Correlation-Id"
 	// HeaderExecutionID carries the ID of the execution that answered.
@@ -50,18 +51,17 @@ type HTTPConfig struct {
 	// MaxBodyBytes bounds the body. Default HTTPMaxBodyDefault.
 	MaxBodyBytes int
 	// Status maps an execution's error name to the HTTP status of the answer, e.g.
-	// {"OrderNotFound": 404, "OrderNotCancellable": 409}. Unmapped failures answer
-	// 502 Bad Gateway.
+	// {"OrderNotFound": 404, "OrderNotCancellable": 409}; the answer's detail is
+	// then the failure's cause, so write causes of listed names for the client.
+	// Unmapped failures answer 502 Bad Gateway with a generic detail and the
+	// error name (the "error" member); their cause, which may be a driver
+	// message or a stack trace, is only logged, with the correlation ID.
 	Status map[string]int
 	// CorrelationHeader names the correlation ID header. Default
 	// HeaderCorrelationIDDefault.
 	CorrelationHeader string
 	Logger            *slog.Logger
 }
-
-// maxCorrelationLength bounds a client's correlation ID; a longer one is
-// replaced.
-const maxCorrelationLength = 255
 
 // HTTPHandler is the front door of a synchronous workflow: it starts it and answers
 // with the real outcome. It is safe for concurrent use.
@@ -120,12 +120,18 @@ func problemAnswer(status int, typ, detail, corr, execID, errName string) answer
 	return answer{status, h, d.Body()}
 }
 
+// unlistedFailureDetail is the detail of a failure whose name is not in
+// HTTPConfig.Status: the name, never the cause.
+func unlistedFailureDetail(name string) string {
+	if name == "" {
+		return "the workflow failed"
+	}
+	return "the workflow failed with error " + name
+}
+
 // correlationID is r's correlation ID, or a new one.
 func (h *HTTPHandler) correlationID(r *http.Request) string {
-	if c := r.Header.Get(h.cfg.CorrelationHeader); c != "" && len(c) <= maxCorrelationLength {
-		return c
-	}
-	return storagefirst.NewID()
+	return storagefirst.CorrelationID(r.Header.Get(h.cfg.CorrelationHeader))
 }
 
 // run starts the execution and maps its outcome.
@@ -164,11 +170,16 @@ func (h *HTTPHandler) run(ctx context.Context, r *http.Request, body []byte, con
 	case errors.As(err, &fe) && fe.Status == StatusTimedOut:
 		return problemAnswer(http.StatusGatewayTimeout, "workflow-timed-out", fe.Cause, corr, fe.ExecutionID, fe.Name)
 	case errors.As(err, &fe):
-		status, ok := h.cfg.Status[fe.Name]
-		if !ok {
-			status = http.StatusBadGateway
+		if status, listed := h.cfg.Status[fe.Name]; listed {
+			// A failure the application names is part of its API: its cause
+			// is written for the client.
+			return problemAnswer(status, "workflow-failed", fe.Cause, corr, fe.ExecutionID, fe.Name)
 		}
-		return problemAnswer(status, "workflow-failed", fe.Cause, corr, fe.ExecutionID, fe.Name)
+		// Any other cause may be a driver message or a stack trace: it goes to
+		// the log, the client gets the error name.
+		h.cfg.Logger.ErrorContext(ctx, "workflow: execution failed", "correlation_id", corr,
+			"execution_id", fe.ExecutionID, "error", fe.Name, "cause", fe.Cause)
+		return problemAnswer(http.StatusBadGateway, "workflow-failed", unlistedFailureDetail(fe.Name), corr, fe.ExecutionID, fe.Name)
 	case errors.Is(err, ErrInputTooLarge):
 		return problemAnswer(http.StatusRequestEntityTooLarge, "too-large", problem.Detail(err), corr, "", "")
 	case errors.Is(err, ErrInvalidInput):

@@ -41,7 +41,7 @@ func consoleCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "-queues is required")
 		return errUsage
 	}
-	s, err := db.open(ctx, false)
+	s, err := db.open(ctx, readWrite)
 	if err != nil {
 		return err
 	}

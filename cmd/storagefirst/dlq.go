@@ -70,7 +70,8 @@ func (s *session) close() {
 	}
 }
 
-func (s *sourceFlags) open(ctx context.Context) (*session, error) {
+// open opens the source; mode (readOnly for list and show) applies to a store.
+func (s *sourceFlags) open(ctx context.Context, mode openMode) (*session, error) {
 	switch {
 	case s.sqsURL != "" && s.queue != "":
 		return nil, fmt.Errorf("%w: give -queue (Postgres) or -sqs-url, not both", errUsage)
@@ -82,7 +83,7 @@ func (s *sourceFlags) open(ctx context.Context) (*session, error) {
 		client := s.sqsClient(cfg)
 		return &session{src: &dlqsqs.Source{Client: client, QueueURL: s.sqsURL}, awsCfg: cfg, sqs: client}, nil
 	case s.queue != "":
-		store, err := s.db.open(ctx, false)
+		store, err := s.db.open(ctx, mode)
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +157,7 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 }
 
 // openFiltered parses a command's flags, its filter, and opens its source.
-func openFiltered(ctx context.Context, fs *flag.FlagSet, args []string, src *sourceFlags, ff *filterFlags) (*session, dlq.Filter, error) {
+func openFiltered(ctx context.Context, mode openMode, fs *flag.FlagSet, args []string, src *sourceFlags, ff *filterFlags) (*session, dlq.Filter, error) {
 	if err := parse(fs, args); err != nil {
 		return nil, dlq.Filter{}, err
 	}
@@ -164,7 +165,7 @@ func openFiltered(ctx context.Context, fs *flag.FlagSet, args []string, src *sou
 	if err != nil {
 		return nil, f, err
 	}
-	sess, err := src.open(ctx)
+	sess, err := src.open(ctx, mode)
 	return sess, f, err
 }
 
@@ -211,7 +212,7 @@ func dlqList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ff.register(fs)
 	limit := fs.Int("limit", 1000, "list at most this many (0: all, which reads the whole DLQ into memory)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	sess, f, err := openFiltered(ctx, fs, args, &src, &ff)
+	sess, f, err := openFiltered(ctx, readOnly, fs, args, &src, &ff)
 	if err != nil {
 		return err
 	}
@@ -269,7 +270,7 @@ func dlqShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "-id is required")
 		return errUsage
 	}
-	sess, err := src.open(ctx)
+	sess, err := src.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}
@@ -329,7 +330,7 @@ func dlqReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	move := fs.Bool("move", false, "SQS redrive DLQs: start an SQS message move task back to the source queue instead")
 	dlqARN := fs.String("dlq-arn", "", "the DLQ's ARN (with -move)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
-	sess, f, err := openFiltered(ctx, fs, args, &src, &ff)
+	sess, f, err := openFiltered(ctx, readWrite, fs, args, &src, &ff)
 	if err != nil {
 		return err
 	}
@@ -449,7 +450,7 @@ func dlqPurge(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "purge deletes every dead letter for good; add -yes to confirm")
 		return errUsage
 	}
-	sess, err := src.open(ctx)
+	sess, err := src.open(ctx, readWrite)
 	if err != nil {
 		return err
 	}

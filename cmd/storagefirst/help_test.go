@@ -66,8 +66,20 @@ func TestSQLiteStore(t *testing.T) {
 	require.NoError(t, q.SendDeadLetter(ctx, storagefirst.DeadLetter{Envelope: env, Failures: []storagefirst.Failure{
 		{Attempt: 1, At: time.Now(), Class: "permanent", Code: "KITCHEN", Error: "rejected", Origin: "create-order"}}}))
 
-	// The application owns the file: a clear message, no second owner.
-	out := runCmd(t, bin, 1, "dlq", "list", "-database-url", path, "-queue", "create-order")
+	// The application owns the file: the read commands inspect it beside the
+	// owner (read-only); a write command says to stop it, no second owner.
+	out := runCmd(t, bin, 0, "dlq", "list", "-database-url", path, "-queue", "create-order")
+	require.Contains(t, out, env.ID)
+	require.Contains(t, runCmd(t, bin, 0, "dlq", "show", "-database-url", path, "-queue", "create-order", "-id", env.ID), "KITCHEN")
+	out = runCmd(t, bin, 0, "queue", "stats", "-database-url", path, "-queue", "create-order", "-json")
+	var running map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &running))
+	require.EqualValues(t, 1, running["dead"])
+	require.Equal(t, "create-order", running["queue"])
+	var shape storagefirst.QueueStats
+	require.NoError(t, json.Unmarshal([]byte(out), &shape), "QueueStats' own JSON shape")
+	require.Equal(t, int64(1), shape.Dead)
+	out = runCmd(t, bin, 1, "dlq", "replay", "-database-url", path, "-queue", "create-order")
 	require.Contains(t, out, "stop the application")
 	require.NoError(t, s.Close())
 

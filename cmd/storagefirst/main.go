@@ -168,7 +168,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	s, err := db.open(ctx, true)
+	s, err := db.open(ctx, create)
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func queueStats(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintln(stderr, "-queue is required")
 		return errUsage
 	}
-	s, err := db.open(ctx, false)
+	s, err := db.open(ctx, readOnly)
 	if err != nil {
 		return err
 	}
@@ -212,9 +212,17 @@ func queueStats(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"queue": *name, "ready": st.Ready,
-			"scheduled": st.Scheduled, "in_flight": st.InFlight, "dead": st.Dead,
-			"oldest_ready_age_seconds": st.OldestReadyAge.Seconds()})
+		// The one JSON shape of QueueStats (its MarshalJSON), with the queue's name.
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		var out map[string]any
+		if err := json.Unmarshal(b, &out); err != nil {
+			return err
+		}
+		out["queue"] = *name
+		return json.NewEncoder(stdout).Encode(out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "QUEUE\tREADY\tSCHEDULED\tIN FLIGHT\tDEAD\tOLDEST READY")

@@ -76,9 +76,23 @@ func sqlitePath(u string) (string, bool) {
 	return u, true
 }
 
-// open opens the store the flags name. create allows a SQLite file that does not
-// exist yet (migrate); otherwise a missing file is an error, not a new store.
-func (d *dbFlags) open(ctx context.Context, create bool) (*cliStore, error) {
+// openMode says how a command opens a store.
+type openMode int
+
+const (
+	// readWrite opens an existing store as its owner (a SQLite file's one
+	// owner: the application must be stopped).
+	readWrite openMode = iota
+	// create is readWrite that may create a new SQLite file (migrate).
+	create
+	// readOnly inspects a store, a SQLite file beside its running owner
+	// (sqlitestore.OpenReadOnly); writes fail.
+	readOnly
+)
+
+// open opens the store the flags name in mode; outside create, a missing
+// SQLite file is an error, not a new store.
+func (d *dbFlags) open(ctx context.Context, mode openMode) (*cliStore, error) {
 	if d.url == "" {
 		return nil, fmt.Errorf("%w: -database-url is required", errUsage)
 	}
@@ -86,10 +100,14 @@ func (d *dbFlags) open(ctx context.Context, create bool) (*cliStore, error) {
 		if path == "" {
 			return nil, fmt.Errorf("%w: -database-url %q names no file", errUsage, d.url)
 		}
-		if _, err := os.Stat(path); !create && errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(path); mode != create && errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no SQLite store at %s (run the application first, or give its file)", path)
 		}
-		s, err := sqlitestore.Open(ctx, path, sqlitestore.Config{})
+		open := sqlitestore.Open
+		if mode == readOnly {
+			open = sqlitestore.OpenReadOnly
+		}
+		s, err := open(ctx, path, sqlitestore.Config{})
 		if errors.Is(err, sqlitestore.ErrStoreInUse) {
 			return nil, fmt.Errorf("%w\na SQLite store has one owner at a time: stop the application using it, then run this again", err)
 		}

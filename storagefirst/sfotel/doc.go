@@ -31,4 +31,12 @@
 //   - Workflows wraps a workflow.Store and counts executions by status.
 //   - LogHandler wraps a slog.Handler: records carry trace_id, span_id and the
 //     envelope's IDs from the context.
+//
+// # Where it sits
+//
+// sfotel wraps the core from outside: it imports storagefirst and workflow and the
+// OpenTelemetry API (go.opentelemetry.io/otel, its trace, metric and propagation
+// packages), never its SDK or an exporter; the core imports none of it, so a user
+// who does not trace compiles no OpenTelemetry. The application (the pizza
+// example) chooses the SDK and exporters.
 package sfotel

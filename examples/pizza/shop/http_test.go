@@ -144,9 +144,9 @@ func surface(t *testing.T, b shop.Backend, secret string) {
 	require.NoError(t, json.Unmarshal(a.body, &page))
 	require.Len(t, page.Orders, 2)
 	require.Equal(t, page.Orders[1].ID, page.Next)
-	require.Equal(t, "/orders?after="+page.Next+"&limit=2", page.NextURL)
+	require.Equal(t, "?after="+page.Next+"&limit=2", page.NextURL)
 	require.Equal(t, "<"+page.NextURL+`>; rel="next"`, a.header.Get("Link"))
-	a = c.send("GET", page.NextURL, "", "")
+	a = c.send("GET", "/orders"+page.NextURL, "", "")
 	require.Equal(t, 200, a.code)
 	var last shop.Page
 	require.NoError(t, json.Unmarshal(a.body, &last))

@@ -107,7 +107,9 @@ func ItemsOrEmpty(items []string) []string {
 // Page is the answer of GET /orders: up to limit orders in ID order. When
 // the page is full, Next is the cursor of the next page (the after parameter)
 // and NextURL the ready-to-follow link to it (also in the Link header, rel
-// "next"); on the last page both are empty.
+// "next"), a relative reference ("?after=...&limit=...") to resolve against
+// the URL of the request, so it holds behind a path prefix such as an API
+// Gateway stage; on the last page both are empty.
 type Page struct {
 	Orders  []Order `json:"orders"`
 	Next    string  `json:"next,omitempty"`

@@ -10,7 +10,7 @@ import (
 )
 
 // HeaderCorrelationID carries the correlation ID of every request and answer:
-// a client's (up to ingest.MaxKeyLength characters) is kept, a missing one
+// a client's (up to storagefirst.MaxCorrelationIDLength bytes) is kept, a missing one
 // generated. A problem's instance is it, and the log lines of the request
 // carry it as correlation_id.
 const HeaderCorrelationID = ingest.HeaderCorrelationIDDefault
@@ -36,11 +36,8 @@ func correlationID(r *http.Request) string {
 // header.
 func correlate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(HeaderCorrelationID)
-		if id == "" || len(id) > ingest.MaxKeyLength {
-			id = storagefirst.NewID()
-			r.Header.Set(HeaderCorrelationID, id)
-		}
+		id := storagefirst.CorrelationID(r.Header.Get(HeaderCorrelationID))
+		r.Header.Set(HeaderCorrelationID, id)
 		w.Header().Set(HeaderCorrelationID, id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), correlationKey{}, id)))
 	})

@@ -467,7 +467,10 @@ func (s *Shop) list(w http.ResponseWriter, r *http.Request) {
 	page := Page{Orders: orders}
 	if len(orders) == limit {
 		page.Next = orders[len(orders)-1].ID
-		page.NextURL = "/orders?" + url.Values{"limit": {strconv.Itoa(limit)}, "after": {page.Next}}.Encode()
+		// A relative reference (RFC 3986 section 4.2): it resolves against the
+		// URL the client called, so it stays right behind a prefix the shop
+		// does not see (an API Gateway stage, a custom domain's base path).
+		page.NextURL = "?" + url.Values{"limit": {strconv.Itoa(limit)}, "after": {page.Next}}.Encode()
 		w.Header().Set("Link", "<"+page.NextURL+`>; rel="next"`)
 	}
 	writeJSON(w, http.StatusOK, page)

@@ -20,6 +20,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/pgstore"
+	"github.com/storagefirst/storagefirst-go/pgstore/rdsiam"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -90,7 +91,7 @@ func Pool(ctx context.Context) (pool *pgxpool.Pool, pooled bool, err error) {
 		if err != nil {
 			return nil, false, err
 		}
-		pgstore.IAMAuth(cfg, pgstore.RDSIAMToken(awsCfg.Region, awsCfg.Credentials))
+		rdsiam.Auth(cfg, awsCfg.Region, awsCfg.Credentials)
 	}
 	pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	return pool, pooled, err
