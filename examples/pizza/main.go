@@ -75,6 +75,11 @@ func main() {
 	}
 }
 
+// shutdownTimeout bounds the graceful stop: longer than the longest request (a
+// cancel waits up to shop.CancelTimeoutDefault for its workflow), so that Ctrl-C
+// lets every in-flight request finish rather than failing it.
+const shutdownTimeout = shop.CancelTimeoutDefault + 10*time.Second
+
 func run(o options, logger *slog.Logger) error {
 	addr, db, schema, failPrefix := o.addr, o.db, o.schema, o.failPrefix
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -145,7 +150,7 @@ func run(o options, logger *slog.Logger) error {
 		<-workDone
 		return err
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx) // in-flight requests finish
 	stopWork()                      // then the consumers finish or release their work

@@ -156,14 +156,22 @@ func TestFunctionsThroughTheRuntimeInterfaceEmulator(t *testing.T) {
 	require.Contains(t, string(out), `"PhysicalResourceId":"pizza-migrations"`)
 
 	// POST /orders, as API Gateway's direct integration puts it on the bus and the
-	// rule delivers it: the request body is the detail.
+	// rule delivers it: the detail carries the order id, the request's time, its
+	// Idempotency-Key and the body (lambdaenv.CreateOrderDetail).
 	create := serve(t, rie, fn("create-order"), env)
-	event := `{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"CreateOrder","source":"com.lee.pizza",` +
-		`"account":"111122223333","time":"2026-11-30T12:00:00Z","region":"us-east-1","resources":[],` +
-		`"detail":{"username":"lee"}}`
-	_, err = create.invoke(event)
+	const orderID = "1764504000000-6a7e8feb-b491-4cf7-a9f1-bf3703467718"
+	event := func(eventID string) string {
+		return `{"version":"0","id":"` + eventID + `","detail-type":"CreateOrder","source":"com.lee.pizza",` +
+			`"account":"111122223333","time":"2026-11-30T12:00:00Z","region":"us-east-1","resources":[],` +
+			`"detail":{"id":"` + orderID + `","requested_at_ms":1764504000000,"request_id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718",` +
+			`"idempotency_key":"lee-1","order":{"username":"lee"}}}`
+	}
+	_, err = create.invoke(event("ev-1"))
 	require.NoError(t, err)
-	_, err = create.invoke(event) // Lambda delivers asynchronous events at least once
+	_, err = create.invoke(event("ev-1")) // Lambda delivers asynchronous events at least once
+	require.NoError(t, err)
+	retry := strings.ReplaceAll(strings.ReplaceAll(event("ev-2"), "1764504000000", "1764504003000"), "6a7e8feb-b491", "7b7e8feb-b491")
+	_, err = create.invoke(retry) // the client's retry with the same Idempotency-Key
 	require.NoError(t, err)
 	pool, err := pgxpool.New(ctx, url)
 	require.NoError(t, err)
@@ -187,7 +195,7 @@ func TestFunctionsThroughTheRuntimeInterfaceEmulator(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(out, &resp))
 	require.Equal(t, 200, resp.StatusCode)
-	require.Contains(t, resp.Body, `"id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718"`)
+	require.Contains(t, resp.Body, `"id":"`+orderID+`"`)
 
 	// PUT /orders: the Step Functions task input of the cancel workflow.
 	cancel := serve(t, rie, fn("cancel-order"), env)

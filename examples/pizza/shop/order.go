@@ -33,20 +33,30 @@ type CreateOrder struct {
 	Items    []string `json:"items,omitempty"`
 }
 
-// MaxUsername is the reference table's varchar(45).
-const MaxUsername = 45
+// Limits of a create request, in characters (Unicode code points, as JSON
+// Schema's maxLength and Postgres's varchar count them, not bytes). The API's
+// JSON-schema model on AWS (infra/lib/pizza-stack.ts) uses the same numbers; both
+// are held to testdata/create-order-cases.json.
+const (
+	// MaxUsername is the reference table's varchar(45).
+	MaxUsername = 45
+	// MaxItems bounds the items of an order.
+	MaxItems = 20
+	// MaxItemLength bounds one item.
+	MaxItemLength = 64
+)
 
 // Validate checks a create request.
 func (c CreateOrder) Validate() error {
 	if err := validUsername(c.Username); err != nil {
 		return err
 	}
-	if len(c.Items) > 20 {
-		return errors.New("at most 20 items")
+	if len(c.Items) > MaxItems {
+		return fmt.Errorf("at most %d items", MaxItems)
 	}
 	for _, it := range c.Items {
-		if it == "" || len(it) > 64 {
-			return errors.New("items are 1 to 64 characters")
+		if it == "" || utf8.RuneCountInString(it) > MaxItemLength {
+			return fmt.Errorf("items are 1 to %d characters", MaxItemLength)
 		}
 	}
 	return nil

@@ -107,22 +107,17 @@ func New(cfg Config) (*Shop, error) {
 	s := &Shop{cfg: cfg, orders: cfg.Backend.Orders(), mux: http.NewServeMux()}
 
 	var err error
-	// A short claim: after a crash the order is created again within 30 s. It is
-	// safe because the claim is completed in the order's own transaction (a
-	// worker that outlives its claim cannot commit).
-	//
+	idem := cfg.Backend.Idempotency()
+	if cfg.Telemetry != nil {
+		idem = cfg.Telemetry.Idempotency(idem)
+	}
 	// Keyed on the envelope's ID (the order's ID), not on the client's
 	// Idempotency-Key: the front door already stores one envelope per key while
 	// its record lives, and once that record expires a retry with the same key is
 	// a new order with a new ID, which must be created, not skipped as a repeat of
 	// the first. dlq.OriginalID keeps a replay under a new ID a repeat of its
 	// original.
-	idem := cfg.Backend.Idempotency()
-	if cfg.Telemetry != nil {
-		idem = cfg.Telemetry.Idempotency(idem)
-	}
-	s.createMW, err = storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: idem,
-		Scope: "create-order", Key: dlq.OriginalID, Lease: 30 * time.Second})
+	s.createMW, err = createIdempotency(idem, dlq.OriginalID)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +229,7 @@ func (c createSink) PutKeyed(ctx context.Context, p storagefirst.KeyedPut) (stor
 // CreateHandler is the create-order consumer's handler chain: decode, then create
 // the order exactly once.
 func (s *Shop) CreateHandler() storagefirst.Handler {
-	create := ingest.HandlerFor(ingest.DecodeConfig{}, func(ctx context.Context, ev ingest.Event[CreateOrder]) error {
+	create := ingest.HandlerFor(ingest.DecodeConfig{AllowUnknownFields: true}, func(ctx context.Context, ev ingest.Event[CreateOrder]) error {
 		s.failMu.RLock()
 		fail := s.cfg.FailCreate
 		s.failMu.RUnlock()
@@ -250,6 +245,16 @@ func (s *Shop) CreateHandler() storagefirst.Handler {
 		mws = append([]storagefirst.Middleware{s.cfg.Telemetry.Middleware("create-order")}, mws...)
 	}
 	return storagefirst.Chain(create, mws...)
+}
+
+// createIdempotency is the create-order consumer's idempotency middleware on
+// store, keyed by key (nil: the envelope's Key, its Idempotency-Key or else its
+// ID). A short claim: after a crash the order is created again within 30 s. It is
+// safe because the claim is completed in the order's own transaction (a worker
+// that outlives its claim cannot commit).
+func createIdempotency(store storagefirst.IdempotencyStore, key func(storagefirst.Envelope) string) (storagefirst.Middleware, error) {
+	return storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: store, Scope: "create-order",
+		Key: key, Lease: 30 * time.Second})
 }
 
 // CancelInput is the cancel workflow's input, as in the reference system.
@@ -294,13 +299,22 @@ func (s *Shop) CancelOrder(ctx context.Context, in CancelInput) (Order, error) {
 var lambdaServiceErrors = []string{"Lambda.ServiceException", "Lambda.AWSLambdaException",
 	"Lambda.SdkClientException", "Lambda.ClientExecutionTimeoutException"}
 
-// CancelWorkflow is the cancel workflow: the task retried on transient errors,
-// business rejections routed to their own Fail states, and everything else caught
-// into the dead-letter queue. Its retry schedule fits CancelTimeoutDefault (25 s)
-// on its longest path, which workflow.New checks: at most 5 attempts of at most
-// 3 s (1 + 2 retries on Lambda service errors, 1 + 2 on Database.Unavailable,
-// each after 1 then 2 s), 5 x 3 + 3 + 3 = 21 s, then SendToDLQ's 2 attempts of
-// at most 1 s, 1 s apart: 24 s. (The reference system's 2 s x 6 attempts with backoff 2
+// Timings of the cancel workflow. Its longest path, which workflow.New checks
+// against the execution's timeout, fits CancelTimeoutDefault (25 s): CancelOrder's
+// worst case of every attempt timing out and every retry waiting (4 attempts of
+// CancelTaskTimeout, 4 s of waits: 20 s), then SendToDLQ's (2 attempts of
+// CancelDLQTimeout, 1 s apart: 3 s), 23 s in all. So a cancel that cannot succeed
+// reaches the dead-letter queue before the execution times out.
+const (
+	CancelTaskTimeout = 4 * time.Second
+	CancelDLQTimeout  = 1 * time.Second
+)
+
+// CancelWorkflow is the cancel workflow: the task retried on transient errors
+// (Lambda service errors twice, 1 s then 2 s; an unavailable database once,
+// after 1 s), business rejections routed to their own Fail states, and everything
+// else caught into the dead-letter queue, all inside the timeout (see
+// CancelTaskTimeout). (The reference system's 2 s x 6 attempts with backoff 2
 // waits 2+4+...+64 s: it never fits an execution API Gateway waits 29 s for.) Its
 // input is checked before anything is stored: at most CancelMaxInputBytes, a
 // CancelInput that validates, an order ID of at most MaxOrderIDLength.
@@ -312,10 +326,10 @@ func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination,
 		MaxInputBytes: CancelMaxInputBytes,
 		ValidateInput: validateCancelInput,
 		States: map[string]workflow.State{
-			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: 3 * time.Second,
+			"CancelOrder": workflow.Task{Run: task, Resource: "cancel-order", Timeout: CancelTaskTimeout,
 				Retry: []workflow.Retrier{
 					{ErrorEquals: lambdaServiceErrors, IntervalSeconds: 1, MaxRetries: 2, BackoffRate: 2},
-					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxRetries: 2, BackoffRate: 2},
+					{ErrorEquals: []string{"Database.Unavailable"}, IntervalSeconds: 1, MaxRetries: 1, BackoffRate: 2},
 				},
 				Catch: []workflow.Catcher{
 					{ErrorEquals: []string{"OrderNotFound"}, Next: "OrderNotFound"},
@@ -327,10 +341,10 @@ func CancelWorkflow(task workflow.TaskFunc, dead workflow.DeadLetterDestination,
 			"OrderNotFound":       workflow.Fail{Error: "OrderNotFound", Cause: "there is no such order"},
 			"OrderNotCancellable": workflow.Fail{Error: "OrderNotCancellable", Cause: "the order cannot be cancelled in its state"},
 			"InvalidRequest":      workflow.Fail{Error: "InvalidRequest", Cause: "give the order's id or username"},
-			// A dead letter the queue does not take within 1 s is tried once
-			// more; one it never takes fails this state, and the engine
+			// A dead letter the queue does not take within CancelDLQTimeout is
+			// tried once more; one it never takes fails this state, and the engine
 			// dead-letters the execution itself, until it is stored.
-			"SendToDLQ": workflow.Task{Run: workflow.DeadLetterTask(dead), Resource: "dlq", Next: "CancelFailed", Timeout: time.Second,
+			"SendToDLQ": workflow.Task{Run: workflow.DeadLetterTask(dead), Resource: "dlq", Next: "CancelFailed", Timeout: CancelDLQTimeout,
 				Retry: []workflow.Retrier{{ErrorEquals: []string{workflow.ErrorAll}, IntervalSeconds: 1, MaxRetries: 1}}},
 			"CancelFailed": workflow.Fail{Error: "CancelFailed",
 				Cause: "the order could not be cancelled; the request is in the dead-letter queue"},

@@ -14,6 +14,9 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as cwactions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as crypto from 'node:crypto';
 import { Construct } from 'constructs';
 import * as tpl from './templates';
 
@@ -22,10 +25,74 @@ export interface PizzaStackProps extends StackProps {
   assetDir: string;
   /** The cancel workflow's ASL, exported from the Go definition (tools/aslgen). */
   aslPath: string;
+  /**
+   * Directories of the SQL migrations the migrate function embeds (pgstore's and
+   * the shop's). Default: MIGRATION_DIRS. The migrations custom resource is keyed
+   * on their hash, so a deploy that changes them runs them.
+   */
+  migrationDirs?: string[];
+  /**
+   * Create the account-wide AWS::ApiGateway::Account setting (and its role) that
+   * lets API Gateway write access and execution logs to CloudWatch. It is one per
+   * account and region, shared by every API there, so it is off by default: turn
+   * it on (or pass -c pizza:apiGatewayAccount=true) only in an account with no
+   * other owner of that setting.
+   */
+  apiGatewayAccount?: boolean;
+  /** Steady-state requests per second the API stage accepts. Default API_RATE_LIMIT. */
+  apiRateLimit?: number;
+  /** Burst the API stage accepts. Default API_BURST_LIMIT. */
+  apiBurstLimit?: number;
 }
 
-/** The database user the functions connect as, through RDS Proxy with IAM auth. */
+/** The migrations' directories, relative to this file's build output (build/lib). */
+export const MIGRATION_DIRS = [
+  path.join(__dirname, '..', '..', '..', '..', '..', 'pgstore', 'migrations'),
+  path.join(__dirname, '..', '..', '..', 'shop', 'pgshop', 'migrations'),
+];
+
+/**
+ * The key of the migrations custom resource: a SHA-256 of every migration file's
+ * name and contents, in name order per directory. CloudFormation calls the migrate
+ * function again whenever it changes.
+ */
+export function migrationsHash(dirs: string[]): string {
+  const h = crypto.createHash('sha256');
+  for (const dir of dirs) {
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+    if (files.length === 0) {
+      throw new Error(`no migrations in ${dir}`);
+    }
+    for (const f of files) {
+      h.update(`${path.basename(dir)}/${f}\0`);
+      h.update(fs.readFileSync(path.join(dir, f)));
+      h.update('\0');
+    }
+  }
+  return h.digest('hex');
+}
+
+/** Default steady-state rate of the API stage (requests per second). */
+export const API_RATE_LIMIT = 50;
+/** Default burst of the API stage. */
+export const API_BURST_LIMIT = 100;
+
+/** The cluster's master user: only the migrate function connects as it (through RDS Proxy, with the generated secret). */
 export const DB_USER = 'pizza_admin';
+/**
+ * The application roles the migrations create (pgshop.Roles), each granted
+ * rds_iam and only what it needs: the writer reads and writes the store's and the
+ * orders tables, the reader may only read the orders.
+ */
+export const DB_WRITER = 'pizza_writer';
+export const DB_READER = 'pizza_reader';
+/** Which database user each function connects as. */
+export const FUNCTION_DB_USER: Record<string, string> = {
+  'create-order': DB_WRITER,
+  'cancel-order': DB_WRITER,
+  'list-orders': DB_READER,
+  migrate: DB_USER,
+};
 /** API Gateway gives up on an integration after this long (the default). */
 export const API_INTEGRATION_TIMEOUT = Duration.seconds(29);
 
@@ -37,6 +104,7 @@ export const API_INTEGRATION_TIMEOUT = Duration.seconds(29);
 export class PizzaStack extends Stack {
   public readonly api: apigw.RestApi;
   public readonly dlqs: sqs.Queue[];
+  public readonly alarmTopic: sns.Topic;
 
   constructor(scope: Construct, id: string, props: PizzaStackProps) {
     super(scope, id, props);
@@ -58,9 +126,20 @@ export class PizzaStack extends Stack {
       credentials: rds.Credentials.fromGeneratedSecret(DB_USER),
       defaultDatabaseName: 'pizza',
       storageEncrypted: true,
+      iamAuthentication: true,
       removalPolicy: RemovalPolicy.SNAPSHOT,
     });
-    const proxy = cluster.addProxy('Proxy', { secrets: [cluster.secret!], vpc, vpcSubnets: subnets, iamAuth: true, requireTLS: true });
+    // IAM from the functions to the proxy; from the proxy to the database, the
+    // master user's secret (for migrate) and end-to-end IAM for the application
+    // roles, which hold no password at all.
+    const proxyRole = new iam.Role(this, 'ProxyRole', { assumedBy: new iam.ServicePrincipal('rds.amazonaws.com') });
+    for (const user of [DB_WRITER, DB_READER]) {
+      cluster.grantConnect(proxyRole, user);
+    }
+    const proxy = cluster.addProxy('Proxy', {
+      secrets: [cluster.secret!], vpc, vpcSubnets: subnets, iamAuth: true, requireTLS: true, role: proxyRole,
+      defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
+    });
     const functionsSg = new ec2.SecurityGroup(this, 'FunctionsSg', { vpc, allowAllOutbound: false, description: 'pizza functions: Postgres only' });
     functionsSg.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(5432), 'to RDS Proxy');
     proxy.connections.allowFrom(functionsSg, ec2.Port.tcp(5432), 'pizza functions');
@@ -78,14 +157,20 @@ export class PizzaStack extends Stack {
         vpc,
         vpcSubnets: subnets,
         securityGroups: [functionsSg],
-        environment: { PIZZA_DB_HOST: proxy.endpoint, PIZZA_DB_USER: DB_USER, PIZZA_DB_NAME: 'pizza', PIZZA_SCHEMA: 'pizza' },
+        environment: {
+          PIZZA_DB_HOST: proxy.endpoint, PIZZA_DB_USER: FUNCTION_DB_USER[name], PIZZA_DB_NAME: 'pizza', PIZZA_SCHEMA: 'pizza',
+          ...(name === 'migrate' ? { PIZZA_DB_WRITER: DB_WRITER, PIZZA_DB_READER: DB_READER } : {}),
+        },
         logGroup: new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
       });
-      proxy.grantConnect(f, DB_USER);
+      proxy.grantConnect(f, FUNCTION_DB_USER[name]);
       return f;
     };
     const createOrder = fn('create-order', Duration.seconds(10));
-    const cancelOrder = fn('cancel-order', Duration.seconds(3)); // <= CancelOrder's TimeoutSeconds: no attempt outlives its state
+    // No longer than CancelOrder's TimeoutSeconds (shop.CancelTaskTimeout), so a
+    // slow invocation ends with the attempt the state machine gave up on: no
+    // attempt outlives its state.
+    const cancelOrder = fn('cancel-order', Duration.seconds(4));
     const listOrders = fn('list-orders', Duration.seconds(10));
     const migrate = fn('migrate', Duration.minutes(2));
 
@@ -93,7 +178,12 @@ export class PizzaStack extends Stack {
     const provider = new cr.Provider(this, 'MigrationsProvider', { onEventHandler: migrate });
     const migrations = new CustomResource(this, 'Migrations', {
       serviceToken: provider.serviceToken,
-      properties: { asl: fs.readFileSync(props.aslPath, 'utf8').length },
+      properties: {
+        // Keyed on what the function applies: the migration files, and the code
+        // that applies them (the asset's hash changes with the library's version).
+        migrations: migrationsHash(props.migrationDirs ?? MIGRATION_DIRS),
+        code: ((migrate.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty).s3Key,
+      },
     });
     migrations.node.addDependency(cluster, proxy);
 
@@ -104,8 +194,14 @@ export class PizzaStack extends Stack {
     const createFailures = queue('CreateOrderFailures'); // the function failed after its retries
     const cancelDlq = queue('CancelOrderDlq'); // the cancel workflow caught a failure
     this.dlqs = [eventsDlq, createFailures, cancelDlq];
+    // Alarms notify this topic: subscribe the operators to it.
+    this.alarmTopic = new sns.Topic(this, 'DeadLetterAlarms', { displayName: 'pizza: dead letters to inspect and replay' });
+    this.alarmTopic.addToResourcePolicy(new iam.PolicyStatement({
+      effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions: ['sns:Publish'], resources: [this.alarmTopic.topicArn],
+      conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+    }));
     for (const q of this.dlqs) {
-      new cloudwatch.Alarm(this, `${q.node.id}Depth`, {
+      const alarm = new cloudwatch.Alarm(this, `${q.node.id}Depth`, {
         alarmDescription: `Dead letters in ${q.node.id}: inspect and replay them with storagefirst dlq`,
         metric: q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
         threshold: 1,
@@ -113,6 +209,7 @@ export class PizzaStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      alarm.addAlarmAction(new cwactions.SnsAction(this.alarmTopic));
     }
 
     // Create: the bus, the rule, the target with its retry policy and DLQ, and the
@@ -144,7 +241,16 @@ export class PizzaStack extends Stack {
     cancelDlq.grantSendMessages(stateMachine);
 
     // The API: direct integrations with honest responses, request validation.
-    this.api = new apigw.RestApi(this, 'Api', { restApiName: 'pizza', deployOptions: { stageName: 'prod' } });
+    const accountSetting = props.apiGatewayAccount ?? this.node.tryGetContext('pizza:apiGatewayAccount') === 'true';
+    this.api = new apigw.RestApi(this, 'Api', {
+      restApiName: 'pizza',
+      cloudWatchRole: accountSetting,
+      deployOptions: {
+        stageName: 'prod',
+        throttlingRateLimit: props.apiRateLimit ?? API_RATE_LIMIT,
+        throttlingBurstLimit: props.apiBurstLimit ?? API_BURST_LIMIT,
+      },
+    });
     const integrationRole = new iam.Role(this, 'ApiIntegrationRole', { assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com') });
     bus.grantPutEventsTo(integrationRole);
     stateMachine.grantStartSyncExecution(integrationRole);
@@ -174,14 +280,19 @@ export class PizzaStack extends Stack {
       },
     });
     const problemHeaders = { 'method.response.header.Content-Type': true };
+    const problemContentType = { 'method.response.header.Content-Type': `'${tpl.PROBLEM_CONTENT_TYPE}'` };
+    // API Gateway's own answers (a body the model rejects, throttling, a missing
+    // route, an integration failure) are problems too.
+    const gatewayProblem = { 'Content-Type': `'${tpl.PROBLEM_CONTENT_TYPE}'` };
     this.api.addGatewayResponse('BadBody', {
       type: apigw.ResponseType.BAD_REQUEST_BODY,
       statusCode: '400',
-      templates: {
-        'application/json':
-          '{"type":"https://github.com/storagefirst/storagefirst-go/problems/invalid-body","title":"Bad Request","status":400,"detail":"$context.error.validationErrorString"}',
-      },
+      responseHeaders: gatewayProblem,
+      templates: { 'application/json': tpl.badBody },
     });
+    for (const [id, type] of [['Default4xx', apigw.ResponseType.DEFAULT_4XX], ['Default5xx', apigw.ResponseType.DEFAULT_5XX]] as const) {
+      this.api.addGatewayResponse(id, { type, responseHeaders: gatewayProblem, templates: { 'application/json': tpl.gatewayError } });
+    }
 
     const orders = this.api.root.addResource('orders');
     orders.addMethod(
@@ -204,7 +315,7 @@ export class PizzaStack extends Stack {
             {
               statusCode: '503',
               selectionPattern: '[45]\\d{2}',
-              responseParameters: { 'method.response.header.Retry-After': "'1'" },
+              responseParameters: { 'method.response.header.Retry-After': "'1'", ...problemContentType },
               responseTemplates: { 'application/json': tpl.putEventsError },
             },
           ],
@@ -214,7 +325,7 @@ export class PizzaStack extends Stack {
         requestValidator: validator,
         requestModels: { 'application/json': createModel },
         methodResponses: [
-          { statusCode: '202' },
+          { statusCode: '202', responseParameters: { 'method.response.header.Location': true, 'method.response.header.Retry-After': true, ...problemHeaders } },
           { statusCode: '503', responseParameters: { 'method.response.header.Retry-After': true, ...problemHeaders } },
         ],
       },
@@ -232,14 +343,22 @@ export class PizzaStack extends Stack {
           requestTemplates: { 'application/json': tpl.startSyncRequest(stateMachine.stateMachineArn) },
           integrationResponses: [
             { statusCode: '200', selectionPattern: '2\\d{2}', responseTemplates: { 'application/json': tpl.startSyncResponse } },
-            { statusCode: '502', selectionPattern: '[45]\\d{2}', responseTemplates: { 'application/json': tpl.startSyncError } },
+            {
+              statusCode: '503',
+              selectionPattern: '[45]\\d{2}',
+              responseParameters: { 'method.response.header.Retry-After': "'1'", ...problemContentType },
+              responseTemplates: { 'application/json': tpl.startSyncError },
+            },
           ],
         },
       }),
       {
         requestValidator: validator,
         requestModels: { 'application/json': cancelModel },
-        methodResponses: [{ statusCode: '200' }, { statusCode: '502', responseParameters: problemHeaders }],
+        methodResponses: [
+          { statusCode: '200', responseParameters: problemHeaders },
+          { statusCode: '503', responseParameters: { 'method.response.header.Retry-After': true, ...problemHeaders } },
+        ],
       },
     );
     const list = new apigw.LambdaIntegration(listOrders);

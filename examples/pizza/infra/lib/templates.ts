@@ -1,27 +1,61 @@
 // API Gateway mapping templates (VTL) of the direct integrations. They answer the
 // truth: a PutEvents reply with FailedEntryCount > 0 and a FAILED or TIMED_OUT
-// synchronous execution become errors, never the reference system's blanket 200.
+// synchronous execution become errors, never the reference system's blanket 200;
+// every error is an RFC 9457 problem (application/problem+json), as the local
+// service answers. test/templates.test.ts renders them with a Velocity engine.
+
+/** The media type of every error answer. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+/** The prefix of the problems' type URIs (workflow.ProblemTypePrefix in Go). */
+export const PROBLEM_TYPE_PREFIX = 'https://github.com/storagefirst/storagefirst-go/problems/';
 
 const problem = (status: number, type: string, title: string, detail: string) =>
-  `{"type":"https://github.com/storagefirst/storagefirst-go/problems/${type}","title":"${title}","status":${status},"detail":"${detail}"}`;
+  `{"type":"${PROBLEM_TYPE_PREFIX}${type}","title":"${title}","status":${status},"detail":"${detail}"}`;
 
-/** The PutEvents request: the request body becomes the event's detail. */
+// $util.escapeJavaScript escapes ' as \' (not JSON): undo that.
+const jsonString = (expr: string) => `$util.escapeJavaScript(${expr}).replaceAll("\\\\'", "'")`;
+
+/**
+ * The order's ID on AWS, the same in the request and the response templates:
+ * the request's time in epoch milliseconds (13 digits until the year 2286, so the
+ * IDs sort in placement order) and API Gateway's request ID. The create-order
+ * function checks its shape (lambda/create-order).
+ */
+export const ORDER_ID = '${context.requestTimeEpoch}-${context.requestId}';
+
+/**
+ * The PutEvents request. The event's detail is the create-order contract the
+ * create-order function reads: {"id", "requested_at_ms", "request_id",
+ * "idempotency_key" (the request's Idempotency-Key header, when given), "order"
+ * (the request body)}. A client's retry with the same Idempotency-Key makes one
+ * order: the function's idempotency key is the header's value.
+ */
 export function putEventsRequest(busName: string): string {
   return [
-    `#set($body = $util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'"))`,
-    `{"Entries":[{"Source":"com.lee.pizza","DetailType":"CreateOrder","Detail":"$body","EventBusName":"${busName}"}]}`,
+    `#set($body = ${jsonString("$input.json('$')")})`,
+    `#set($key = ${jsonString(jsonString("$input.params('Idempotency-Key')"))})`,
+    '{"Entries":[{"Source":"com.lee.pizza","DetailType":"CreateOrder","Detail":"{' +
+      `\\"id\\":\\"${ORDER_ID}\\",\\"requested_at_ms\\":$context.requestTimeEpoch,\\"request_id\\":\\"$context.requestId\\",` +
+      `#if($key != "")\\"idempotency_key\\":\\"$key\\",#end` +
+      `\\"order\\":$body}","EventBusName":"${busName}"}]}`,
   ].join('\n');
 }
 
-/** The PutEvents reply: 202 with the event ID only when every entry was accepted. */
+const overrideProblem = (status: number) => [
+  `#set($context.responseOverride.status = ${status})`,
+  `#set($context.responseOverride.header.Content-Type = "${PROBLEM_CONTENT_TYPE}")`,
+];
+
+/** The PutEvents reply: 202 with the order's ID only when every entry was accepted. */
 export const putEventsResponse = [
   `#set($failed = $input.path('$.FailedEntryCount'))`,
   `#if($failed && $failed > 0)`,
-  `#set($context.responseOverride.status = 503)`,
+  ...overrideProblem(503),
   `#set($context.responseOverride.header.Retry-After = "1")`,
   problem(503, 'not-persisted', 'Service Unavailable', 'the request was not stored; retry it'),
   `#else`,
-  `{"id":"$input.path('$.Entries[0].EventId')"}`,
+  `#set($context.responseOverride.header.Location = "/orders/${ORDER_ID}")`,
+  `{"id":"${ORDER_ID}"}`,
   `#end`,
 ].join('\n');
 
@@ -31,10 +65,26 @@ export const putEventsError = problem(503, 'not-persisted', 'Service Unavailable
 /** The StartSyncExecution request: the reference system's cancel input. */
 export function startSyncRequest(stateMachineArn: string): string {
   return [
-    `#set($body = $util.escapeJavaScript($input.json('$')).replaceAll("\\\\'", "'"))`,
+    `#set($body = ${jsonString("$input.json('$')")})`,
     `{"stateMachineArn":"${stateMachineArn}","input":"{\\"actionType\\":\\"cancel\\",\\"body\\":$body}"}`,
   ].join('\n');
 }
+
+/**
+ * What a TIMED_OUT execution answers. The execution ended before its Catch could
+ * run, so the request is NOT in the dead-letter queue (the retry schedule is
+ * bounded to leave time for it, so this takes a task that overran its own
+ * timeout): say so.
+ */
+export const TIMED_OUT_DETAIL =
+  'the cancellation did not finish in time and was not recorded in the dead-letter queue; it may or may not have taken effect: read the order, then retry';
+
+/** Execution errors and the status each answers (the local service's Status map). */
+export const CANCEL_ERROR_STATUS: Record<string, [number, string]> = {
+  OrderNotFound: [404, 'Not Found'],
+  OrderNotCancellable: [409, 'Conflict'],
+  InvalidRequest: [400, 'Bad Request'],
+};
 
 /** The StartSyncExecution reply (always HTTP 200): mapped by the execution's status and error. */
 export const startSyncResponse = [
@@ -42,18 +92,28 @@ export const startSyncResponse = [
   `#if($status == 'SUCCEEDED')`,
   `$input.path('$.output')`,
   `#elseif($status == 'TIMED_OUT')`,
-  `#set($context.responseOverride.status = 504)`,
-  problem(504, 'workflow-timed-out', 'Gateway Timeout', 'the cancellation did not finish in time; it is in the dead-letter queue'),
+  ...overrideProblem(504),
+  problem(504, 'workflow-timed-out', 'Gateway Timeout', TIMED_OUT_DETAIL),
   `#else`,
   `#set($error = $input.path('$.error'))`,
-  `#if($error == 'OrderNotFound')#set($code = 404)#set($title = 'Not Found')`,
-  `#elseif($error == 'OrderNotCancellable')#set($code = 409)#set($title = 'Conflict')`,
-  `#elseif($error == 'InvalidRequest')#set($code = 400)#set($title = 'Bad Request')`,
-  `#else#set($code = 502)#set($title = 'Bad Gateway')#end`,
+  `#set($code = 502)#set($title = 'Bad Gateway')`,
+  ...Object.entries(CANCEL_ERROR_STATUS).map(([e, [code, title]]) => `#if($error == '${e}')#set($code = ${code})#set($title = '${title}')#end`),
   `#set($context.responseOverride.status = $code)`,
-  `{"type":"https://github.com/storagefirst/storagefirst-go/problems/workflow-failed","title":"$title","status":$code,"error":"$util.escapeJavaScript($error)","detail":"$util.escapeJavaScript($input.path('$.cause'))"}`,
+  `#set($context.responseOverride.header.Content-Type = "${PROBLEM_CONTENT_TYPE}")`,
+  `{"type":"${PROBLEM_TYPE_PREFIX}workflow-failed","title":"$title","status":$code,"error":"${jsonString('$error')}","detail":"${jsonString("$input.path('$.cause')")}"}`,
   `#end`,
 ].join('\n');
 
-/** Any 4xx or 5xx from Step Functions. */
-export const startSyncError = problem(502, 'workflow-not-started', 'Bad Gateway', 'the cancellation could not be started');
+/** Any 4xx or 5xx from Step Functions: not started, so safe to retry. */
+export const startSyncError = problem(503, 'workflow-not-started', 'Service Unavailable', 'the cancellation could not be started; retry it');
+
+/**
+ * A body the request model rejects (API Gateway's BAD_REQUEST_BODY). Gateway
+ * responses cannot escape $context.error.validationErrorString into JSON (it
+ * holds quotes), so the detail is fixed.
+ */
+export const badBody = problem(400, 'invalid-body', 'Bad Request', 'the body does not match the request model (see the API documentation)');
+
+/** API Gateway's other errors (throttled, no such route, integration failure...); messageString is quoted JSON. */
+export const gatewayError =
+  '{"type":"about:blank","title":"$context.error.responseType","detail":$context.error.messageString}';

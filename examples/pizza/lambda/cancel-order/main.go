@@ -14,9 +14,9 @@ import (
 )
 
 func main() {
-	s, err := lambdaenv.Shop(context.Background()) // once per container
+	cancel, err := lambdaenv.Cancels(context.Background()) // once per container
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(awslambda.Task(s.CancelOrder))
+	lambda.Start(awslambda.Task(cancel))
 }

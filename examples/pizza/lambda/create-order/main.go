@@ -1,7 +1,8 @@
 // Command create-order is the EventBridge rule's Lambda target: it creates the
-// order of each CreateOrder event exactly once. Lambda's asynchronous invocation
-// retries failures and then sends the event to the on-failure destination (an SQS
-// queue that dlq decodes and replays).
+// order of each CreateOrder event exactly once (lambdaenv.CreateOrderEnvelope
+// reads the event's detail). Lambda's asynchronous invocation retries failures
+// and then sends the event to the on-failure destination (an SQS queue that dlq
+// decodes and replays).
 package main
 
 import (
@@ -11,13 +12,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/storagefirst/storagefirst-go/examples/pizza/lambda/lambdaenv"
-	"github.com/storagefirst/storagefirst-go/ingest/eventbridge"
 )
 
 func main() {
-	s, err := lambdaenv.Shop(context.Background()) // once per container
+	h, err := lambdaenv.Creates(context.Background()) // once per container
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(eventbridge.NewTarget(s.CreateHandler()))
+	lambda.Start(lambdaenv.CreateOrderTarget(h))
 }

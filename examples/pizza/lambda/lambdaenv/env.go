@@ -1,6 +1,7 @@
-// Package lambdaenv sets up what every pizza Lambda needs, once per container:
-// the Postgres backend (RDS Proxy with IAM authentication, or a plain URL) and the
-// shop wired on it.
+// Package lambdaenv sets up what each pizza Lambda needs, once per container:
+// the Postgres connection (RDS Proxy with IAM authentication, or a plain URL) and
+// only the part of the shop that function runs (Creates, Cancels, Reads; Open for
+// the migrations), so that each links no more than it uses.
 package lambdaenv
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/pgstore"
 	"github.com/storagefirst/storagefirst-go/pgstore/rdsiam"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
 // Environment variables read by Open.
@@ -31,6 +33,10 @@ const (
 	EnvDBName      = "PIZZA_DB_NAME"
 	EnvSchema      = "PIZZA_SCHEMA"
 	EnvPooled      = "PIZZA_DB_POOLED" // "false" for a direct connection
+	// EnvDBWriter and EnvDBReader name the application roles the migrate function
+	// creates (pgshop.Roles); unset, it creates none.
+	EnvDBWriter = "PIZZA_DB_WRITER"
+	EnvDBReader = "PIZZA_DB_READER"
 )
 
 func getenv(k, def string) string {
@@ -41,40 +47,15 @@ func getenv(k, def string) string {
 }
 
 // Open opens the backend described by the environment. migrate applies the
-// migrations (the migrate function only).
+// migrations and, when EnvDBWriter and EnvDBReader name them, creates the
+// application roles (the migrate function only).
 func Open(ctx context.Context, migrate bool) (*pgshop.Postgres, error) {
-	dsn := os.Getenv(EnvDatabaseURL)
-	iam := dsn == ""
-	if iam {
-		host := os.Getenv(EnvDBHost)
-		if host == "" {
-			return nil, fmt.Errorf("set %s, or %s and the other PIZZA_DB_ variables", EnvDatabaseURL, EnvDBHost)
-		}
-		u := url.URL{Scheme: "postgres", User: url.User(getenv(EnvDBUser, "postgres")),
-			Host: host + ":" + getenv(EnvDBPort, "5432"), Path: "/" + getenv(EnvDBName, "postgres"), RawQuery: "sslmode=require"}
-		dsn = u.String()
-	}
-	cfg, err := pgxpool.ParseConfig(dsn)
+	pool, pooled, err := Pool(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cfg.MaxConns = 2 // one invocation at a time per container
-	pooled := getenv(EnvPooled, "true") != "false"
-	if pooled {
-		pgstore.ConfigurePool(cfg)
-	}
-	if iam {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return nil, err
-		}
-		rdsiam.Auth(cfg, awsCfg.Region, awsCfg.Credentials)
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	b, err := pgshop.OpenPostgresPool(ctx, pool, pgshop.PostgresOptions{Schema: getenv(EnvSchema, "pizza"), Pooled: pooled, Migrate: migrate})
+	b, err := pgshop.OpenPostgresPool(ctx, pool, pgshop.PostgresOptions{Schema: getenv(EnvSchema, "pizza"), Pooled: pooled, Migrate: migrate,
+		Roles: pgshop.Roles{Writer: os.Getenv(EnvDBWriter), Reader: os.Getenv(EnvDBReader)}})
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -82,14 +63,81 @@ func Open(ctx context.Context, migrate bool) (*pgshop.Postgres, error) {
 	return b, nil
 }
 
-// Shop opens the backend and wires the shop on it.
-func Shop(ctx context.Context) (*shop.Shop, error) {
-	b, err := Open(ctx, false)
+// Pool connects to the database the environment describes; pooled reports a
+// transaction pooler (RDS Proxy) in between.
+func Pool(ctx context.Context) (pool *pgxpool.Pool, pooled bool, err error) {
+	dsn := os.Getenv(EnvDatabaseURL)
+	iam := dsn == ""
+	if iam {
+		host := os.Getenv(EnvDBHost)
+		if host == "" {
+			return nil, false, fmt.Errorf("set %s, or %s and the other PIZZA_DB_ variables", EnvDatabaseURL, EnvDBHost)
+		}
+		u := url.URL{Scheme: "postgres", User: url.User(getenv(EnvDBUser, "postgres")),
+			Host: host + ":" + getenv(EnvDBPort, "5432"), Path: "/" + getenv(EnvDBName, "postgres"), RawQuery: "sslmode=require"}
+		dsn = u.String()
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, false, err
+	}
+	cfg.MaxConns = 2 // one invocation at a time per container
+	pooled = getenv(EnvPooled, "true") != "false"
+	if pooled {
+		pgstore.ConfigurePool(cfg)
+	}
+	if iam {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		rdsiam.Auth(cfg, awsCfg.Region, awsCfg.Credentials)
+	}
+	pool, err = pgxpool.NewWithConfig(ctx, cfg)
+	return pool, pooled, err
+}
+
+// Reads serves GET /orders and GET /orders/{id} (shop.ReadHandler) from the
+// database the environment describes, reading the orders table only.
+func Reads(ctx context.Context) (http.Handler, error) {
+	pool, _, err := Pool(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return shop.New(shop.Config{Backend: b, Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))})
+	return shop.ReadHandler(pgshop.NewTable(pool, getenv(EnvSchema, "pizza")), logger()), nil
 }
+
+// Creates is the create-order consumer's handler chain (shop.CreateHandlerFor)
+// on the backend the environment describes.
+func Creates(ctx context.Context) (storagefirst.Handler, error) {
+	pool, pooled, err := Pool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := pgshop.Attach(pool, getenv(EnvSchema, "pizza"), pooled)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	h, err := shop.CreateHandlerFor(b.Orders(), b.Idempotency())
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// Cancels is the cancel workflow's task (shop.CancelFunc) on the orders table of
+// the database the environment describes.
+func Cancels(ctx context.Context) (func(context.Context, shop.CancelInput) (shop.Order, error), error) {
+	pool, _, err := Pool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return shop.CancelFunc(pgshop.NewTable(pool, getenv(EnvSchema, "pizza"))), nil
+}
+
+func logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stderr, nil)) }
 
 // ProxyHandler serves h behind an API Gateway REST proxy integration: the
 // module's apigateway.V1 (base64 bodies, multi-value headers and query, cookies).

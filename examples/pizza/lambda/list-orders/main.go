@@ -1,5 +1,6 @@
 // Command list-orders serves GET /orders and GET /orders/{id} behind an API
-// Gateway proxy integration.
+// Gateway proxy integration. It reads the orders table and nothing else (as the
+// reader role may), and links no more than that.
 package main
 
 import (
@@ -12,9 +13,9 @@ import (
 )
 
 func main() {
-	s, err := lambdaenv.Shop(context.Background()) // once per container
+	h, err := lambdaenv.Reads(context.Background()) // once per container
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(lambdaenv.ProxyHandler(s.Handler()))
+	lambda.Start(lambdaenv.ProxyHandler(h))
 }

@@ -49,35 +49,37 @@ type PostgresOptions struct {
 	// Migrate applies the store's migrations and creates the orders table; on AWS
 	// only the migration function does.
 	Migrate bool
+	// Roles, with Migrate, creates the application roles and their grants.
+	Roles Roles
 }
 
 // OpenPostgresPool opens the shop on an existing pool (which it then owns).
 func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOptions) (*Postgres, error) {
-	st, err := pgstore.New(pool, pgstore.Config{Schema: opts.Schema, Pooled: opts.Pooled})
+	b, err := Attach(pool, opts.Schema, opts.Pooled)
 	if err != nil {
 		return nil, err
 	}
-	b := &Postgres{pool: pool, store: st, table: pgx.Identifier{opts.Schema, "orders"}.Sanitize()}
 	if opts.Migrate {
-		if err := b.migrate(ctx); err != nil {
-			st.Close()
+		if err := b.migrate(ctx, opts.Schema, opts.Roles); err != nil {
+			b.store.Close()
 			return nil, err
 		}
 	}
-	b.orders, _ = st.Queue("create-order")
-	b.cancel, _ = st.Queue("cancel-order")
 	return b, nil
 }
 
-func (b *Postgres) migrate(ctx context.Context) error {
-	if _, err := b.store.Migrate(ctx); err != nil {
-		return err
+// Attach opens the shop on an existing pool (which it then owns) whose schema
+// is migrated already: OpenPostgresPool without the migrations, for a process
+// that never applies them (and so does not link them).
+func Attach(pool *pgxpool.Pool, schema string, pooled bool) (*Postgres, error) {
+	st, err := pgstore.New(pool, pgstore.Config{Schema: schema, Pooled: pooled})
+	if err != nil {
+		return nil, err
 	}
-	_, err := b.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+b.table+` (
-		id text PRIMARY KEY, username varchar(45) NOT NULL, items jsonb NOT NULL DEFAULT '[]',
-		status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
-		CREATE INDEX IF NOT EXISTS orders_username ON `+b.table+` (username, id)`)
-	return err
+	b := &Postgres{pool: pool, store: st, table: pgx.Identifier{schema, "orders"}.Sanitize()}
+	b.orders, _ = st.Queue("create-order")
+	b.cancel, _ = st.Queue("cancel-order")
+	return b, nil
 }
 
 func (b *Postgres) Name() string                               { return "postgres schema " + b.store.Schema() }
@@ -145,15 +147,38 @@ func scanPG(row pgx.Row) (shop.Order, error) {
 }
 
 func (o pgOrders) Get(ctx context.Context, id string) (shop.Order, error) {
-	ord, err := scanPG(o.b.pool.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.b.table+` WHERE id = $1`, id))
+	return Table{o.b.pool, o.b.table}.Get(ctx, id)
+}
+
+func (o pgOrders) List(ctx context.Context, after string, limit int) ([]shop.Order, error) {
+	return Table{o.b.pool, o.b.table}.List(ctx, after, limit)
+}
+
+// Table is the orders table alone, without the store (a shop.OrderReader and
+// shop.OrderCanceller): for a process that only reads orders (as the reader
+// role, Roles, may) or only cancels them, and links no more.
+type Table struct {
+	pool  *pgxpool.Pool
+	table string
+}
+
+// NewTable is the orders table in schema, through pool.
+func NewTable(pool *pgxpool.Pool, schema string) Table {
+	return Table{pool: pool, table: pgx.Identifier{schema, "orders"}.Sanitize()}
+}
+
+// Get returns the order, or an error wrapping shop.ErrNotFound.
+func (o Table) Get(ctx context.Context, id string) (shop.Order, error) {
+	ord, err := scanPG(o.pool.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.table+` WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ord, fmt.Errorf("%w: %s", shop.ErrNotFound, id)
 	}
 	return ord, err
 }
 
-func (o pgOrders) List(ctx context.Context, after string, limit int) ([]shop.Order, error) {
-	rows, err := o.b.pool.Query(ctx, `SELECT `+pgColumns+` FROM `+o.b.table+` WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+// List returns up to limit orders with IDs after the given one, in ID order.
+func (o Table) List(ctx context.Context, after string, limit int) ([]shop.Order, error) {
+	rows, err := o.pool.Query(ctx, `SELECT `+pgColumns+` FROM `+o.table+` WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -170,13 +195,20 @@ func (o pgOrders) List(ctx context.Context, after string, limit int) ([]shop.Ord
 }
 
 func (o pgOrders) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, error) {
+	return Table{o.b.pool, o.b.table}.Cancel(ctx, c)
+}
+
+// Cancel cancels the order c names (its id, or its username's latest open
+// order), if its state allows; errors wrap shop.ErrNotFound or
+// shop.ErrNotCancellable.
+func (o Table) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, error) {
 	var ord shop.Order
-	err := pgx.BeginFunc(ctx, o.b.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
 		var err error
 		if c.ID != "" {
-			ord, err = scanPG(tx.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.b.table+` WHERE id = $1 FOR UPDATE`, c.ID))
+			ord, err = scanPG(tx.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.table+` WHERE id = $1 FOR UPDATE`, c.ID))
 		} else {
-			ord, err = scanPG(tx.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.b.table+` WHERE username = $1
+			ord, err = scanPG(tx.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.table+` WHERE username = $1
 				ORDER BY status IN ('accepted', 'created') DESC, id DESC LIMIT 1 FOR UPDATE`, c.Username))
 		}
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -190,8 +222,12 @@ func (o pgOrders) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, e
 		}
 		// The answer shows the stored time, as a GET does.
 		ord.Status = shop.StatusCancelled
-		return tx.QueryRow(ctx, `UPDATE `+o.b.table+` SET status = 'cancelled', updated_at = now() WHERE id = $1
-			RETURNING updated_at`, ord.ID).Scan(&ord.UpdatedAt)
+		if err := tx.QueryRow(ctx, `UPDATE `+o.table+` SET status = 'cancelled', updated_at = now() WHERE id = $1
+			RETURNING updated_at`, ord.ID).Scan(&ord.UpdatedAt); err != nil {
+			return err
+		}
+		ord.UpdatedAt = ord.UpdatedAt.UTC()
+		return nil
 	})
 	return ord, err
 }

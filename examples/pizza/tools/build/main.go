@@ -5,7 +5,9 @@
 //
 // Each function is built with CGO_ENABLED=0, GOOS=linux, -tags lambda.norpc (no
 // RPC mode: the runtime API only), -trimpath and -ldflags "-s -w" (stripped), and the
-// size of every stripped binary is printed.
+// size of every stripped binary is printed against the floor: tools/build/floor,
+// a bootstrap with only aws-lambda-go, the AWS config, RDS IAM authentication and
+// pgx.
 package main
 
 import (
@@ -54,16 +56,30 @@ func run(arch, out string) error {
 		}
 		out = filepath.Join(root, "examples", "pizza", "infra", "dist")
 	}
+	// The floor: a bootstrap with only aws-lambda-go, the AWS config, RDS IAM
+	// authentication and pgx (tools/build/floor), built the same way.
+	floorDir, err := os.MkdirTemp("", "pizza-floor-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(floorDir)
+	floorBin := filepath.Join(floorDir, "bootstrap")
+	if err := build(arch, floorBin, floorPkg); err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	fi, err := os.Stat(floorBin)
+	if err != nil {
+		return err
+	}
+	floor := float64(fi.Size()) / (1 << 20)
+	fmt.Printf("%-13s %s  bootstrap %6.2f MiB (stripped): aws-lambda-go, AWS config, RDS IAM auth and pgx only\n", "floor", arch, floor)
 	for _, fn := range Functions {
 		dir := filepath.Join(out, fn)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 		bin := filepath.Join(dir, "bootstrap")
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", bin, pkg+fn)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
+		if err := build(arch, bin, pkg+fn); err != nil {
 			return fmt.Errorf("%s: %w", fn, err)
 		}
 		zipPath := filepath.Join(out, fn+".zip")
@@ -72,10 +88,22 @@ func run(arch, out string) error {
 		}
 		bi, _ := os.Stat(bin)
 		zi, _ := os.Stat(zipPath)
-		fmt.Printf("%-13s %s  bootstrap %5.1f MiB (stripped)  zip %5.1f MiB\n", fn, arch,
-			float64(bi.Size())/(1<<20), float64(zi.Size())/(1<<20))
+		size := float64(bi.Size()) / (1 << 20)
+		fmt.Printf("%-13s %s  bootstrap %6.2f MiB (stripped), floor %+.2f MiB  zip %5.1f MiB\n", fn, arch,
+			size, size-floor, float64(zi.Size())/(1<<20))
 	}
 	return nil
+}
+
+// floorPkg is the size floor's command.
+const floorPkg = "github.com/storagefirst/storagefirst-go/examples/pizza/tools/build/floor"
+
+// build builds one bootstrap for provided.al2023.
+func build(arch, bin, importPath string) error {
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", bin, importPath)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
 }
 
 // zipBootstrap writes a zip with the binary as an executable "bootstrap" at its root.
