@@ -8,7 +8,9 @@
 //     sftest.MemoryQueue in tests.
 //     [Middleware] sends a failure there once it is final (permanent, or retries
 //     used up) and reports success to the event source only once that write
-//     succeeded.
+//     succeeded. [SendUndecodable] does the same for a record that holds no
+//     envelope at all (the AWS batch handlers' DeadLetters option), as a
+//     [TypeUndecodable] envelope carrying its bytes, so it cannot hold a batch.
 //   - [Decode] reads an SQS dead-letter message of any origin: our own
 //     destination's, a Lambda asynchronous on-failure record, an EventBridge target
 //     DLQ message, a Step Functions Catch output, a message moved by an SQS redrive

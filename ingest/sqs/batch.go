@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -83,7 +84,19 @@ type BatchConfig struct {
 	// response listing them all. By default such a batch is an error
 	// (*AllFailedError), which Lambda treats the same way but makes the case loud.
 	AllowAllFailed bool
+	// DeadLetters, when set, receives the messages that hold no envelope (a body
+	// that is not JSON) as dlq.TypeUndecodable dead letters, and they count as
+	// handled, so a FIFO batch moves on past them. Without it such a message fails
+	// (permanently) until the queue's redrive policy moves it to the dead-letter
+	// queue, holding its FIFO group meanwhile. Use the Destination of the
+	// dlq.Middleware in h's chain.
+	DeadLetters dlq.Destination
+	// Origin is recorded on those dead letters. Default OriginDefault.
+	Origin string
 }
+
+// OriginDefault is the origin recorded on the dead letter of an undecodable message.
+const OriginDefault = "sqs: undecodable message"
 
 // AllFailedError is returned when every record of a batch failed.
 type AllFailedError struct {
@@ -124,7 +137,7 @@ func NewBatchHandler(h storagefirst.Handler, cfg BatchConfig) func(ctx context.C
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 				continue
 			}
-			err := handleMessage(ctx, h, m)
+			err := handleMessage(ctx, h, cfg, m)
 			if err == nil {
 				continue
 			}
@@ -147,9 +160,21 @@ func NewBatchHandler(h storagefirst.Handler, cfg BatchConfig) func(ctx context.C
 	}
 }
 
-func handleMessage(ctx context.Context, h storagefirst.Handler, m events.SQSMessage) error {
+func handleMessage(ctx context.Context, h storagefirst.Handler, cfg BatchConfig, m events.SQSMessage) error {
 	env, err := EnvelopeFromMessage(m)
-	if err != nil {
+	switch {
+	case err != nil && cfg.DeadLetters != nil:
+		origin := cfg.Origin
+		if origin == "" {
+			origin = OriginDefault
+		}
+		attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+		raw := dlq.Raw{ID: m.MessageId, Source: m.EventSourceARN, Data: []byte(m.Body), Attempt: attempt}
+		if ms, perr := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); perr == nil {
+			raw.ReceivedAt = time.UnixMilli(ms)
+		}
+		return dlq.SendUndecodable(ctx, cfg.DeadLetters, raw, err, origin)
+	case err != nil:
 		return storagefirst.Permanent(err)
 	}
 	return h.Handle(ctx, env)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/awsfake"
+	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/ingest/sqs"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -201,4 +202,50 @@ func TestSinkSharesRequestsUnderLoad(t *testing.T) {
 	t.Logf("SQS: 640 envelopes from 64 concurrent callers in %d SendMessageBatch calls: %.3f requests per envelope",
 		s.Requests(), float64(s.Requests())/640)
 	require.Less(t, s.Requests(), int64(320))
+}
+
+// deadLetters is a dlq.Destination that keeps what it is sent.
+type deadLetters struct {
+	mu      sync.Mutex
+	letters []storagefirst.DeadLetter
+}
+
+func (d *deadLetters) SendDeadLetter(_ context.Context, dl storagefirst.DeadLetter) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.letters = append(d.letters, dl)
+	return nil
+}
+
+// TestBatchHandlerFIFODeadLettersAPoisonMessage: a body that is not JSON in the
+// middle of a FIFO batch is dead-lettered with its bytes and the batch goes on.
+func TestBatchHandlerFIFODeadLettersAPoisonMessage(t *testing.T) {
+	t.Parallel()
+	arn := "arn:aws:sqs:us-east-1:1:orders.fifo"
+	dest := &deadLetters{}
+	var handled []string
+	chain := dlq.Middleware(dlq.MiddlewareConfig{Destination: dest})(storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
+		handled = append(handled, env.ID)
+		return nil
+	}))
+	ev := events.SQSEvent{Records: []events.SQSMessage{msg("m1", `{}`, arn, "g"), msg("m2", "\x1f\x8b not json", arn, "g"), msg("m3", `{}`, arn, "g")}}
+	resp, err := sqs.NewBatchHandler(chain, sqs.BatchConfig{DeadLetters: dest})(context.Background(), ev)
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.Equal(t, []string{"m1", "m3"}, handled)
+	require.Len(t, dest.letters, 1)
+	dl := dest.letters[0]
+	require.Equal(t, dlq.TypeUndecodable, dl.Envelope.Type)
+	require.Equal(t, "m2", dl.Envelope.ID)
+	require.Equal(t, 2, dl.Envelope.Attempt)
+	var p dlq.UndecodablePayload
+	require.NoError(t, json.Unmarshal(dl.Envelope.Payload, &p))
+	require.Equal(t, "\x1f\x8b not json", string(p.Data))
+	require.Equal(t, sqs.OriginDefault, dl.LastFailure().Origin)
+
+	// Without DeadLetters the poison message stops the FIFO batch, as before.
+	handled = nil
+	resp, err = sqs.NewBatchHandler(chain, sqs.BatchConfig{})(context.Background(), ev)
+	require.NoError(t, err)
+	require.Len(t, resp.BatchItemFailures, 2)
 }
