@@ -3,11 +3,11 @@ package eventbridge
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
+	"github.com/storagefirst/storagefirst-go/internal/awsenv"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -15,22 +15,11 @@ import (
 // Sink when the detail is one, otherwise a new envelope around the raw detail with
 // the event's id as its ID (so a redelivery keeps its identity), its detail-type
 // as type, source as source and time as accepted-at. A detail that is not JSON is
-// an error wrapping storagefirst.ErrInvalidEnvelope.
+// an error wrapping storagefirst.ErrInvalidEnvelope. ingest/sqs and dlq.Decode
+// read an event delivered through SQS the same way.
 func EnvelopeFromEvent(ev events.EventBridgeEvent) (storagefirst.Envelope, error) {
-	if env, ok := storagefirst.ParseEnvelope(ev.Detail); ok {
-		return env, nil
-	}
-	if ev.ID == "" || !json.Valid(ev.Detail) {
-		return storagefirst.Envelope{}, fmt.Errorf("%w: event %q has no id or a detail that is not JSON", storagefirst.ErrInvalidEnvelope, ev.ID)
-	}
-	env := storagefirst.Envelope{ID: ev.ID, Type: ev.DetailType, Source: ev.Source, AcceptedAt: ev.Time, Payload: ev.Detail}
-	if env.Type == "" {
-		env.Type = "eventbridge.event"
-	}
-	if err := env.Normalize(); err != nil {
-		return storagefirst.Envelope{}, err
-	}
-	return env, env.Validate()
+	return awsenv.FromEventBridge(awsenv.EventBridgeEvent{Version: ev.Version, ID: ev.ID, DetailType: ev.DetailType,
+		Source: ev.Source, Account: ev.AccountID, Time: ev.Time, Region: ev.Region, Resources: ev.Resources, Detail: ev.Detail})
 }
 
 // TargetConfig configures NewTargetWithConfig. The zero value is the default.

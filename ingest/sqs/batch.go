@@ -2,7 +2,6 @@ package sqs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,66 +11,43 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
+	"github.com/storagefirst/storagefirst-go/internal/awsenv"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
 // TypeDefault is the envelope type of a raw message without a storagefirst-type
 // attribute; TypeSNSDefault that of an SNS notification.
 const (
-	TypeDefault    = "sqs.message"
-	TypeSNSDefault = "sns.notification"
+	TypeDefault    = awsenv.TypeSQSDefault
+	TypeSNSDefault = awsenv.TypeSNSDefault
 )
-
-// snsNotification is the JSON body SNS writes into SQS (raw delivery off).
-type snsNotification struct {
-	Type      string
-	MessageId string
-	TopicArn  string
-	Subject   string
-	Message   string
-	Timestamp time.Time
-}
 
 // EnvelopeFromMessage returns the envelope an SQS message carries: one written by
 // Sink; the unwrapped message of an SNS notification (envelope or raw, with the SNS
-// message ID as the raw envelope's ID); or the raw body, with the message ID as the
-// envelope ID. Attempt is the message's ApproximateReceiveCount. A body (or SNS
-// message) that is not JSON is an error wrapping storagefirst.ErrInvalidEnvelope.
+// message ID as the raw envelope's ID); the envelope of an EventBridge event (an
+// SQS rule target: the envelope in its detail, or the detail under the event id);
+// or the raw body, whose identity comes from the storagefirst-* attributes
+// (AttributeID, AttributeKey, ...) when the producer set them and otherwise from
+// the message: its message ID as the envelope ID. SQS gives a message a new
+// message ID when it is moved back from a dead-letter queue, so a raw message
+// without AttributeID gets a new identity on a redrive. Attempt is the message's
+// ApproximateReceiveCount. A body (or SNS message) that is not JSON is an error
+// wrapping storagefirst.ErrInvalidEnvelope. dlq.Decode reads redriven messages
+// the same way.
 func EnvelopeFromMessage(m events.SQSMessage) (storagefirst.Envelope, error) {
-	attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
-	body := []byte(m.Body)
-	if env, ok := storagefirst.ParseEnvelope(body); ok {
-		env.Attempt = attempt
-		return env, nil
-	}
-	var env storagefirst.Envelope
-	var sns snsNotification
-	if json.Unmarshal(body, &sns) == nil && sns.Type == "Notification" && sns.MessageId != "" {
-		if inner, ok := storagefirst.ParseEnvelope([]byte(sns.Message)); ok {
-			inner.Attempt = attempt
-			return inner, nil
-		}
-		env = storagefirst.Envelope{ID: sns.MessageId, Type: TypeSNSDefault, Source: sns.TopicArn, AcceptedAt: sns.Timestamp, Payload: []byte(sns.Message)}
-		if sns.Subject != "" {
-			env.Type = sns.Subject
-		}
-	} else {
-		env = storagefirst.Envelope{ID: m.MessageId, Type: TypeDefault, Source: m.EventSourceARN, Payload: body}
-		if a, ok := m.MessageAttributes[AttributeType]; ok && a.StringValue != nil && *a.StringValue != "" {
-			env.Type = *a.StringValue
-		}
-		if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
-			env.AcceptedAt = time.UnixMilli(ms)
+	attrs := make(map[string]string, len(m.MessageAttributes))
+	for k, a := range m.MessageAttributes {
+		if a.StringValue != nil {
+			attrs[k] = *a.StringValue
 		}
 	}
-	env.Attempt = attempt
-	if !json.Valid(env.Payload) {
-		return storagefirst.Envelope{}, fmt.Errorf("%w: message %s: the body is not JSON", storagefirst.ErrInvalidEnvelope, m.MessageId)
-	}
-	if err := env.Normalize(); err != nil {
+	env, err := awsenv.FromSQS(awsenv.SQSMessage{MessageID: m.MessageId, Body: m.Body, SourceARN: m.EventSourceARN,
+		SentTimestamp: m.Attributes["SentTimestamp"], Attributes: attrs})
+	if err != nil {
 		return storagefirst.Envelope{}, err
 	}
-	return env, env.Validate()
+	env.Attempt, _ = strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	return env, nil
 }
 
 // BatchConfig configures NewBatchHandler. The zero value is the default.

@@ -249,3 +249,42 @@ func TestBatchHandlerFIFODeadLettersAPoisonMessage(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, resp.BatchItemFailures, 2)
 }
+
+// TestSinkAttributesCarryTheEnvelope: the sink's attributes (within SQS's 10)
+// carry the envelope's identity and metadata, and EnvelopeFromMessage restores
+// them when the body is a raw payload, whatever the message ID (SQS gives a
+// message moved back from a dead-letter queue a new one).
+func TestSinkAttributesCarryTheEnvelope(t *testing.T) {
+	t.Parallel()
+	s, fake := newFakeSink(t, sqs.SinkConfig{QueueURL: "https://sqs.us-east-1.amazonaws.com/1/orders"})
+	env := envs(t, 1)[0]
+	env.IdempotencyKey, env.Source = "key-1", "/orders"
+	env.Metadata = map[string]string{"traceparent": "00-abc", "tenant": "lee", "a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8"}
+	require.NoError(t, s.Put(context.Background(), env))
+	msgs := fake.Messages()
+	require.Len(t, msgs, 1)
+	require.LessOrEqual(t, len(msgs[0].Attributes), 10)
+	require.Equal(t, "key-1", msgs[0].Attributes[sqs.AttributeKey])
+
+	// The body as sent: the envelope.
+	m := events.SQSMessage{MessageId: msgs[0].MessageID, Body: msgs[0].Body, MessageAttributes: map[string]events.SQSMessageAttribute{}}
+	for k, v := range msgs[0].Attributes {
+		m.MessageAttributes[k] = events.SQSMessageAttribute{DataType: "String", StringValue: aws.String(v)}
+	}
+	got, err := sqs.EnvelopeFromMessage(m)
+	require.NoError(t, err)
+	require.Equal(t, env, got)
+
+	// A raw payload with the same attributes under a new message ID: the same
+	// envelope.
+	m.MessageId, m.Body = "a-new-message-id", string(env.Payload)
+	got, err = sqs.EnvelopeFromMessage(m)
+	require.NoError(t, err)
+	require.Equal(t, env, got)
+
+	// A foreign raw message without them gets its message ID.
+	got, err = sqs.EnvelopeFromMessage(events.SQSMessage{MessageId: "foreign-1", Body: `{"a":1}`})
+	require.NoError(t, err)
+	require.Equal(t, "foreign-1", got.ID)
+	require.Equal(t, sqs.TypeDefault, got.Type)
+}
