@@ -12,9 +12,14 @@
 //     envelope at all (the AWS batch handlers' DeadLetters option), as a
 //     [TypeUndecodable] envelope carrying its bytes, so it cannot hold a batch.
 //   - [Decode] reads an SQS dead-letter message of any origin: our own
-//     destination's, a Lambda asynchronous on-failure record, an EventBridge target
-//     DLQ message, a Step Functions Catch output, a message moved by an SQS redrive
-//     policy; anything else is kept verbatim as [KindUnknown], never dropped.
+//     destination's, an EventBridge target DLQ message and a message moved by an
+//     SQS redrive policy (known by their attributes, checked first; a redriven
+//     message reads as ingest/sqs read it, so a replay keeps its ID and key), a
+//     Lambda asynchronous on-failure record (direct, or through an SNS or
+//     EventBridge destination), a Step Functions Catch output (with a ResultPath,
+//     the state's input is the payload and the error the failure); anything else
+//     is kept verbatim as [KindUnknown], never dropped. testdata/decode holds one
+//     file per documented shape, with its source.
 //   - [Source] reads dead letters back (pgstore or MemoryQueue through
 //     [FromDeadLetters], or the subpackage sqs's Source); [List] and [Count] inspect them and
 //     [Replay] re-puts them into a storagefirst.Sink with their envelope ID and
