@@ -214,3 +214,35 @@ func FuzzEnvelopeFromRecord(f *testing.F) {
 		require.NoError(t, env.Validate())
 	})
 }
+
+// TestSinkIsolatesARecordTheServiceRefuses: Kinesis refuses a whole shared
+// request for one record (here the stream's limit is lower than the sink's); only
+// that record fails, permanently, and the request total stays within 5 MiB.
+func TestSinkIsolatesARecordTheServiceRefuses(t *testing.T) {
+	t.Parallel()
+	s, fake := newSink(t, kinesis.SinkConfig{})
+	fake.SetLimits(awsfake.Limits{KinesisRecordBytes: 64 << 10, KinesisRequestBytes: 5 << 20})
+	in := envs(t, 6)
+	big, err := storagefirst.NewEnvelope("CreateOrder", []byte(`{"note":"`+strings.Repeat("a", 100<<10)+`"}`))
+	require.NoError(t, err)
+	in = append(in[:2], append([]storagefirst.Envelope{big}, in[2:]...)...)
+	err = s.Put(context.Background(), in...)
+	var pe *storagefirst.PutError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, []string{big.ID}, pe.FailedIDs())
+	require.True(t, storagefirst.IsPermanent(pe.Failed[0].Err))
+	require.Len(t, fake.Records(), 6)
+
+	// Twelve 90 KiB records against a 512 KiB request limit (enforced by the
+	// fake too): at most five per request.
+	s, fake = newSink(t, kinesis.SinkConfig{MaxRequestSize: 512 << 10})
+	fake.SetLimits(awsfake.Limits{KinesisRecordBytes: 1 << 20, KinesisRequestBytes: 512 << 10})
+	many := make([]storagefirst.Envelope, 12)
+	for i := range many {
+		many[i], err = storagefirst.NewEnvelope("CreateOrder", []byte(`{"note":"`+strings.Repeat("b", 90<<10)+`"}`))
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.Put(context.Background(), many...))
+	require.Len(t, fake.Records(), 12)
+	require.Equal(t, 3, fake.Calls(awsfake.OpPutRecords))
+}

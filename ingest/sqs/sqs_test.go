@@ -288,3 +288,23 @@ func TestSinkAttributesCarryTheEnvelope(t *testing.T) {
 	require.Equal(t, "foreign-1", got.ID)
 	require.Equal(t, sqs.TypeDefault, got.Type)
 }
+
+// TestSinkIsolatesAMessageTheServiceRefuses: SQS refuses a whole batch
+// (BatchRequestTooLong: the queue's limit is lower than the sink's); only the
+// message at fault fails, permanently.
+func TestSinkIsolatesAMessageTheServiceRefuses(t *testing.T) {
+	t.Parallel()
+	s, fake := newFakeSink(t, sqs.SinkConfig{QueueURL: "https://sqs.us-east-1.amazonaws.com/1/orders"})
+	fake.SetLimits(awsfake.Limits{SQSMessageBytes: 64 << 10, SQSBatchBytes: 64 << 10, SQSMaxAttributes: 10})
+	in := envs(t, 6)
+	big, err := storagefirst.NewEnvelope("CreateOrder", []byte(`{"note":"`+strings.Repeat("a", 100<<10)+`"}`))
+	require.NoError(t, err)
+	in = append(in[:2], append([]storagefirst.Envelope{big}, in[2:]...)...)
+	err = s.Put(context.Background(), in...)
+	var pe *storagefirst.PutError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, []string{big.ID}, pe.FailedIDs())
+	require.True(t, storagefirst.IsPermanent(pe.Failed[0].Err))
+	require.ErrorContains(t, err, "BatchRequestTooLong")
+	require.Len(t, fake.Messages(), 6)
+}
