@@ -29,8 +29,9 @@
 //
 // # Where it sits
 //
-// dlq imports storagefirst only, and no AWS package: decoding the failure records
-// AWS writes is plain JSON. The subpackage sqs holds what speaks to SQS (the
+// dlq imports storagefirst (and the internal decoder it shares with ingest/sqs,
+// so both read a message the same way) and no AWS package: decoding the failure
+// records AWS writes is plain JSON. The subpackage sqs holds what speaks to SQS (the
 // dead-letter Destination and Source, MoveBack). The cmd/storagefirst CLI drives it: dlq list,
 // show, replay and purge, against Postgres or SQS.
 package dlq
