@@ -5,7 +5,8 @@
 //   - EventBridge PutEvents (JSON 1.1, AWSEvents.PutEvents),
 //   - Kinesis PutRecords (JSON 1.1, Kinesis_20131202.PutRecords),
 //   - SQS SendMessageBatch, ReceiveMessage (of what was sent or added, without
-//     visibility timeouts) and StartMessageMoveTask (recorded) (JSON 1.0),
+//     visibility timeouts: ChangeMessageVisibility only checks the receipt
+//     handle), DeleteMessage and StartMessageMoveTask (recorded) (JSON 1.0),
 //   - Step Functions StartSyncExecution (JSON 1.0, AWSStepFunctions.StartSyncExecution),
 //     answered by a function the test sets.
 //
@@ -53,6 +54,8 @@ const (
 	OpStartSyncExecution = "AWSStepFunctions.StartSyncExecution"
 	OpReceiveMessage     = "AmazonSQS.ReceiveMessage"
 	OpStartMessageMove   = "AmazonSQS.StartMessageMoveTask"
+	OpDeleteMessage      = "AmazonSQS.DeleteMessage"
+	OpChangeVisibility   = "AmazonSQS.ChangeMessageVisibility"
 )
 
 // Entry is one entry of a batch call, offered to an EntryFault.
@@ -175,6 +178,34 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, "application/x-amz-json-1.0", out)
+}
+
+// byReceiptHandle answers DeleteMessage (removing the message) and
+// ChangeMessageVisibility (a no-op: the fake has no visibility timeouts) for a
+// receipt handle ReceiveMessage gave out.
+func (s *Server) byReceiptHandle(w http.ResponseWriter, op string, body []byte) {
+	var in struct{ QueueUrl, ReceiptHandle string }
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, http.StatusBadRequest, "SerializationException", err.Error())
+		return
+	}
+	s.mu.Lock()
+	found := -1
+	for i, m := range s.messages {
+		if m.QueueURL == in.QueueUrl && "rh-"+m.MessageID == in.ReceiptHandle {
+			found = i
+			break
+		}
+	}
+	if found >= 0 && op == OpDeleteMessage {
+		s.messages = append(s.messages[:found], s.messages[found+1:]...)
+	}
+	s.mu.Unlock()
+	if found < 0 {
+		writeSQSError(w, "ReceiptHandleIsInvalid", "The input receipt handle \""+in.ReceiptHandle+"\" is not a valid receipt handle.")
+		return
+	}
+	writeJSON(w, "application/x-amz-json-1.0", struct{}{})
 }
 
 func (s *Server) startMessageMove(w http.ResponseWriter, body []byte) {
@@ -305,6 +336,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.receiveMessage(w, body)
 	case OpStartMessageMove:
 		s.startMessageMove(w, body)
+	case OpDeleteMessage, OpChangeVisibility:
+		s.byReceiptHandle(w, op, body)
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "awsfake does not speak "+op)
 	}
