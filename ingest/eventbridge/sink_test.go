@@ -298,3 +298,17 @@ func TestSinkClassifiesWholeRequestErrors(t *testing.T) {
 		require.Equal(t, !c.retryable, storagefirst.IsPermanent(err), "%d %s", c.status, c.code)
 	}
 }
+
+// TestSinkDoesNotSplitForRequestWideRefusals: an error no entry causes (access
+// denied) fails the whole request at once, without splitting it.
+func TestSinkDoesNotSplitForRequestWideRefusals(t *testing.T) {
+	t.Parallel()
+	s, fake := newSink(t, eventbridge.SinkConfig{})
+	fake.FailNext(awsfake.OpPutEvents, 1, 400, "AccessDeniedException")
+	err := s.Put(context.Background(), envs(t, 8)...)
+	var pe *storagefirst.PutError
+	require.ErrorAs(t, err, &pe)
+	require.Len(t, pe.Failed, 8)
+	require.True(t, storagefirst.IsPermanent(pe.Failed[0].Err))
+	require.Equal(t, 1, fake.Calls(awsfake.OpPutEvents))
+}

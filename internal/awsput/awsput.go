@@ -189,10 +189,10 @@ func (s *Sender[E]) sendChunk(ctx context.Context, items []Item[E], out []error,
 }
 
 // attempt sends the items at pending and resends their retryable failures. When
-// the service refuses the whole request permanently (a validation error: too
-// large, malformed), the request is split in halves and each half sent on its own,
-// so that the entry at fault fails alone and the other callers' entries of a
-// shared request go through.
+// the service refuses the whole request with an error an entry may cause (a
+// validation error: too large, malformed), the request is split in halves and each
+// half sent on its own, so that the entry at fault fails alone and the other
+// callers' entries of a shared request go through.
 func (s *Sender[E]) attempt(ctx context.Context, items []Item[E], out []error, pending []int) {
 	for retry := 0; ; retry++ {
 		entries := make([]E, len(pending))
@@ -207,7 +207,7 @@ func (s *Sender[E]) attempt(ctx context.Context, items []Item[E], out []error, p
 		if err != nil {
 			// The SDK has retried the request already.
 			err = ClassifyRequestError(err)
-			if storagefirst.IsPermanent(err) && len(pending) > 1 && ctx.Err() == nil {
+			if storagefirst.IsPermanent(err) && isolatable(err) && len(pending) > 1 && ctx.Err() == nil {
 				half := len(pending) / 2
 				s.attempt(ctx, items, out, pending[:half:half])
 				s.attempt(ctx, items, out, pending[half:])

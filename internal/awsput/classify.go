@@ -59,3 +59,25 @@ func ClassifyRequestError(err error) error {
 	}
 	return storagefirst.Retryable(err)
 }
+
+// isolatable reports whether a permanent whole-request error may be the fault of
+// one entry (a validation or size error, HTTP 413), so that splitting the
+// request finds it; an error about the request's target or credentials (access
+// denied, no such stream) fails every entry alike and is not worth splitting for.
+func isolatable(err error) bool {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusRequestEntityTooLarge {
+		return true
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	code := ae.ErrorCode()
+	for _, s := range []string{"Validation", "InvalidArgument", "InvalidParameter", "TooLong", "TooLarge", "Malformed", "Serialization", "InvalidMessageContents"} {
+		if strings.Contains(code, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -46,4 +46,12 @@ func TestClassifyRequestError(t *testing.T) {
 		require.Equal(t, !c.permanent, storagefirst.IsRetryable(got), c.name)
 	}
 	require.NoError(t, ClassifyRequestError(nil))
+
+	// Only errors an entry can cause are worth splitting a request for.
+	require.True(t, isolatable(apiErr(400, "ValidationException", smithy.FaultClient)))
+	require.True(t, isolatable(apiErr(400, "AWS.SimpleQueueService.BatchRequestTooLong", smithy.FaultClient)))
+	require.True(t, isolatable(apiErr(400, "InvalidArgumentException", smithy.FaultClient)))
+	require.True(t, isolatable(apiErr(413, "RequestEntityTooLarge", smithy.FaultClient)))
+	require.False(t, isolatable(apiErr(400, "AccessDeniedException", smithy.FaultClient)))
+	require.False(t, isolatable(apiErr(400, "ResourceNotFoundException", smithy.FaultClient)))
 }
