@@ -50,7 +50,7 @@ func TestListThenReplaySQSReplaysEverything(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client := goawstest.Client(t)
-	const n = 13
+	const n = 12
 	dlqURL := deadLetterQueue(t, ctx, client, "30", n)
 	target := goawstest.NewQueue(t, client, "", nil)
 	sink, err := sqs.NewSink(client, sqs.SinkConfig{QueueURL: target})
