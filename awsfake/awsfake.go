@@ -5,11 +5,15 @@
 //   - EventBridge PutEvents (JSON 1.1, AWSEvents.PutEvents),
 //   - Kinesis PutRecords (JSON 1.1, Kinesis_20131202.PutRecords),
 //   - SQS SendMessageBatch, ReceiveMessage (of what was sent or added, without
-//     visibility timeouts) and StartMessageMoveTask (recorded) (JSON 1.0),
+//     visibility timeouts: ChangeMessageVisibility only checks the receipt
+//     handle), DeleteMessage and StartMessageMoveTask (recorded) (JSON 1.0),
 //   - Step Functions StartSyncExecution (JSON 1.0, AWSStepFunctions.StartSyncExecution),
 //     answered by a function the test sets.
 //
-// Faults are injected per operation: whole requests fail (throttling, 5xx), or
+// The fake enforces the documented limits of each call (entry counts, entry and
+// request sizes, attribute counts; see Limits) and answers a request that breaks
+// one with the error AWS answers, so that a sink that overruns a limit fails its
+// tests. Faults are injected per operation: whole requests fail (throttling, 5xx), or
 // single entries fail with the error code of your choice, the partial failures
 // (HTTP 200 with FailedEntryCount) that the storage-first sinks must handle. What
 // was accepted is recorded for assertions.
@@ -35,6 +39,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -49,6 +54,8 @@ const (
 	OpStartSyncExecution = "AWSStepFunctions.StartSyncExecution"
 	OpReceiveMessage     = "AmazonSQS.ReceiveMessage"
 	OpStartMessageMove   = "AmazonSQS.StartMessageMoveTask"
+	OpDeleteMessage      = "AmazonSQS.DeleteMessage"
+	OpChangeVisibility   = "AmazonSQS.ChangeMessageVisibility"
 )
 
 // Entry is one entry of a batch call, offered to an EntryFault.
@@ -110,6 +117,7 @@ type Server struct {
 	nextID    int
 	sync      func(input StartSyncInput) StartSyncOutput
 	moves     []MoveTask
+	limits    Limits
 }
 
 // MoveTask is a recorded StartMessageMoveTask call.
@@ -172,6 +180,34 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 	writeJSON(w, "application/x-amz-json-1.0", out)
 }
 
+// byReceiptHandle answers DeleteMessage (removing the message) and
+// ChangeMessageVisibility (a no-op: the fake has no visibility timeouts) for a
+// receipt handle ReceiveMessage gave out.
+func (s *Server) byReceiptHandle(w http.ResponseWriter, op string, body []byte) {
+	var in struct{ QueueUrl, ReceiptHandle string }
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, http.StatusBadRequest, "SerializationException", err.Error())
+		return
+	}
+	s.mu.Lock()
+	found := -1
+	for i, m := range s.messages {
+		if m.QueueURL == in.QueueUrl && "rh-"+m.MessageID == in.ReceiptHandle {
+			found = i
+			break
+		}
+	}
+	if found >= 0 && op == OpDeleteMessage {
+		s.messages = append(s.messages[:found], s.messages[found+1:]...)
+	}
+	s.mu.Unlock()
+	if found < 0 {
+		writeSQSError(w, "ReceiptHandleIsInvalid", "The input receipt handle \""+in.ReceiptHandle+"\" is not a valid receipt handle.")
+		return
+	}
+	writeJSON(w, "application/x-amz-json-1.0", struct{}{})
+}
+
 func (s *Server) startMessageMove(w http.ResponseWriter, body []byte) {
 	var in struct {
 		SourceArn, DestinationArn    string
@@ -197,7 +233,7 @@ type wholeFault struct {
 // New starts a fake on 127.0.0.1. Close it when done.
 func New() *Server {
 	s := &Server{calls: map[string]int{}, seen: map[string]int{}, wholeFail: map[string][]wholeFault{},
-		entryFail: map[string]EntryFault{}}
+		entryFail: map[string]EntryFault{}, limits: DefaultLimits()}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -300,6 +336,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.receiveMessage(w, body)
 	case OpStartMessageMove:
 		s.startMessageMove(w, body)
+	case OpDeleteMessage, OpChangeVisibility:
+		s.byReceiptHandle(w, op, body)
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "awsfake does not speak "+op)
 	}
@@ -329,12 +367,28 @@ func (s *Server) putEvents(w http.ResponseWriter, body []byte) {
 	var in struct {
 		Entries []struct {
 			Source, DetailType, Detail, EventBusName string
+			Resources                                []string
 			Time                                     *float64
 		}
 	}
 	if err := json.Unmarshal(body, &in); err != nil || len(in.Entries) == 0 || len(in.Entries) > 10 {
 		writeError(w, http.StatusBadRequest, "ValidationException", "PutEvents takes 1 to 10 entries")
 		return
+	}
+	lim, total := s.currentLimits(), 0
+	for _, e := range in.Entries {
+		size := len(e.Source) + len(e.DetailType) + len(e.Detail)
+		if e.Time != nil {
+			size += 14
+		}
+		for _, r := range e.Resources {
+			size += len(r)
+		}
+		total += size
+		if over(size, lim.PutEventsEntryBytes) || over(total, lim.PutEventsRequestBytes) {
+			writeError(w, http.StatusBadRequest, "ValidationException", "Total size of the entries in the request is over the limit.")
+			return
+		}
 	}
 	type result struct {
 		EventId      string `json:",omitempty"`
@@ -375,6 +429,29 @@ func (s *Server) putRecords(w http.ResponseWriter, body []byte) {
 		writeError(w, http.StatusBadRequest, "ValidationException", "PutRecords takes 1 to 500 records")
 		return
 	}
+	lim, total := s.currentLimits(), 0
+	for i, rec := range in.Records {
+		if n := utf8.RuneCountInString(rec.PartitionKey); n < 1 || n > KinesisMaxPartitionKey {
+			writeError(w, http.StatusBadRequest, "ValidationException", fmt.Sprintf(
+				"1 validation error detected: Value at 'records.%d.member.partitionKey' failed to satisfy constraint: Member must have length between 1 and %d", i+1, KinesisMaxPartitionKey))
+			return
+		}
+		if over(len(rec.Data), lim.KinesisRecordBytes) {
+			writeError(w, http.StatusBadRequest, "ValidationException", fmt.Sprintf(
+				"1 validation error detected: Value at 'records.%d.member.data' failed to satisfy constraint: Member must have length less than or equal to %d", i+1, lim.KinesisRecordBytes))
+			return
+		}
+		size := len(rec.Data) + len(rec.PartitionKey)
+		if over(size, lim.KinesisRecordBytes) {
+			writeError(w, http.StatusBadRequest, "InvalidArgumentException", fmt.Sprintf("Record %d size (data plus partition key) exceeds %d bytes", i+1, lim.KinesisRecordBytes))
+			return
+		}
+		total += size
+	}
+	if over(total, lim.KinesisRequestBytes) {
+		writeError(w, http.StatusBadRequest, "InvalidArgumentException", fmt.Sprintf("Records size exceeds %d MB limit", lim.KinesisRequestBytes>>20))
+		return
+	}
 	type result struct {
 		SequenceNumber string `json:",omitempty"`
 		ShardId        string `json:",omitempty"`
@@ -413,7 +490,21 @@ func (s *Server) sendMessageBatch(w http.ResponseWriter, body []byte) {
 		}
 	}
 	if err := json.Unmarshal(body, &in); err != nil || len(in.Entries) == 0 || len(in.Entries) > 10 {
-		writeError(w, http.StatusBadRequest, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", "SendMessageBatch takes 1 to 10 entries")
+		writeSQSError(w, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", "SendMessageBatch takes 1 to 10 entries")
+		return
+	}
+	lim, total := s.currentLimits(), 0
+	sizes := make([]int, len(in.Entries))
+	for i, e := range in.Entries {
+		sizes[i] = len(e.MessageBody)
+		for k, v := range e.MessageAttributes {
+			sizes[i] += len(k) + len(v.DataType) + len(v.StringValue)
+		}
+		total += sizes[i]
+	}
+	if over(total, lim.SQSBatchBytes) {
+		writeSQSError(w, "AWS.SimpleQueueService.BatchRequestTooLong",
+			fmt.Sprintf("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", lim.SQSBatchBytes, total))
 		return
 	}
 	type ok struct{ Id, MessageId, MD5OfMessageBody string }
@@ -425,7 +516,17 @@ func (s *Server) sendMessageBatch(w http.ResponseWriter, body []byte) {
 		Successful []ok
 		Failed     []failed
 	}{Successful: []ok{}, Failed: []failed{}}
-	for _, e := range in.Entries {
+	for i, e := range in.Entries {
+		if over(len(e.MessageAttributes), lim.SQSMaxAttributes) {
+			out.Failed = append(out.Failed, failed{Id: e.Id, Code: "InvalidParameterValue", SenderFault: true,
+				Message: fmt.Sprintf("Number of message attributes [%d] exceeds the allowed maximum [%d].", len(e.MessageAttributes), lim.SQSMaxAttributes)})
+			continue
+		}
+		if over(sizes[i], lim.SQSMessageBytes) {
+			out.Failed = append(out.Failed, failed{Id: e.Id, Code: "InvalidParameterValue", SenderFault: true,
+				Message: fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", lim.SQSMessageBytes)})
+			continue
+		}
 		if code, msg, sender := s.entryFault(OpSendMessageBatch, e.MessageBody); code != "" {
 			out.Failed = append(out.Failed, failed{Id: e.Id, Code: code, Message: msg, SenderFault: sender})
 			continue
@@ -451,6 +552,17 @@ func writeJSON(w http.ResponseWriter, contentType string, v any) {
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
+	_, _ = w.Write(b)
+}
+
+// writeSQSError answers as SQS's JSON protocol does for a sender error: a
+// namespaced __type and the query-compatible code in x-amzn-query-error, which
+// the SDK reports as the error code.
+func writeSQSError(w http.ResponseWriter, code, msg string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("X-Amzn-Query-Error", code+";Sender")
+	w.WriteHeader(http.StatusBadRequest)
+	b, _ := json.Marshal(map[string]string{"__type": "com.amazonaws.sqs#" + strings.TrimPrefix(code, "AWS.SimpleQueueService."), "message": msg})
 	_, _ = w.Write(b)
 }
 

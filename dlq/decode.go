@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/storagefirst/storagefirst-go/internal/awsenv"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -47,17 +49,19 @@ func Decode(m Message) Entry {
 	sent := sentAt(m.Attributes)
 	body := []byte(m.Body)
 	var err error
+	// What the attributes say comes first; the body's shape is a guess.
+	inner, via := unwrapTransport(body)
 	switch {
 	case m.Attributes[AttrErrorClass] != "":
 		err = decodeOwn(&e, m, body)
 	case m.Attributes["ERROR_CODE"] != "" || m.Attributes["RULE_ARN"] != "":
 		err = decodeEventBridgeTarget(&e, m, body, sent)
-	case isLambdaDestination(body):
-		err = decodeLambdaDestination(&e, body)
-	case isCatchOutput(body):
-		err = decodeCatch(&e, m, body, sent)
 	case m.Attributes["DeadLetterQueueSourceArn"] != "":
 		err = decodeRedrive(&e, m, body, sent)
+	case isLambdaDestination(inner):
+		err = decodeLambdaDestination(&e, inner, via)
+	case isCatchOutput(body):
+		err = decodeCatch(&e, m, body, sent)
 	default:
 		err = errNotRecognised
 	}
@@ -133,32 +137,38 @@ func decodeOwn(e *Entry, m Message, body []byte) error {
 	return nil
 }
 
-// eventBridgeEvent is an event as EventBridge delivers it to a target.
-type eventBridgeEvent struct {
-	Version    string          `json:"version"`
-	ID         string          `json:"id"`
-	DetailType string          `json:"detail-type"`
-	Source     string          `json:"source"`
-	Time       time.Time       `json:"time"`
-	Resources  []string        `json:"resources"`
-	Detail     json.RawMessage `json:"detail"`
+// envelopeFromEvent reads the envelope of an EventBridge event: the one the
+// eventbridge sink wrote, or the raw detail under the event's id (as
+// ingest/eventbridge and ingest/sqs read it).
+func envelopeFromEvent(data []byte) (storagefirst.Envelope, bool) {
+	ev, ok := awsenv.ParseEventBridgeEvent(data)
+	if !ok {
+		return storagefirst.Envelope{}, false
+	}
+	env, err := awsenv.FromEventBridge(ev)
+	return env, err == nil
 }
 
-// envelopeFromEvent reads the envelope of an EventBridge event: the one the
-// eventbridge sink wrote, or the raw detail under the event's id.
-func envelopeFromEvent(data []byte) (storagefirst.Envelope, bool) {
-	var ev eventBridgeEvent
-	if json.Unmarshal(data, &ev) != nil || ev.ID == "" || ev.DetailType == "" || len(ev.Detail) == 0 {
-		return storagefirst.Envelope{}, false
+// Transports a Lambda destination record can come through before reaching an SQS
+// queue.
+const (
+	viaSQS         = ""
+	viaSNS         = "sns"
+	viaEventBridge = "eventbridge"
+)
+
+// unwrapTransport returns what an SNS notification (raw delivery off) or an
+// EventBridge event from Lambda (source "lambda", a Lambda destination on a bus)
+// carries, and through which; any other body is returned as it is.
+func unwrapTransport(body []byte) ([]byte, string) {
+	var sns struct{ Type, MessageId, Message string }
+	if json.Unmarshal(body, &sns) == nil && sns.Type == "Notification" && sns.MessageId != "" {
+		return []byte(sns.Message), viaSNS
 	}
-	if env, ok := storagefirst.ParseEnvelope(ev.Detail); ok {
-		return env, true
+	if ev, ok := awsenv.ParseEventBridgeEvent(body); ok && ev.Source == "lambda" {
+		return ev.Detail, viaEventBridge
 	}
-	env := storagefirst.Envelope{ID: ev.ID, Type: ev.DetailType, Source: ev.Source, AcceptedAt: ev.Time, Payload: ev.Detail}
-	if env.Normalize() != nil || env.Validate() != nil {
-		return storagefirst.Envelope{}, false
-	}
-	return env, true
+	return body, viaSQS
 }
 
 // eventBridgePermanent are target error codes that a retry does not cure.
@@ -216,7 +226,7 @@ func isLambdaDestination(body []byte) bool {
 	return json.Unmarshal(body, &probe) == nil && probe.RequestContext != nil && probe.RequestPayload != nil
 }
 
-func decodeLambdaDestination(e *Entry, body []byte) error {
+func decodeLambdaDestination(e *Entry, body []byte, via string) error {
 	var r lambdaDestination
 	if err := json.Unmarshal(body, &r); err != nil {
 		return err
@@ -237,13 +247,27 @@ func decodeLambdaDestination(e *Entry, body []byte) error {
 		}
 	}
 	msg, code := lambdaError(r.ResponsePayload)
-	if msg == "" {
+	switch {
+	case msg != "":
+	case r.ResponseContext.FunctionError != "":
 		msg = "function error: " + r.ResponseContext.FunctionError
+	case r.RequestContext.Condition == "EventAgeExceeded":
+		// Not a function error: the event outlived the maximum event age, waiting
+		// (throttled, or between retries) rather than failing.
+		msg = fmt.Sprintf("the event exceeded the maximum event age after %d invocations", r.RequestContext.ApproximateInvokeCount)
+		if r.RequestContext.ApproximateInvokeCount == 0 {
+			msg = "the event exceeded the maximum event age before the function ran"
+		}
+	default:
+		msg = "the invocation failed without an error payload"
 	}
 	if code == "" {
 		code = r.RequestContext.Condition
 	} else {
 		msg = r.RequestContext.Condition + ": " + msg
+	}
+	if via != viaSQS {
+		msg += " (delivered through " + via + ")"
 	}
 	e.Kind, e.Envelope, e.DeadAt = KindLambdaDestination, env, r.Timestamp.UTC()
 	e.Failures = []storagefirst.Failure{{Attempt: r.RequestContext.ApproximateInvokeCount, At: r.Timestamp.UTC(),
@@ -266,12 +290,13 @@ func lambdaError(p json.RawMessage) (msg, typ string) {
 	return "", ""
 }
 
-// catchError finds {Error, Cause} at the top level or, with a ResultPath such as
-// "$.error", one level down.
-func catchError(body []byte) (errName, cause string, ok bool) {
+// catchError finds {Error, Cause} at the top level (ResultPath "$", the default:
+// the error replaced the input; path "") or, with a ResultPath such as "$.error",
+// one level down under path (the rest of body is the state's original input).
+func catchError(body []byte) (errName, cause, path string, ok bool) {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(body, &top) != nil {
-		return "", "", false
+		return "", "", "", false
 	}
 	read := func(m map[string]json.RawMessage) (string, string, bool) {
 		var name, c string
@@ -282,26 +307,41 @@ func catchError(body []byte) (errName, cause string, ok bool) {
 		return name, c, true
 	}
 	if n, c, ok := read(top); ok {
-		return n, c, true
+		return n, c, "", true
 	}
-	for _, v := range top {
+	keys := make([]string, 0, len(top))
+	for k := range top {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // the same answer every time
+	for _, k := range keys {
 		var inner map[string]json.RawMessage
-		if json.Unmarshal(v, &inner) == nil {
+		if json.Unmarshal(top[k], &inner) == nil && len(inner) <= 2 {
 			if n, c, ok := read(inner); ok {
-				return n, c, true
+				return n, c, k, true
 			}
 		}
 	}
-	return "", "", false
+	return "", "", "", false
 }
 
 func isCatchOutput(body []byte) bool {
-	_, _, ok := catchError(body)
+	_, _, _, ok := catchError(body)
 	return ok
 }
 
+// withoutKey returns the JSON object body without its key path.
+func withoutKey(body []byte, path string) ([]byte, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, err
+	}
+	delete(top, path)
+	return json.Marshal(top)
+}
+
 func decodeCatch(e *Entry, m Message, body []byte, sent time.Time) error {
-	name, cause, _ := catchError(body)
+	name, cause, path, _ := catchError(body)
 	msg := cause
 	// A Lambda task's Cause is itself JSON: {"errorMessage", "errorType", ...}.
 	if lm, lt := lambdaError(json.RawMessage(cause)); lm != "" && lm != cause {
@@ -310,13 +350,22 @@ func decodeCatch(e *Entry, m Message, body []byte, sent time.Time) error {
 			msg = lt + ": " + lm
 		}
 	}
-	env, ok := storagefirst.ParseEnvelope(body)
+	input := body
+	if path != "" {
+		// A ResultPath kept the state's input: it is the payload, the error is
+		// reported apart.
+		var err error
+		if input, err = withoutKey(body, path); err != nil {
+			return err
+		}
+	}
+	env, ok := storagefirst.ParseEnvelope(input)
 	if !ok {
 		id := m.MessageID
 		if id == "" {
 			return fmt.Errorf("a Step Functions failure without a message ID")
 		}
-		env = storagefirst.Envelope{ID: id, Type: "stepfunctions.failure", AcceptedAt: sent, Payload: body}
+		env = storagefirst.Envelope{ID: id, Type: "stepfunctions.failure", AcceptedAt: sent, Payload: input}
 		if env.Normalize() != nil || env.Validate() != nil {
 			return fmt.Errorf("a Step Functions failure that is not an envelope")
 		}
@@ -331,21 +380,15 @@ func decodeCatch(e *Entry, m Message, body []byte, sent time.Time) error {
 	return nil
 }
 
+// decodeRedrive reads a message an SQS redrive policy moved here: its body is
+// what was sent to the source queue, read as ingest/sqs read it there (so a
+// replay has the same envelope ID and idempotency key).
 func decodeRedrive(e *Entry, m Message, body []byte, sent time.Time) error {
 	receives, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
-	env, ok := storagefirst.ParseEnvelope(body)
-	if !ok {
-		env, ok = envelopeFromEvent(body)
-	}
-	if !ok {
-		if m.MessageID == "" || !json.Valid(body) {
-			return fmt.Errorf("a redriven message that is not JSON")
-		}
-		env = storagefirst.Envelope{ID: m.MessageID, Type: "sqs.message", Source: m.Attributes["DeadLetterQueueSourceArn"],
-			AcceptedAt: sent, Payload: body}
-		if env.Normalize() != nil || env.Validate() != nil {
-			return fmt.Errorf("a redriven message that is not an envelope")
-		}
+	env, err := awsenv.FromSQS(awsenv.SQSMessage{MessageID: m.MessageID, Body: string(body),
+		SourceARN: m.Attributes["DeadLetterQueueSourceArn"], SentTimestamp: m.Attributes["SentTimestamp"], Attributes: m.Attributes})
+	if err != nil {
+		return fmt.Errorf("a redriven message that is not an envelope: %w", err)
 	}
 	e.Kind, e.Envelope = KindSQSRedrive, env
 	e.Failures = []storagefirst.Failure{{Attempt: receives, At: sent, Class: storagefirst.ClassRetryable.String(),

@@ -69,13 +69,15 @@ func TestDecodeStepFunctionsCatch(t *testing.T) {
 	require.Equal(t, "ServiceException: Rate Exceeded.", e.LastFailure().Error)
 	require.Equal(t, "m1", e.Envelope.ID)
 
-	// With ResultPath "$.error" the input stays beside the error.
+	// With ResultPath "$.error" the input stays beside the error: the input is the
+	// payload (a typed consumer would reject the error field on replay), the error
+	// is the failure.
 	merged := `{"actionType":"cancel","body":{"username":"lee"},"error":{"Error":"States.Timeout","Cause":"task timed out"}}`
 	e = dlq.Decode(dlq.Message{MessageID: "m2", Body: merged})
 	require.Equal(t, dlq.KindStepFunctionsCatch, e.Kind)
 	require.Equal(t, "States.Timeout", e.LastFailure().Code)
 	require.Equal(t, "task timed out", e.LastFailure().Error)
-	require.JSONEq(t, merged, string(e.Envelope.Payload))
+	require.JSONEq(t, `{"actionType":"cancel","body":{"username":"lee"}}`, string(e.Envelope.Payload))
 }
 
 func TestDecodeRedriveAndUnknown(t *testing.T) {

@@ -8,11 +8,18 @@
 //     sftest.MemoryQueue in tests.
 //     [Middleware] sends a failure there once it is final (permanent, or retries
 //     used up) and reports success to the event source only once that write
-//     succeeded.
+//     succeeded. [SendUndecodable] does the same for a record that holds no
+//     envelope at all (the AWS batch handlers' DeadLetters option), as a
+//     [TypeUndecodable] envelope carrying its bytes, so it cannot hold a batch.
 //   - [Decode] reads an SQS dead-letter message of any origin: our own
-//     destination's, a Lambda asynchronous on-failure record, an EventBridge target
-//     DLQ message, a Step Functions Catch output, a message moved by an SQS redrive
-//     policy; anything else is kept verbatim as [KindUnknown], never dropped.
+//     destination's, an EventBridge target DLQ message and a message moved by an
+//     SQS redrive policy (known by their attributes, checked first; a redriven
+//     message reads as ingest/sqs read it, so a replay keeps its ID and key), a
+//     Lambda asynchronous on-failure record (direct, or through an SNS or
+//     EventBridge destination), a Step Functions Catch output (with a ResultPath,
+//     the state's input is the payload and the error the failure); anything else
+//     is kept verbatim as [KindUnknown], never dropped. testdata/decode holds one
+//     file per documented shape, with its source.
 //   - [Source] reads dead letters back (pgstore or MemoryQueue through
 //     [FromDeadLetters], or the subpackage sqs's Source); [List] and [Count] inspect them and
 //     [Replay] re-puts them into a storagefirst.Sink with their idempotency key
@@ -23,8 +30,9 @@
 //
 // # Where it sits
 //
-// dlq imports storagefirst only, and no AWS package: decoding the failure records
-// AWS writes is plain JSON. The subpackage sqs holds what speaks to SQS (the
+// dlq imports storagefirst (and the internal decoder it shares with ingest/sqs,
+// so both read a message the same way) and no AWS package: decoding the failure
+// records AWS writes is plain JSON. The subpackage sqs holds what speaks to SQS (the
 // dead-letter Destination and Source, MoveBack). The cmd/storagefirst CLI drives it: dlq list,
 // show, replay and purge, against Postgres or SQS.
 package dlq

@@ -46,9 +46,14 @@ func (f Filter) Match(e Entry) bool {
 const passBatch = 10
 
 // List reads the source once and returns the entries that match, at most limit
-// (all when limit is 0). Reading an SQS source hides the messages it returns for
-// the source's visibility timeout.
-func List(ctx context.Context, src Source, f Filter, limit int) ([]Entry, error) {
+// (all when limit is 0). It changes nothing: a Holder (an SQS source) is released
+// when List returns, so the messages it read are visible again at once.
+func List(ctx context.Context, src Source, f Filter, limit int) (_ []Entry, err error) {
+	defer func() {
+		if rerr := release(ctx, src); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
 	var out []Entry
 	seen := map[string]bool{}
 	for limit <= 0 || len(out) < limit {

@@ -85,8 +85,20 @@ func (s *Summary) fail(e Entry, err error) {
 //
 // Replay returns the summary and, when it stopped early, why (StopOnError, or
 // ctx's error).
-func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts ReplayOptions) (Summary, error) {
+func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts ReplayOptions) (_ Summary, err error) {
 	sum := Summary{DryRun: opts.DryRun}
+	defer func() {
+		if rerr := release(ctx, src); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	holder, _ := src.(Holder)
+	hold := func(es []Entry) {
+		if holder != nil {
+			// Best effort: a message whose hold lapses is read again by a later pass.
+			_ = holder.Hold(ctx, es)
+		}
+	}
 	requeuer, canRequeue := src.(Requeuer)
 	if canRequeue && sink != nil && sinkIsSource(src, sink) {
 		sink = nil // requeue in place: a Put would be a duplicate of the dead letter
@@ -116,7 +128,7 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 		if len(es) == 0 {
 			return sum, nil
 		}
-		for _, e := range es {
+		for i, e := range es {
 			if opts.Limit > 0 && sum.Replayed >= opts.Limit {
 				return sum, nil
 			}
@@ -131,15 +143,18 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 				continue
 			}
 			if interval > 0 {
-				if wait := next.Sub(clock.Now()); wait > 0 {
+				// Wait in steps, keeping the entries still to be handled held.
+				for wait := next.Sub(clock.Now()); wait > 0; wait = next.Sub(clock.Now()) {
+					hold(es[i:])
 					select {
 					case <-ctx.Done():
 						return sum, ctx.Err()
-					case <-clock.After(wait):
+					case <-clock.After(min(wait, holdStep)):
 					}
 				}
 				next = clock.Now().Add(interval)
 			}
+			hold(es[i:])
 			if err := ctx.Err(); err != nil {
 				return sum, err
 			}
@@ -157,6 +172,9 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 	}
 	return sum, nil
 }
+
+// holdStep is the longest Replay waits between two Holds of what it read.
+const holdStep = 5 * time.Second
 
 func replayOne(ctx context.Context, src Source, requeuer Requeuer, newID bool, sink storagefirst.Sink, e Entry, clock storagefirst.Clock) error {
 	if sink == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -18,6 +19,29 @@ type Source interface {
 	Delete(ctx context.Context, e Entry) error
 	Purge(ctx context.Context) (int64, error)
 }
+
+// Holder is a Source whose Read holds what it returns from other readers (an SQS
+// queue hides received messages): List and Replay call Hold on the entries still
+// to be handled before each one, so that a slow pass keeps them, and Release when
+// they finish, so that what was read and not deleted is visible again at once.
+type Holder interface {
+	Hold(ctx context.Context, es []Entry) error
+	Release(ctx context.Context) error
+}
+
+// release releases src's holds, if it has any, even when ctx has ended.
+func release(ctx context.Context, src Source) error {
+	h, ok := src.(Holder)
+	if !ok {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	return h.Release(rctx)
+}
+
+// releaseTimeout bounds a Release.
+const releaseTimeout = 30 * time.Second
 
 // Requeuer is a Source that can put an entry back where it failed in one step (a
 // store's own dead letters): Replay with no Sink uses it.

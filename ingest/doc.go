@@ -7,7 +7,10 @@
 //     decoding and validation into a Go type, the Idempotency-Key header, the
 //     correlation ID, and the answers (202 with the envelope ID; 400/413/415/422/409
 //     as RFC 9457 problem+json for bad input, with nothing persisted; 503 with
-//     Retry-After when the sink fails, never a success).
+//     Retry-After when the sink fails, never a success). A JSON null body is bad
+//     input, and text is stored as sent: bytes that are not UTF-8 are refused
+//     (400) rather than replaced, a declared ISO-8859-1 or US-ASCII charset is
+//     decoded faithfully, and any other charset is 415.
 //   - [FrontDoor.ServeHTTP] serves it over net/http, and the subpackage
 //     apigateway as Lambda handlers behind API Gateway REST and HTTP APIs (the
 //     module's apigateway adapter serving ServeHTTP).

@@ -9,6 +9,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -47,7 +48,8 @@ type DecodeConfig struct {
 // Decode decodes data, one JSON value, into a T and validates it: it fails with
 // storagefirst.ErrTooLarge beyond the limit, ErrMalformed for bad JSON, a wrong
 // shape or trailing data, ErrUnknownField for a field T does not declare (unless
-// allowed), and ErrValidation when T (or *T) implements Validator and rejects it.
+// allowed; invalid UTF-8, and a top-level JSON null unless T is a pointer, are
+// ErrMalformed too), and ErrValidation when T (or *T) implements Validator and rejects it.
 // Decode never panics, whatever the bytes.
 func Decode[T any](data []byte, cfg DecodeConfig) (T, error) {
 	var v T
@@ -57,6 +59,12 @@ func Decode[T any](data []byte, cfg DecodeConfig) (T, error) {
 	}
 	if len(data) > limit {
 		return v, fmt.Errorf("%w: payload is %d bytes, limit %d", storagefirst.ErrTooLarge, len(data), limit)
+	}
+	if !utf8.Valid(data) {
+		return v, fmt.Errorf("%w: %w: the data is not valid UTF-8", storagefirst.ErrInvalidEnvelope, ErrMalformed)
+	}
+	if isNull(data) && reflect.TypeFor[T]().Kind() != reflect.Pointer {
+		return v, fmt.Errorf("%w: %w: null is not a request", storagefirst.ErrInvalidEnvelope, ErrMalformed)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if !cfg.AllowUnknownFields {
@@ -76,6 +84,9 @@ func Decode[T any](data []byte, cfg DecodeConfig) (T, error) {
 	}
 	return v, nil
 }
+
+// isNull reports whether data is the JSON literal null (with JSON whitespace).
+func isNull(data []byte) bool { return string(bytes.Trim(data, " \t\r\n")) == "null" }
 
 func decodeError(err error) error {
 	msg := err.Error()

@@ -50,6 +50,14 @@ func TestDecode(t *testing.T) {
 	require.ErrorIs(t, err, ingest.ErrValidation)
 	_, err = ingest.Decode[*ptrValidated]([]byte(`null`), ingest.DecodeConfig{})
 	require.ErrorIs(t, err, ingest.ErrValidation)
+
+	// null is not a value of a non-pointer type, and bytes that are not UTF-8 are
+	// refused rather than replaced.
+	_, err = ingest.Decode[map[string]any]([]byte(" null\n"), ingest.DecodeConfig{})
+	require.ErrorIs(t, err, ingest.ErrMalformed)
+	_, err = ingest.Decode[struct{ A string }]([]byte("{\"A\":\"\xff\xfe\"}"), ingest.DecodeConfig{})
+	require.ErrorIs(t, err, ingest.ErrMalformed)
+	require.ErrorContains(t, err, "UTF-8")
 }
 
 func TestHandlerForMakesUndecodablePayloadsPermanent(t *testing.T) {

@@ -193,6 +193,17 @@ func (f *FrontDoor[T]) Accept(ctx context.Context, r Request) Response {
 	if !isJSON(r.Header("Content-Type")) {
 		return problem(http.StatusUnsupportedMediaType, ProblemUnsupportedMediaType, "send application/json")
 	}
+	// Text is what was sent: invalid bytes are refused, never replaced.
+	body, err := utf8Body(r.Header("Content-Type"), r.Body)
+	if errors.Is(err, errUnsupportedCharset) {
+		return problem(http.StatusUnsupportedMediaType, ProblemUnsupportedMediaType, err.Error())
+	} else if err != nil {
+		return problem(http.StatusBadRequest, ProblemInvalidBody, err.Error())
+	}
+	r.Body = body
+	if isNull(body) {
+		return problem(http.StatusBadRequest, ProblemInvalidBody, "null is not a request")
+	}
 	key := r.Header(HeaderIdempotencyKey)
 	switch {
 	case len(key) > MaxKeyLength:

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -288,6 +289,12 @@ func FuzzFrontDoor(f *testing.F) {
 		switch resp.Status {
 		case http.StatusAccepted:
 			require.Len(t, q.Envelopes(), 1)
+			// What was sent is what is stored: never bytes replaced by U+FFFD.
+			require.True(t, utf8.Valid(q.Envelopes()[0].Payload))
+			if !strings.Contains(strings.ToLower(contentType), "charset") {
+				require.True(t, utf8.Valid(body), "invalid UTF-8 accepted only under a declared charset")
+				require.JSONEq(t, string(body), string(q.Envelopes()[0].Payload))
+			}
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
 			require.Empty(t, q.Envelopes())
 			require.True(t, json.Valid(resp.Body))
@@ -353,4 +360,56 @@ func TestFrontDoorOutcomeUnknownIsNotNotStored(t *testing.T) {
 	a = d2.post(t, `{"username":"lee"}`)
 	require.Equal(t, ingest.ProblemOutcomeUnknown, a.problem(t).Type)
 	require.Contains(t, a.problem(t).Detail, "Idempotency-Key")
+}
+
+// note has no Validate method: only the decoder stands between a bad body and the
+// sink.
+type note struct {
+	Text string `json:"text"`
+}
+
+func TestFrontDoorRefusesNullAndAlteredText(t *testing.T) {
+	t.Parallel()
+	q := sftest.NewMemoryQueue(nil)
+	fd, err := ingest.NewFrontDoor[note](ingest.FrontDoorConfig{Sink: q, Type: "note"})
+	require.NoError(t, err)
+	srv := httptest.NewServer(fd)
+	t.Cleanup(srv.Close)
+	post := func(contentType string, body []byte) answer {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/notes", strings.NewReader(string(body)))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", contentType)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return answer{resp.StatusCode, resp.Header, b}
+	}
+	for _, tc := range []struct {
+		name, contentType string
+		body              []byte
+		status            int
+		detail            string
+	}{
+		{"null", "application/json", []byte(`null`), 400, "null is not a request"},
+		{"null with spaces", "application/json", []byte(" \n null \t"), 400, "null is not a request"},
+		{"invalid UTF-8", "application/json", []byte("{\"text\":\"\xff\xfe\"}"), 400, "not valid UTF-8 (byte 9)"},
+		{"Latin-1 sent as UTF-8", "application/json; charset=utf-8", []byte("{\"text\":\"caf\xe9\"}"), 400, "not valid UTF-8"},
+		{"not US-ASCII", "application/json; charset=us-ascii", []byte("{\"text\":\"caf\xe9\"}"), 400, "not US-ASCII"},
+		{"unknown charset", "application/json; charset=utf-16", []byte(`{"text":"a"}`), 415, `unsupported charset "utf-16"`},
+	} {
+		a := post(tc.contentType, tc.body)
+		require.Equal(t, tc.status, a.status, "%s: %s", tc.name, a.body)
+		require.Contains(t, a.problem(t).Detail, tc.detail, tc.name)
+	}
+	require.Empty(t, q.Envelopes(), "nothing stored")
+
+	// Latin-1, declared, is decoded faithfully: é stays é.
+	post("application/json; charset=ISO-8859-1", []byte("{\"text\":\"caf\xe9\"}")).accepted(t)
+	stored := q.Envelopes()
+	require.Len(t, stored, 1)
+	var n note
+	require.NoError(t, json.Unmarshal(stored[0].Payload, &n))
+	require.Equal(t, "café", n.Text)
 }

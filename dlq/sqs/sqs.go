@@ -3,13 +3,17 @@ package sqs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
@@ -103,11 +107,17 @@ type ReceiveDeleteAPI interface {
 	ReceiveMessage(ctx context.Context, in *awssqs.ReceiveMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.ReceiveMessageOutput, error)
 	DeleteMessage(ctx context.Context, in *awssqs.DeleteMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.DeleteMessageOutput, error)
 	PurgeQueue(ctx context.Context, in *awssqs.PurgeQueueInput, optFns ...func(*awssqs.Options)) (*awssqs.PurgeQueueOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *awssqs.ChangeMessageVisibilityInput, optFns ...func(*awssqs.Options)) (*awssqs.ChangeMessageVisibilityOutput, error)
 }
 
 // Source reads an SQS dead-letter queue of any origin, decoding each message
-// with dlq.Decode. A Read receives messages and so hides them for VisibilityTimeout;
-// a pass ends when a Read receives nothing.
+// with dlq.Decode. It is a dlq.Holder: a Read receives messages and so hides them
+// for VisibilityTimeout, which keeps one pass from reading a message twice; Hold
+// extends that while a slow replay works through them, Delete deletes with the
+// receipt handle of the latest receive, and Release (which dlq.List and
+// dlq.Replay call when they finish, and Read when a pass ends) makes every
+// message read and not deleted visible again at once, so that inspecting a
+// dead-letter queue changes nothing. A Source is for one pass at a time.
 type Source struct {
 	Client   ReceiveDeleteAPI
 	QueueURL string
@@ -115,34 +125,124 @@ type Source struct {
 	VisibilityTimeout time.Duration
 	// WaitTime: see WaitTimeDefault; negative means no long poll.
 	WaitTime time.Duration
+
+	mu   sync.Mutex
+	held map[string]held // by message ID
 }
 
-var _ dlq.Source = (*Source)(nil)
+// held is a message read and neither deleted nor released.
+type held struct {
+	handle   string
+	deadline time.Time
+}
 
-// Read receives up to n (at most 10) messages and decodes them.
-func (s *Source) Read(ctx context.Context, n int) ([]dlq.Entry, error) {
-	vis := s.VisibilityTimeout
-	if vis == 0 {
-		vis = VisibilityTimeoutDefault
+var (
+	_ dlq.Source = (*Source)(nil)
+	_ dlq.Holder = (*Source)(nil)
+)
+
+func (s *Source) visibility() time.Duration {
+	if s.VisibilityTimeout <= 0 {
+		return VisibilityTimeoutDefault
 	}
+	return s.VisibilityTimeout
+}
+
+// Read receives up to n (at most 10) messages and decodes them. A Read that
+// receives nothing ends the pass and releases what it read.
+func (s *Source) Read(ctx context.Context, n int) ([]dlq.Entry, error) {
+	vis := s.visibility()
 	wait := s.WaitTime
 	if wait == 0 {
 		wait = WaitTimeDefault
 	}
 	out, err := s.Client.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
 		QueueUrl: aws.String(s.QueueURL), MaxNumberOfMessages: int32(min(max(n, 1), 10)),
-		VisibilityTimeout: int32(vis / time.Second), WaitTimeSeconds: int32(max(wait, 0) / time.Second),
+		VisibilityTimeout: int32(max(vis/time.Second, 1)), WaitTimeSeconds: int32(max(wait, 0) / time.Second),
 		MessageAttributeNames:       []string{"All"},
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 	})
 	if err != nil {
 		return nil, err
 	}
+	if len(out.Messages) == 0 {
+		return nil, s.Release(ctx)
+	}
+	deadline := time.Now().Add(vis)
 	es := make([]dlq.Entry, len(out.Messages))
+	s.mu.Lock()
+	if s.held == nil {
+		s.held = map[string]held{}
+	}
 	for i, m := range out.Messages {
 		es[i] = dlq.Decode(ToMessage(m))
+		s.held[aws.ToString(m.MessageId)] = held{handle: aws.ToString(m.ReceiptHandle), deadline: deadline}
 	}
+	s.mu.Unlock()
 	return es, nil
+}
+
+// holdMargin: Hold extends a message's visibility once less than this (or half
+// the visibility timeout) is left.
+const holdMargin = 10 * time.Second
+
+// Hold extends the visibility of es, read and not yet handled, when it is close
+// to running out.
+func (s *Source) Hold(ctx context.Context, es []dlq.Entry) error {
+	vis := s.visibility()
+	now := time.Now()
+	var errs []error
+	for _, e := range es {
+		s.mu.Lock()
+		h, ok := s.held[e.MessageID]
+		s.mu.Unlock()
+		if !ok || h.deadline.Sub(now) >= max(vis/2, holdMargin) {
+			continue
+		}
+		_, err := s.Client.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(s.QueueURL),
+			ReceiptHandle: aws.String(h.handle), VisibilityTimeout: int32(max(vis/time.Second, 1))})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dlq: keep %s hidden: %w", e.MessageID, err))
+			continue
+		}
+		s.mu.Lock()
+		if cur, ok := s.held[e.MessageID]; ok && cur.handle == h.handle {
+			s.held[e.MessageID] = held{handle: h.handle, deadline: now.Add(vis)}
+		}
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// Release makes every message read and not deleted visible again at once.
+func (s *Source) Release(ctx context.Context) error {
+	s.mu.Lock()
+	hs := s.held
+	s.held = nil
+	s.mu.Unlock()
+	var errs []error
+	for id, h := range hs {
+		_, err := s.Client.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(s.QueueURL),
+			ReceiptHandle: aws.String(h.handle), VisibilityTimeout: 0})
+		if err != nil && !gone(err) {
+			errs = append(errs, fmt.Errorf("dlq: make %s visible again: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// gone reports whether err says the message is no longer in flight under that
+// handle (deleted, or its visibility ran out): nothing to release.
+func gone(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch strings.TrimPrefix(ae.ErrorCode(), "AWS.SimpleQueueService.") {
+	case "MessageNotInflight", "MessageNotInFlight", "ReceiptHandleIsInvalid", "InvalidParameterValue":
+		return true
+	}
+	return false
 }
 
 // ToMessage converts a received SQS message for dlq.Decode.
@@ -160,9 +260,20 @@ func ToMessage(m types.Message) dlq.Message {
 		ReceiptHandle: aws.ToString(m.ReceiptHandle)}
 }
 
-// Delete deletes the message.
+// Delete deletes the message, with the receipt handle of its latest receive.
 func (s *Source) Delete(ctx context.Context, e dlq.Entry) error {
-	_, err := s.Client.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: aws.String(s.QueueURL), ReceiptHandle: aws.String(e.Handle)})
+	handle := e.Handle
+	s.mu.Lock()
+	if h, ok := s.held[e.MessageID]; ok {
+		handle = h.handle
+	}
+	s.mu.Unlock()
+	_, err := s.Client.DeleteMessage(ctx, &awssqs.DeleteMessageInput{QueueUrl: aws.String(s.QueueURL), ReceiptHandle: aws.String(handle)})
+	if err == nil {
+		s.mu.Lock()
+		delete(s.held, e.MessageID)
+		s.mu.Unlock()
+	}
 	return err
 }
 

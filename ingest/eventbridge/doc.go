@@ -8,6 +8,12 @@
 // whose detail is a request body, as an API Gateway direct integration produces
 // them, keeping the event's id as the envelope ID.
 //
+// PutEvents requests are bounded by entry count (MaxEntries) and by the total
+// entry size counted as EventBridge documents it (SinkConfig.MaxRequestSize); a
+// request EventBridge refuses whole is classified (validation errors permanent,
+// throttling and 5xx retryable) and, when permanent, split until only the entry at
+// fault fails, so one caller's bad event never fails another caller's.
+//
 // # Where it sits
 //
 // eventbridge is an AWS adapter of ingest's layer: it imports storagefirst, the

@@ -23,6 +23,11 @@ const (
 	MaxEntrySizeDefault = 256 * 1024
 	// MaxEntrySizeLimit is the current largest entry size, 1 MB.
 	MaxEntrySizeLimit = 1024 * 1024
+	// MaxRequestSizeLimit is the largest total entry size of one PutEvents request.
+	// AWS's "Calculating PutEvents event entry size" page bounds the total entry
+	// size of a request by the event size limit (256 KB in its text written before
+	// January 2026, when the event size limit rose to 1 MB).
+	MaxRequestSizeLimit = MaxEntrySizeLimit
 	// EventBusNameDefault is the account's default bus.
 	EventBusNameDefault = "default"
 	// ConcurrencyDefault bounds the PutEvents calls in flight.
@@ -54,6 +59,10 @@ type SinkConfig struct {
 	// MaxEntrySize is the entry limit in force: MaxEntrySizeDefault, up to
 	// MaxEntrySizeLimit where the account has the larger limit.
 	MaxEntrySize int
+	// MaxRequestSize bounds the total entry size of one PutEvents request (entries
+	// counted as for MaxEntrySize); requests are split to stay within it. Default:
+	// the MaxEntrySize in force; at most MaxRequestSizeLimit, at least MaxEntrySize.
+	MaxRequestSize int
 	// RawDetail writes the payload as Detail instead of the whole envelope (the
 	// payload must be a JSON object); consumers then see the event id as the ID.
 	RawDetail bool
@@ -71,7 +80,11 @@ type SinkConfig struct {
 // every entry was accepted (FailedEntryCount 0 for them, after resending those that
 // failed with InternalFailure or ThrottlingException); otherwise a
 // *storagefirst.PutError names the envelopes not stored. Concurrent Puts share
-// PutEvents calls. It is safe for concurrent use; Close it when done.
+// PutEvents calls, each within MaxEntries entries and MaxRequestSize bytes; an
+// entry over MaxEntrySize is refused before sending, and a request EventBridge
+// refuses whole with a validation error is split so that only the entry at fault
+// fails (permanently); throttling and 5xx refusals fail their entries retryable.
+// It is safe for concurrent use; Close it when done.
 type Sink struct {
 	cfg    SinkConfig
 	sender *awsput.Sender[types.PutEventsRequestEntry]
@@ -88,6 +101,15 @@ func NewSink(client PutEventsAPI, cfg SinkConfig) (*Sink, error) {
 	if cfg.MaxEntrySize < 0 || cfg.MaxEntrySize > MaxEntrySizeLimit {
 		errs = append(errs, fmt.Errorf("eventbridge: MaxEntrySize %d is outside 0..%d", cfg.MaxEntrySize, MaxEntrySizeLimit))
 	}
+	if cfg.MaxEntrySize == 0 {
+		cfg.MaxEntrySize = MaxEntrySizeDefault
+	}
+	if cfg.MaxRequestSize == 0 {
+		cfg.MaxRequestSize = min(cfg.MaxEntrySize, MaxRequestSizeLimit)
+	}
+	if cfg.MaxRequestSize < cfg.MaxEntrySize || cfg.MaxRequestSize > MaxRequestSizeLimit {
+		errs = append(errs, fmt.Errorf("eventbridge: MaxRequestSize %d is outside MaxEntrySize..%d", cfg.MaxRequestSize, MaxRequestSizeLimit))
+	}
 	if cfg.Retry != nil {
 		errs = append(errs, cfg.Retry.Validate())
 	}
@@ -97,12 +119,9 @@ func NewSink(client PutEventsAPI, cfg SinkConfig) (*Sink, error) {
 	if cfg.EventBusName == "" {
 		cfg.EventBusName = EventBusNameDefault
 	}
-	if cfg.MaxEntrySize == 0 {
-		cfg.MaxEntrySize = MaxEntrySizeDefault
-	}
 	s := &Sink{cfg: cfg}
 	s.sender = awsput.New(awsput.Config{
-		MaxEntries: MaxEntries, Concurrency: cfg.Concurrency,
+		MaxEntries: MaxEntries, MaxRequestBytes: cfg.MaxRequestSize, Concurrency: cfg.Concurrency,
 		MaxWait: cfg.MaxWait, RequestTimeout: cfg.RequestTimeout,
 		Retry: cfg.Retry, DefaultRetry: EntryRetryDefault, Clock: cfg.Clock,
 	}, func(ctx context.Context, entries []types.PutEventsRequestEntry) ([]*awsput.EntryError, error) {

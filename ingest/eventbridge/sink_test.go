@@ -186,3 +186,129 @@ func TestSinkSharesRequestsUnderLoad(t *testing.T) {
 	require.Less(t, perEnvelope, 0.5, "concurrent puts share requests")
 	require.Equal(t, int64(fake.Calls(awsfake.OpPutEvents)), s.Requests())
 }
+
+// sized returns an envelope whose payload is n bytes.
+func sized(t *testing.T, n int) storagefirst.Envelope {
+	t.Helper()
+	e, err := storagefirst.NewEnvelope("CreateOrder", []byte(`{"note":"`+strings.Repeat("a", n-11)+`"}`))
+	require.NoError(t, err)
+	return e
+}
+
+func TestSinkSplitsRequestsByTotalEntrySize(t *testing.T) {
+	t.Parallel()
+	s, fake := newSink(t, eventbridge.SinkConfig{})
+	fake.SetLimits(awsfake.Limits{PutEventsEntryBytes: eventbridge.MaxEntrySizeDefault, PutEventsRequestBytes: eventbridge.MaxEntrySizeDefault})
+	in := make([]storagefirst.Envelope, 10)
+	for i := range in {
+		in[i] = sized(t, 100*1024)
+	}
+	require.NoError(t, s.Put(context.Background(), in...))
+	require.Len(t, fake.Events(), 10)
+	require.Equal(t, 5, fake.Calls(awsfake.OpPutEvents), "two 100 KB entries per 256 KB request")
+
+	// With 1 MB events the request total is 1 MB: each request holds one 600 KB event.
+	s, fake = newSink(t, eventbridge.SinkConfig{MaxEntrySize: eventbridge.MaxEntrySizeLimit})
+	require.NoError(t, s.Put(context.Background(), sized(t, 600*1024), sized(t, 600*1024), sized(t, 100)))
+	require.Len(t, fake.Events(), 3)
+	require.Equal(t, 2, fake.Calls(awsfake.OpPutEvents))
+
+	_, err := eventbridge.NewSink(awseb.New(awseb.Options{}), eventbridge.SinkConfig{MaxRequestSize: 1000})
+	require.ErrorContains(t, err, "MaxRequestSize")
+}
+
+// TestSinkLargeEntriesNeverFailOtherCallers: 64 concurrent callers, some with
+// large events and one with an event over the limit, share requests; every caller
+// but the oversize one succeeds.
+func TestSinkLargeEntriesNeverFailOtherCallers(t *testing.T) {
+	t.Parallel()
+	s, fake := newSink(t, eventbridge.SinkConfig{})
+	fake.SetLimits(awsfake.Limits{PutEventsEntryBytes: eventbridge.MaxEntrySizeDefault, PutEventsRequestBytes: eventbridge.MaxEntrySizeDefault})
+	const callers = 64
+	in := make([]storagefirst.Envelope, callers)
+	for i := range in {
+		switch {
+		case i == 7:
+			in[i] = sized(t, 300*1024)
+		case i%4 == 0:
+			in[i] = sized(t, 100*1024)
+		default:
+			in[i] = sized(t, 100)
+		}
+	}
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range in {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Put(context.Background(), in[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i == 7 {
+			require.ErrorIs(t, err, storagefirst.ErrTooLarge)
+			require.True(t, storagefirst.IsPermanent(err))
+			continue
+		}
+		require.NoError(t, err, "caller %d", i)
+	}
+	require.Len(t, fake.Events(), callers-1)
+}
+
+// TestSinkIsolatesAnEntryTheServiceRefuses: EventBridge refuses a whole shared
+// request because of one entry (here its limit is lower than the sink's); the
+// request is split so that only that entry fails, permanently.
+func TestSinkIsolatesAnEntryTheServiceRefuses(t *testing.T) {
+	t.Parallel()
+	s, fake := newSink(t, eventbridge.SinkConfig{})
+	fake.SetLimits(awsfake.Limits{PutEventsEntryBytes: 50 * 1024, PutEventsRequestBytes: 256 * 1024})
+	in := envs(t, 6)
+	big := sized(t, 100*1024)
+	in = append(in[:3], append([]storagefirst.Envelope{big}, in[3:]...)...)
+	err := s.Put(context.Background(), in...)
+	var pe *storagefirst.PutError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, []string{big.ID}, pe.FailedIDs())
+	require.True(t, storagefirst.IsPermanent(pe.Failed[0].Err))
+	require.ErrorContains(t, err, "ValidationException")
+	require.Len(t, fake.Events(), 6)
+}
+
+func TestSinkClassifiesWholeRequestErrors(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		status    int
+		code      string
+		retryable bool
+	}{
+		{400, "ValidationException", false},
+		{400, "AccessDeniedException", false},
+		{400, "ThrottlingException", true},
+		{429, "TooManyRequests", true},
+		{500, "InternalException", true},
+		{503, "ServiceUnavailable", true},
+	} {
+		s, fake := newSink(t, eventbridge.SinkConfig{})
+		fake.FailNext(awsfake.OpPutEvents, 3, c.status, c.code) // the SDK retries what it may
+		err := s.Put(context.Background(), envs(t, 1)...)
+		require.ErrorContains(t, err, c.code)
+		require.Equal(t, c.retryable, storagefirst.IsRetryable(err), "%d %s", c.status, c.code)
+		require.Equal(t, !c.retryable, storagefirst.IsPermanent(err), "%d %s", c.status, c.code)
+	}
+}
+
+// TestSinkDoesNotSplitForRequestWideRefusals: an error no entry causes (access
+// denied) fails the whole request at once, without splitting it.
+func TestSinkDoesNotSplitForRequestWideRefusals(t *testing.T) {
+	t.Parallel()
+	s, fake := newSink(t, eventbridge.SinkConfig{})
+	fake.FailNext(awsfake.OpPutEvents, 1, 400, "AccessDeniedException")
+	err := s.Put(context.Background(), envs(t, 8)...)
+	var pe *storagefirst.PutError
+	require.ErrorAs(t, err, &pe)
+	require.Len(t, pe.Failed, 8)
+	require.True(t, storagefirst.IsPermanent(pe.Failed[0].Err))
+	require.Equal(t, 1, fake.Calls(awsfake.OpPutEvents))
+}

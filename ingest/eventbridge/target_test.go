@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
+	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/ingest/eventbridge"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -66,4 +67,36 @@ func FuzzEnvelopeFromEvent(f *testing.F) {
 		}
 		require.NoError(t, env.Validate())
 	})
+}
+
+type deadLetters struct{ letters []storagefirst.DeadLetter }
+
+func (d *deadLetters) SendDeadLetter(_ context.Context, dl storagefirst.DeadLetter) error {
+	d.letters = append(d.letters, dl)
+	return nil
+}
+
+func TestTargetDeadLettersAnUndecodableEvent(t *testing.T) {
+	t.Parallel()
+	dest := &deadLetters{}
+	handled := 0
+	deadLetter, err := dlq.Middleware(dlq.MiddlewareConfig{Destination: dest})
+	require.NoError(t, err)
+	chain := deadLetter(storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error {
+		handled++
+		return nil
+	}))
+	target := eventbridge.NewTargetWithConfig(chain, eventbridge.TargetConfig{DeadLetters: dest})
+	ctx := context.Background()
+	require.NoError(t, target(ctx, events.EventBridgeEvent{ID: "ev-1", Source: "s", Detail: json.RawMessage(`{not json`)}))
+	require.NoError(t, target(ctx, events.EventBridgeEvent{ID: "ev-2", Source: "s", DetailType: "CreateOrder", Detail: json.RawMessage(`{}`)}))
+	require.Equal(t, 1, handled)
+	require.Len(t, dest.letters, 1)
+	dl := dest.letters[0]
+	require.Equal(t, "ev-1", dl.Envelope.ID)
+	require.Equal(t, dlq.TypeUndecodable, dl.Envelope.Type)
+	var p dlq.UndecodablePayload
+	require.NoError(t, json.Unmarshal(dl.Envelope.Payload, &p))
+	require.Equal(t, `{not json`, string(p.Data))
+	require.Equal(t, "permanent", dl.LastFailure().Class)
 }

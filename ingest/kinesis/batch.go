@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -36,20 +37,50 @@ func EnvelopeFromRecord(r events.KinesisEventRecord) (storagefirst.Envelope, err
 	return env, env.Validate()
 }
 
+// BatchConfig configures NewBatchHandler. The zero value is the default.
+type BatchConfig struct {
+	// DeadLetters, when set, receives the records that hold no envelope (data that
+	// is not JSON, such as gzip bytes) as dlq.TypeUndecodable dead letters, and the
+	// batch moves on past them. Without it such a record fails (permanently) and,
+	// as any failure, stops the batch: Lambda delivers it again until the event
+	// source's maximum retry count or record age gives up on it. Use the
+	// Destination of the dlq.Middleware in h's chain, so that poison records of
+	// both kinds end in one place.
+	DeadLetters dlq.Destination
+	// Origin is recorded on those dead letters (a function name). Default
+	// OriginDefault.
+	Origin string
+}
+
+// OriginDefault is the origin recorded on the dead letter of an undecodable record.
+const OriginDefault = "kinesis: undecodable record"
+
 // NewBatchHandler returns a Lambda handler for a Kinesis event source with
 // ReportBatchItemFailures. It runs h on the records in order and stops at the first
 // failure, reporting its sequence number: Lambda then checkpoints before it and
-// delivers it and every later record of the shard again, so order is kept. (Pair
-// the event source with a maximum retry count and an on-failure destination, or put
-// the dlq middleware in h's chain, so that a poison record cannot hold the shard.)
-func NewBatchHandler(h storagefirst.Handler) func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+// delivers it and every later record of the shard again, so order is kept. Put the
+// dlq middleware in h's chain, and give BatchConfig.DeadLetters its Destination,
+// so that no poison record can hold the shard: the middleware dead-letters records
+// h fails for good, DeadLetters those that hold no envelope.
+func NewBatchHandler(h storagefirst.Handler, cfg BatchConfig) func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
+	if cfg.Origin == "" {
+		cfg.Origin = OriginDefault
+	}
 	return func(ctx context.Context, ev events.KinesisEvent) (events.KinesisEventResponse, error) {
 		resp := events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{}}
 		for _, r := range ev.Records {
 			env, err := EnvelopeFromRecord(r)
-			if err != nil {
+			switch {
+			case err != nil && cfg.DeadLetters != nil:
+				id := r.EventID
+				if id == "" {
+					id = r.Kinesis.SequenceNumber
+				}
+				err = dlq.SendUndecodable(ctx, cfg.DeadLetters, dlq.Raw{ID: id, Source: r.EventSourceArn, Data: r.Kinesis.Data,
+					ReceivedAt: r.Kinesis.ApproximateArrivalTimestamp.Time}, err, cfg.Origin)
+			case err != nil:
 				err = storagefirst.Permanent(err)
-			} else {
+			default:
 				err = h.Handle(ctx, env)
 			}
 			if err != nil {

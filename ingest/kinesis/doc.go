@@ -7,6 +7,11 @@
 // envelope's idempotency key (Envelope.Key) unless told otherwise, so the records
 // of one key stay in order on one shard.
 //
+// A record that holds no envelope (data that is not JSON) never reaches the
+// handler chain: give [BatchConfig].DeadLetters the Destination of the
+// dlq.Middleware in that chain and such a record is dead-lettered (as a
+// dlq.TypeUndecodable envelope with its bytes) and the shard moves on.
+//
 // # Where it sits
 //
 // kinesis is an AWS adapter of ingest's layer: it imports storagefirst, the

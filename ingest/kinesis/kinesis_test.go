@@ -1,6 +1,8 @@
 package kinesis_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/awsfake"
+	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/ingest/kinesis"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -130,7 +133,7 @@ func TestBatchHandlerStopsAtTheFirstFailure(t *testing.T) {
 			return errors.New("boom")
 		}
 		return nil
-	}))
+	}), kinesis.BatchConfig{})
 	resp, err := h(context.Background(), events.KinesisEvent{Records: []events.KinesisEventRecord{
 		rec("1", `{}`), rec("2", `{}`), rec("3", `{}`)}})
 	require.NoError(t, err)
@@ -149,6 +152,55 @@ func TestBatchHandlerStopsAtTheFirstFailure(t *testing.T) {
 	require.Equal(t, env, got)
 }
 
+// deadLetters is a dlq.Destination that keeps what it is sent.
+type deadLetters struct {
+	mu      sync.Mutex
+	letters []storagefirst.DeadLetter
+}
+
+func (d *deadLetters) SendDeadLetter(_ context.Context, dl storagefirst.DeadLetter) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.letters = append(d.letters, dl)
+	return nil
+}
+
+// TestBatchHandlerDeadLettersAPoisonRecord: a gzip record in the middle of a batch
+// is dead-lettered, with its bytes, and the batch goes on.
+func TestBatchHandlerDeadLettersAPoisonRecord(t *testing.T) {
+	t.Parallel()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(`{"username":"lee"}`))
+	require.NoError(t, zw.Close())
+	dest := &deadLetters{}
+	var handled []string
+	deadLetter, err := dlq.Middleware(dlq.MiddlewareConfig{Destination: dest})
+	require.NoError(t, err)
+	chain := deadLetter(storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
+		handled = append(handled, env.ID)
+		return nil
+	}))
+	h := kinesis.NewBatchHandler(chain, kinesis.BatchConfig{DeadLetters: dest})
+	poison := rec("2", "")
+	poison.Kinesis.Data = gz.Bytes()
+	poison.EventSourceArn = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+	resp, err := h(context.Background(), events.KinesisEvent{Records: []events.KinesisEventRecord{rec("1", `{}`), poison, rec("3", `{}`)}})
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.Equal(t, []string{"shardId-000000000000:1", "shardId-000000000000:3"}, handled)
+	require.Len(t, dest.letters, 1)
+	dl := dest.letters[0]
+	require.Equal(t, dlq.TypeUndecodable, dl.Envelope.Type)
+	require.Equal(t, "shardId-000000000000:2", dl.Envelope.ID)
+	require.Equal(t, poison.EventSourceArn, dl.Envelope.Source)
+	var p dlq.UndecodablePayload
+	require.NoError(t, json.Unmarshal(dl.Envelope.Payload, &p))
+	require.Equal(t, gz.Bytes(), p.Data)
+	require.Equal(t, "permanent", dl.LastFailure().Class)
+	require.Contains(t, dl.LastFailure().Error, "not JSON")
+}
+
 func FuzzEnvelopeFromRecord(f *testing.F) {
 	f.Add("1", []byte(`{"username":"lee"}`))
 	f.Add("2", []byte(`{"id":"x","type":"t","accepted_at":"2026-01-01T00:00:00Z"}`))
@@ -163,4 +215,36 @@ func FuzzEnvelopeFromRecord(f *testing.F) {
 		}
 		require.NoError(t, env.Validate())
 	})
+}
+
+// TestSinkIsolatesARecordTheServiceRefuses: Kinesis refuses a whole shared
+// request for one record (here the stream's limit is lower than the sink's); only
+// that record fails, permanently, and the request total stays within 5 MiB.
+func TestSinkIsolatesARecordTheServiceRefuses(t *testing.T) {
+	t.Parallel()
+	s, fake := newSink(t, kinesis.SinkConfig{})
+	fake.SetLimits(awsfake.Limits{KinesisRecordBytes: 64 << 10, KinesisRequestBytes: 5 << 20})
+	in := envs(t, 6)
+	big, err := storagefirst.NewEnvelope("CreateOrder", []byte(`{"note":"`+strings.Repeat("a", 100<<10)+`"}`))
+	require.NoError(t, err)
+	in = append(in[:2], append([]storagefirst.Envelope{big}, in[2:]...)...)
+	err = s.Put(context.Background(), in...)
+	var pe *storagefirst.PutError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, []string{big.ID}, pe.FailedIDs())
+	require.True(t, storagefirst.IsPermanent(pe.Failed[0].Err))
+	require.Len(t, fake.Records(), 6)
+
+	// Twelve 90 KiB records against a 512 KiB request limit (enforced by the
+	// fake too): at most five per request.
+	s, fake = newSink(t, kinesis.SinkConfig{MaxRequestSize: 512 << 10})
+	fake.SetLimits(awsfake.Limits{KinesisRecordBytes: 1 << 20, KinesisRequestBytes: 512 << 10})
+	many := make([]storagefirst.Envelope, 12)
+	for i := range many {
+		many[i], err = storagefirst.NewEnvelope("CreateOrder", []byte(`{"note":"`+strings.Repeat("b", 90<<10)+`"}`))
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.Put(context.Background(), many...))
+	require.Len(t, fake.Records(), 12)
+	require.Equal(t, 3, fake.Calls(awsfake.OpPutRecords))
 }

@@ -2,7 +2,6 @@ package sqs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,66 +10,44 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/storagefirst/storagefirst-go/dlq"
+	"github.com/storagefirst/storagefirst-go/internal/awsenv"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
 // TypeDefault is the envelope type of a raw message without a storagefirst-type
 // attribute; TypeSNSDefault that of an SNS notification.
 const (
-	TypeDefault    = "sqs.message"
-	TypeSNSDefault = "sns.notification"
+	TypeDefault    = awsenv.TypeSQSDefault
+	TypeSNSDefault = awsenv.TypeSNSDefault
 )
-
-// snsNotification is the JSON body SNS writes into SQS (raw delivery off).
-type snsNotification struct {
-	Type      string
-	MessageId string
-	TopicArn  string
-	Subject   string
-	Message   string
-	Timestamp time.Time
-}
 
 // EnvelopeFromMessage returns the envelope an SQS message carries: one written by
 // Sink; the unwrapped message of an SNS notification (envelope or raw, with the SNS
-// message ID as the raw envelope's ID); or the raw body, with the message ID as the
-// envelope ID. Attempt is the message's ApproximateReceiveCount. A body (or SNS
-// message) that is not JSON is an error wrapping storagefirst.ErrInvalidEnvelope.
+// message ID as the raw envelope's ID); the envelope of an EventBridge event (an
+// SQS rule target: the envelope in its detail, or the detail under the event id);
+// or the raw body, whose identity comes from the storagefirst-* attributes
+// (AttributeID, AttributeKey, ...) when the producer set them and otherwise from
+// the message: its message ID as the envelope ID. SQS gives a message a new
+// message ID when it is moved back from a dead-letter queue, so a raw message
+// without AttributeID gets a new identity on a redrive. Attempt is the message's
+// ApproximateReceiveCount. A body (or SNS message) that is not JSON is an error
+// wrapping storagefirst.ErrInvalidEnvelope. dlq.Decode reads redriven messages
+// the same way.
 func EnvelopeFromMessage(m events.SQSMessage) (storagefirst.Envelope, error) {
-	attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
-	body := []byte(m.Body)
-	if env, ok := storagefirst.ParseEnvelope(body); ok {
-		env.Attempt = attempt
-		return env, nil
-	}
-	var env storagefirst.Envelope
-	var sns snsNotification
-	if json.Unmarshal(body, &sns) == nil && sns.Type == "Notification" && sns.MessageId != "" {
-		if inner, ok := storagefirst.ParseEnvelope([]byte(sns.Message)); ok {
-			inner.Attempt = attempt
-			return inner, nil
-		}
-		env = storagefirst.Envelope{ID: sns.MessageId, Type: TypeSNSDefault, Source: sns.TopicArn, AcceptedAt: sns.Timestamp, Payload: []byte(sns.Message)}
-		if sns.Subject != "" {
-			env.Type = sns.Subject
-		}
-	} else {
-		env = storagefirst.Envelope{ID: m.MessageId, Type: TypeDefault, Source: m.EventSourceARN, Payload: body}
-		if a, ok := m.MessageAttributes[AttributeType]; ok && a.StringValue != nil && *a.StringValue != "" {
-			env.Type = *a.StringValue
-		}
-		if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
-			env.AcceptedAt = time.UnixMilli(ms)
+	attrs := make(map[string]string, len(m.MessageAttributes))
+	for k, a := range m.MessageAttributes {
+		if a.StringValue != nil {
+			attrs[k] = *a.StringValue
 		}
 	}
-	env.Attempt = attempt
-	if !json.Valid(env.Payload) {
-		return storagefirst.Envelope{}, fmt.Errorf("%w: message %s: the body is not JSON", storagefirst.ErrInvalidEnvelope, m.MessageId)
-	}
-	if err := env.Normalize(); err != nil {
+	env, err := awsenv.FromSQS(awsenv.SQSMessage{MessageID: m.MessageId, Body: m.Body, SourceARN: m.EventSourceARN,
+		SentTimestamp: m.Attributes["SentTimestamp"], Attributes: attrs})
+	if err != nil {
 		return storagefirst.Envelope{}, err
 	}
-	return env, env.Validate()
+	env.Attempt, _ = strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	return env, nil
 }
 
 // BatchConfig configures NewBatchHandler. The zero value is the default.
@@ -83,7 +60,19 @@ type BatchConfig struct {
 	// response listing them all. By default such a batch is an error
 	// (*AllFailedError), which Lambda treats the same way but makes the case loud.
 	AllowAllFailed bool
+	// DeadLetters, when set, receives the messages that hold no envelope (a body
+	// that is not JSON) as dlq.TypeUndecodable dead letters, and they count as
+	// handled, so a FIFO batch moves on past them. Without it such a message fails
+	// (permanently) until the queue's redrive policy moves it to the dead-letter
+	// queue, holding its FIFO group meanwhile. Use the Destination of the
+	// dlq.Middleware in h's chain.
+	DeadLetters dlq.Destination
+	// Origin is recorded on those dead letters. Default OriginDefault.
+	Origin string
 }
+
+// OriginDefault is the origin recorded on the dead letter of an undecodable message.
+const OriginDefault = "sqs: undecodable message"
 
 // AllFailedError is returned when every record of a batch failed.
 type AllFailedError struct {
@@ -124,7 +113,7 @@ func NewBatchHandler(h storagefirst.Handler, cfg BatchConfig) func(ctx context.C
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 				continue
 			}
-			err := handleMessage(ctx, h, m)
+			err := handleMessage(ctx, h, cfg, m)
 			if err == nil {
 				continue
 			}
@@ -147,9 +136,21 @@ func NewBatchHandler(h storagefirst.Handler, cfg BatchConfig) func(ctx context.C
 	}
 }
 
-func handleMessage(ctx context.Context, h storagefirst.Handler, m events.SQSMessage) error {
+func handleMessage(ctx context.Context, h storagefirst.Handler, cfg BatchConfig, m events.SQSMessage) error {
 	env, err := EnvelopeFromMessage(m)
-	if err != nil {
+	switch {
+	case err != nil && cfg.DeadLetters != nil:
+		origin := cfg.Origin
+		if origin == "" {
+			origin = OriginDefault
+		}
+		attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+		raw := dlq.Raw{ID: m.MessageId, Source: m.EventSourceARN, Data: []byte(m.Body), Attempt: attempt}
+		if ms, perr := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); perr == nil {
+			raw.ReceivedAt = time.UnixMilli(ms)
+		}
+		return dlq.SendUndecodable(ctx, cfg.DeadLetters, raw, err, origin)
+	case err != nil:
 		return storagefirst.Permanent(err)
 	}
 	return h.Handle(ctx, env)

@@ -3,12 +3,18 @@
 // over the records of a Lambda SQS event source, answering with a partial batch
 // response (ReportBatchItemFailures) so that only failed records come back.
 //
-// The sink writes each envelope's JSON as the message body, with its ID, type and
-// correlation ID as message attributes (SQS allows ten), and on FIFO queues the
-// envelope ID as the deduplication ID. The batch handler reads those, raw messages
-// (the message ID becomes the envelope ID) and SNS notifications delivered through
-// SQS (unwrapped, with the SNS message ID as the envelope ID and the SQS message ID
-// kept for the failure report).
+// The sink writes each envelope's JSON as the message body, with its ID, type,
+// source, idempotency key, correlation ID, accepted-at and metadata (one JSON
+// attribute) as message attributes (at most 7 of the 10 SQS allows, counted in the
+// message size), and on FIFO queues the envelope ID as the deduplication ID. The
+// batch handler reads those; raw messages, whose identity comes from those
+// attributes when the producer set them and otherwise from the message (the
+// message ID becomes the envelope ID, which a redrive changes); SNS notifications
+// delivered through SQS (unwrapped, with the SNS message ID as the envelope ID and
+// the SQS message ID kept for the failure report); and EventBridge events of an SQS
+// rule target (read as the eventbridge target reads them). Messages that hold no
+// envelope go to BatchConfig.DeadLetters when it is set. dlq.Decode reads a
+// redriven message exactly as the handler did.
 //
 // # Where it sits
 //

@@ -13,6 +13,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/storagefirst/storagefirst-go/internal/awsenv"
 	"github.com/storagefirst/storagefirst-go/internal/awsput"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -33,11 +34,23 @@ const (
 	MetadataGroupID = "message-group-id"
 )
 
-// Message attributes the sink sets.
+// Message attributes the sink sets next to the envelope's JSON body (7 of SQS's
+// 10 at most, each only when the envelope has the field): its identity and
+// metadata, for consumers that read attributes (filters, inspection) and for
+// EnvelopeFromMessage, which restores an envelope from them when the body is a
+// raw payload written by another producer.
 const (
-	AttributeID            = "storagefirst-id"
-	AttributeType          = "storagefirst-type"
-	AttributeCorrelationID = "storagefirst-correlation-id"
+	AttributeID            = awsenv.AttrID
+	AttributeType          = awsenv.AttrType
+	AttributeCorrelationID = awsenv.AttrCorrelationID
+	// AttributeKey is the idempotency key (Envelope.IdempotencyKey).
+	AttributeKey = awsenv.AttrKey
+	// AttributeSource and AttributeAcceptedAt (RFC 3339) are the envelope's source
+	// and acceptance time.
+	AttributeSource     = awsenv.AttrSource
+	AttributeAcceptedAt = awsenv.AttrAcceptedAt
+	// AttributeMetadata holds all of Envelope.Metadata as one JSON object.
+	AttributeMetadata = awsenv.AttrMetadata
 )
 
 // EntryRetryDefault resends messages that failed through no fault of the sender: 3
@@ -164,7 +177,19 @@ func (s *Sink) entry(env storagefirst.Envelope) (types.SendMessageBatchRequestEn
 	}
 	attrs := map[string]types.MessageAttributeValue{}
 	size := len(body)
-	for name, v := range map[string]string{AttributeID: env.ID, AttributeType: env.Type, AttributeCorrelationID: env.CorrelationID} {
+	values := map[string]string{AttributeID: env.ID, AttributeType: env.Type, AttributeCorrelationID: env.CorrelationID,
+		AttributeKey: env.IdempotencyKey, AttributeSource: env.Source}
+	if !env.AcceptedAt.IsZero() {
+		values[AttributeAcceptedAt] = env.AcceptedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if len(env.Metadata) > 0 {
+		md, err := json.Marshal(env.Metadata)
+		if err != nil {
+			return types.SendMessageBatchRequestEntry{}, 0, err
+		}
+		values[AttributeMetadata] = string(md)
+	}
+	for name, v := range values {
 		if v != "" {
 			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 			size += len(name) + len("String") + len(v)

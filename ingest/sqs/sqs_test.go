@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/awsfake"
+	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/ingest/sqs"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -201,4 +202,111 @@ func TestSinkSharesRequestsUnderLoad(t *testing.T) {
 	t.Logf("SQS: 640 envelopes from 64 concurrent callers in %d SendMessageBatch calls: %.3f requests per envelope",
 		s.Requests(), float64(s.Requests())/640)
 	require.Less(t, s.Requests(), int64(320))
+}
+
+// deadLetters is a dlq.Destination that keeps what it is sent.
+type deadLetters struct {
+	mu      sync.Mutex
+	letters []storagefirst.DeadLetter
+}
+
+func (d *deadLetters) SendDeadLetter(_ context.Context, dl storagefirst.DeadLetter) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.letters = append(d.letters, dl)
+	return nil
+}
+
+// TestBatchHandlerFIFODeadLettersAPoisonMessage: a body that is not JSON in the
+// middle of a FIFO batch is dead-lettered with its bytes and the batch goes on.
+func TestBatchHandlerFIFODeadLettersAPoisonMessage(t *testing.T) {
+	t.Parallel()
+	arn := "arn:aws:sqs:us-east-1:1:orders.fifo"
+	dest := &deadLetters{}
+	var handled []string
+	deadLetter, err := dlq.Middleware(dlq.MiddlewareConfig{Destination: dest})
+	require.NoError(t, err)
+	chain := deadLetter(storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
+		handled = append(handled, env.ID)
+		return nil
+	}))
+	ev := events.SQSEvent{Records: []events.SQSMessage{msg("m1", `{}`, arn, "g"), msg("m2", "\x1f\x8b not json", arn, "g"), msg("m3", `{}`, arn, "g")}}
+	resp, err := sqs.NewBatchHandler(chain, sqs.BatchConfig{DeadLetters: dest})(context.Background(), ev)
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.Equal(t, []string{"m1", "m3"}, handled)
+	require.Len(t, dest.letters, 1)
+	dl := dest.letters[0]
+	require.Equal(t, dlq.TypeUndecodable, dl.Envelope.Type)
+	require.Equal(t, "m2", dl.Envelope.ID)
+	require.Equal(t, 2, dl.Envelope.Attempt)
+	var p dlq.UndecodablePayload
+	require.NoError(t, json.Unmarshal(dl.Envelope.Payload, &p))
+	require.Equal(t, "\x1f\x8b not json", string(p.Data))
+	require.Equal(t, sqs.OriginDefault, dl.LastFailure().Origin)
+
+	// Without DeadLetters the poison message stops the FIFO batch, as before.
+	handled = nil
+	resp, err = sqs.NewBatchHandler(chain, sqs.BatchConfig{})(context.Background(), ev)
+	require.NoError(t, err)
+	require.Len(t, resp.BatchItemFailures, 2)
+}
+
+// TestSinkAttributesCarryTheEnvelope: the sink's attributes (within SQS's 10)
+// carry the envelope's identity and metadata, and EnvelopeFromMessage restores
+// them when the body is a raw payload, whatever the message ID (SQS gives a
+// message moved back from a dead-letter queue a new one).
+func TestSinkAttributesCarryTheEnvelope(t *testing.T) {
+	t.Parallel()
+	s, fake := newFakeSink(t, sqs.SinkConfig{QueueURL: "https://sqs.us-east-1.amazonaws.com/1/orders"})
+	env := envs(t, 1)[0]
+	env.IdempotencyKey, env.Source = "key-1", "/orders"
+	env.Metadata = map[string]string{"traceparent": "00-abc", "tenant": "lee", "a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8"}
+	require.NoError(t, s.Put(context.Background(), env))
+	msgs := fake.Messages()
+	require.Len(t, msgs, 1)
+	require.LessOrEqual(t, len(msgs[0].Attributes), 10)
+	require.Equal(t, "key-1", msgs[0].Attributes[sqs.AttributeKey])
+
+	// The body as sent: the envelope.
+	m := events.SQSMessage{MessageId: msgs[0].MessageID, Body: msgs[0].Body, MessageAttributes: map[string]events.SQSMessageAttribute{}}
+	for k, v := range msgs[0].Attributes {
+		m.MessageAttributes[k] = events.SQSMessageAttribute{DataType: "String", StringValue: aws.String(v)}
+	}
+	got, err := sqs.EnvelopeFromMessage(m)
+	require.NoError(t, err)
+	require.Equal(t, env, got)
+
+	// A raw payload with the same attributes under a new message ID: the same
+	// envelope.
+	m.MessageId, m.Body = "a-new-message-id", string(env.Payload)
+	got, err = sqs.EnvelopeFromMessage(m)
+	require.NoError(t, err)
+	require.Equal(t, env, got)
+
+	// A foreign raw message without them gets its message ID.
+	got, err = sqs.EnvelopeFromMessage(events.SQSMessage{MessageId: "foreign-1", Body: `{"a":1}`})
+	require.NoError(t, err)
+	require.Equal(t, "foreign-1", got.ID)
+	require.Equal(t, sqs.TypeDefault, got.Type)
+}
+
+// TestSinkIsolatesAMessageTheServiceRefuses: SQS refuses a whole batch
+// (BatchRequestTooLong: the queue's limit is lower than the sink's); only the
+// message at fault fails, permanently.
+func TestSinkIsolatesAMessageTheServiceRefuses(t *testing.T) {
+	t.Parallel()
+	s, fake := newFakeSink(t, sqs.SinkConfig{QueueURL: "https://sqs.us-east-1.amazonaws.com/1/orders"})
+	fake.SetLimits(awsfake.Limits{SQSMessageBytes: 64 << 10, SQSBatchBytes: 64 << 10, SQSMaxAttributes: 10})
+	in := envs(t, 6)
+	big, err := storagefirst.NewEnvelope("CreateOrder", []byte(`{"note":"`+strings.Repeat("a", 100<<10)+`"}`))
+	require.NoError(t, err)
+	in = append(in[:2], append([]storagefirst.Envelope{big}, in[2:]...)...)
+	err = s.Put(context.Background(), in...)
+	var pe *storagefirst.PutError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, []string{big.ID}, pe.FailedIDs())
+	require.True(t, storagefirst.IsPermanent(pe.Failed[0].Err))
+	require.ErrorContains(t, err, "BatchRequestTooLong")
+	require.Len(t, fake.Messages(), 6)
 }

@@ -1,7 +1,10 @@
 // Package awsput is the engine of the AWS sinks: it gathers envelopes from
 // concurrent callers into shared requests (internal/batch), splits them by the
 // service's entry and byte limits, and resends only the entries that failed with a
-// retryable code, under a storagefirst.RetryPolicy, reporting the rest.
+// retryable code, under a storagefirst.RetryPolicy, reporting the rest. A request
+// the service refuses whole is classified (ClassifyRequestError); a permanent
+// refusal of a shared request is narrowed down by halving it, so one caller's bad
+// entry never fails another caller's.
 //
 // ingest/eventbridge, ingest/sqs and ingest/kinesis import it; it imports
 // storagefirst and internal/batch, and no AWS package (each sink adapts its own
@@ -150,39 +153,51 @@ func (s *Sender[E]) PutEnvelopes(ctx context.Context, envs []storagefirst.Envelo
 	return s.Put(ctx, len(envs), items, rejected)
 }
 
-// exec splits a batch into requests within the limits and sends each.
+// exec splits a batch into requests within the limits and sends each. An item
+// larger than a whole request fails alone, permanently, and is never sent.
 func (s *Sender[E]) exec(ctx context.Context, items []Item[E]) ([]error, error) {
 	out := make([]error, len(items))
-	start, bytes := 0, 0
-	for i := 0; i <= len(items); i++ {
-		full := i == len(items) || i-start == s.cfg.MaxEntries ||
-			(s.cfg.MaxRequestBytes > 0 && bytes+items[i].Size > s.cfg.MaxRequestBytes && i > start)
-		if !full {
-			bytes += items[i].Size
+	limit := s.cfg.MaxRequestBytes
+	var chunk []int
+	bytes := 0
+	flush := func() {
+		if len(chunk) > 0 {
+			s.sendChunk(ctx, items, out, chunk)
+		}
+		chunk, bytes = nil, 0
+	}
+	for i, it := range items {
+		if limit > 0 && it.Size > limit {
+			out[i] = storagefirst.Permanent(fmt.Errorf("%w: the entry of envelope %s is %d bytes, over the %d-byte request limit",
+				storagefirst.ErrTooLarge, it.ID, it.Size, limit))
 			continue
 		}
-		if i > start {
-			s.sendChunk(ctx, items[start:i], out[start:i])
+		if (s.cfg.MaxEntries > 0 && len(chunk) == s.cfg.MaxEntries) || (limit > 0 && bytes+it.Size > limit) {
+			flush()
 		}
-		start, bytes = i, 0
-		if i < len(items) {
-			bytes = items[i].Size
-		}
+		chunk = append(chunk, i)
+		bytes += it.Size
 	}
+	flush()
 	return out, nil
 }
 
-// sendChunk sends one request and resends its retryable failures.
-func (s *Sender[E]) sendChunk(ctx context.Context, items []Item[E], out []error) {
+// sendChunk sends the items at idx as one request, within RequestTimeout.
+func (s *Sender[E]) sendChunk(ctx context.Context, items []Item[E], out []error, idx []int) {
 	if s.cfg.RequestTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
 		defer cancel()
 	}
-	pending := make([]int, len(items))
-	for i := range pending {
-		pending[i] = i
-	}
+	s.attempt(ctx, items, out, idx)
+}
+
+// attempt sends the items at pending and resends their retryable failures. When
+// the service refuses the whole request with an error an entry may cause (a
+// validation error: too large, malformed), the request is split in halves and each
+// half sent on its own, so that the entry at fault fails alone and the other
+// callers' entries of a shared request go through.
+func (s *Sender[E]) attempt(ctx context.Context, items []Item[E], out []error, pending []int) {
 	for retry := 0; ; retry++ {
 		entries := make([]E, len(pending))
 		for j, i := range pending {
@@ -194,9 +209,16 @@ func (s *Sender[E]) sendChunk(ctx context.Context, items []Item[E], out []error)
 			err = fmt.Errorf("awsput: %d results for %d entries", len(results), len(entries))
 		}
 		if err != nil {
-			// The SDK has retried the request already; the entries fail, retryable.
+			// The SDK has retried the request already.
+			err = ClassifyRequestError(err)
+			if storagefirst.IsPermanent(err) && isolatable(err) && len(pending) > 1 && ctx.Err() == nil {
+				half := len(pending) / 2
+				s.attempt(ctx, items, out, pending[:half:half])
+				s.attempt(ctx, items, out, pending[half:])
+				return
+			}
 			for _, i := range pending {
-				out[i] = storagefirst.Retryable(err)
+				out[i] = err
 			}
 			return
 		}

@@ -128,7 +128,7 @@ func TestReplaySQSExactlyOnce(t *testing.T) {
 	}
 
 	fixed.Store(true)
-	// Listing hid the messages for a second; wait for them, then replay with a
+	// Listing leaves the messages visible (Source releases them); replay with a
 	// crash after the first re-put.
 	hidden := func() int {
 		out, err := client.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{QueueUrl: aws.String(dlqURL),

@@ -53,8 +53,28 @@ func start() {
 	app.CurrentEnvironment = app.Environment{Host: "127.0.0.1", Port: port, SqsPort: port, Region: "us-east-1",
 		AccountID: "100010001000", QueueAttributeDefaults: app.EnvQueueAttributes{VisibilityTimeout: 30, MaximumMessageSize: 1 << 20}}
 	go gosqs.PeriodicTasks(100*time.Millisecond, make(chan struct{})) // visibility timeouts, redrive
-	go func() { _ = http.Serve(l, router.New()) }()
+	go func() { _ = http.Serve(l, serialised(router.New())) }()
 	endpoint = "http://127.0.0.1:" + port
+}
+
+// serialised guards goaws's queue map, which its handlers read without a lock:
+// actions that add or change queues run alone, all others side by side (the race
+// detector otherwise reports goaws's own races, and a queue created by one test
+// can corrupt another test's reads).
+func serialised(h http.Handler) http.Handler {
+	var mu sync.RWMutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm() // goaws reads the form again; ParseForm keeps it
+		switch r.FormValue("Action") {
+		case "CreateQueue", "DeleteQueue", "SetQueueAttributes", "PurgeQueue":
+			mu.Lock()
+			defer mu.Unlock()
+		default:
+			mu.RLock()
+			defer mu.RUnlock()
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Client returns an SQS client for the server: the Query protocol goaws speaks,

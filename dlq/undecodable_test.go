@@ -1,0 +1,48 @@
+package dlq_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/dlq"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+type failingDestination struct{}
+
+func (failingDestination) SendDeadLetter(context.Context, storagefirst.DeadLetter) error {
+	return errors.New("disk full")
+}
+
+func TestSendUndecodableFailsRetryableWhenTheWriteFails(t *testing.T) {
+	t.Parallel()
+	err := dlq.SendUndecodable(context.Background(), failingDestination{}, dlq.Raw{ID: "r1", Data: []byte{0x1f, 0x8b}}, errors.New("not JSON"), "o")
+	require.True(t, storagefirst.IsRetryable(err))
+	require.ErrorContains(t, err, "disk full")
+	require.ErrorContains(t, err, "not JSON")
+}
+
+func FuzzUndecodableLetter(f *testing.F) {
+	f.Add("shardId-000000000000:1", []byte{0x1f, 0x8b, 0x08})
+	f.Add("", []byte(`{"a":`))
+	f.Add("\xff", []byte{})
+	f.Fuzz(func(t *testing.T, id string, data []byte) {
+		now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+		dl, err := dlq.UndecodableLetter(dlq.Raw{ID: id, Data: data}, errors.New("bad"), "o", now)
+		if err != nil {
+			require.ErrorIs(t, err, storagefirst.ErrInvalidEnvelope)
+			return
+		}
+		require.NoError(t, dl.Envelope.Validate())
+		require.Equal(t, dlq.TypeUndecodable, dl.Envelope.Type)
+		var p dlq.UndecodablePayload
+		require.NoError(t, json.Unmarshal(dl.Envelope.Payload, &p))
+		require.Equal(t, string(data), string(p.Data))
+		require.Equal(t, "permanent", dl.LastFailure().Class)
+	})
+}
