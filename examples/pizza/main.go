@@ -35,6 +35,7 @@ import (
 
 	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/operator"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 	"github.com/storagefirst/storagefirst-go/sqlitestore"
@@ -107,8 +108,11 @@ func run(o options, logger *slog.Logger) error {
 		_ = tel.shutdown(ctx)
 	}()
 	token, generated := adminToken(o.token)
-	cfg := shop.Config{Backend: backend, Logger: logger, Telemetry: tel.inst,
-		AdminAuth: console.Auth{BearerToken: token, Users: map[string]string{"admin": token}, Realm: "pizza shop"}}
+	cfg, err := operator.Configure(shop.Config{Backend: backend, Logger: logger},
+		console.Auth{BearerToken: token, Users: map[string]string{"admin": token}, Realm: "pizza shop"}, tel.inst)
+	if err != nil {
+		return err
+	}
 	if failPrefix != "" {
 		cfg.FailCreate = func(c shop.CreateOrder) error {
 			if strings.HasPrefix(c.Username, failPrefix) {

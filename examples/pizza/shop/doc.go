@@ -15,9 +15,13 @@
 //     orders; GET /healthz and GET /admin/stats report; POST /admin/dlq/replay
 //     replays dead letters (dlq).
 //   - /console/ is the operator console (package console). It and /admin/ need the
-//     credentials of Config.AdminAuth, and refuse everything without them.
-//   - With Config.Telemetry (sfotel), every request is one trace across the store,
-//     and the queues, consumers, idempotency records and workflows are measured.
+//     credentials given to operator.Configure, and refuse everything without them.
+//   - With Config.Telemetry (sfotel, through operator.Configure), every request is
+//     one trace across the store, and the queues, consumers, idempotency records
+//     and workflows are measured.
+//
+// This package links neither the console nor OpenTelemetry (package operator
+// wires them), so the Lambda functions, which link it, stay small.
 //
 // Every answer carries X-Correlation-Id; every error, the router's own (404, 405
 // with Allow) included, is one problem+json shape (package problem) whose

@@ -19,6 +19,7 @@ import (
 
 	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/operator"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 )
@@ -40,8 +41,10 @@ func TestOneCreateIsOneTrace(t *testing.T) {
 		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})
 	require.NoError(t, err)
 	b := openSQLiteShop(t)
-	s, err := shop.New(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler), Telemetry: inst,
-		AdminAuth: console.Auth{BearerToken: adminToken}})
+	cfg, err := operator.Configure(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler)},
+		console.Auth{BearerToken: adminToken}, inst)
+	require.NoError(t, err)
+	s, err := shop.New(cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -102,7 +105,9 @@ func TestAdminNeedsCredentials(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b := openSQLiteShop(t)
 			t.Cleanup(b.Close)
-			s, err := shop.New(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler), AdminAuth: auth})
+			cfg, err := operator.Configure(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler)}, auth, nil)
+			require.NoError(t, err)
+			s, err := shop.New(cfg)
 			require.NoError(t, err)
 			srv := httptest.NewServer(s.Handler())
 			t.Cleanup(srv.Close)

@@ -13,12 +13,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/ingest"
 	"github.com/storagefirst/storagefirst-go/problem"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
-	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
 
@@ -61,13 +59,35 @@ type Config struct {
 	CancelTimeout time.Duration
 	// SweepEvery is how often interrupted cancel workflows are looked for.
 	SweepEvery time.Duration
-	// AdminAuth guards /admin/ and the operator console under /console/: with no
-	// credentials in it, both refuse every request.
-	AdminAuth console.Auth
+	// Admin guards /admin/ (and, when Console is nil, /console/); nil refuses
+	// every request with 401. Package operator sets it (console.RequireAuth), so
+	// that this package, which the Lambda functions link, links no console.
+	Admin func(http.Handler) http.Handler
+	// Console, if set, is the operator console, served under /console/ (it guards
+	// itself). Package operator sets it.
+	Console http.Handler
 	// Telemetry, if set, traces the API and the consumers (one trace per request,
-	// across the store) and measures the queues, the consumers, the idempotency
-	// records and the workflows.
-	Telemetry *sfotel.Instrumentation
+	// across the store) and measures the consumers, the idempotency records and
+	// the workflows. *sfotel.Instrumentation is one; package operator sets it and
+	// registers the queue gauges.
+	Telemetry Telemetry
+}
+
+// Telemetry is what the shop asks of its instrumentation; *sfotel.Instrumentation
+// implements it. Declared here so that the shop does not link OpenTelemetry.
+type Telemetry interface {
+	// HTTP traces the API.
+	HTTP(h http.Handler) http.Handler
+	// Middleware traces and measures a consumer's handling.
+	Middleware(queue string) storagefirst.Middleware
+	// OnProcessed measures a consumer's outcomes, then calls next (if non-nil).
+	OnProcessed(queue string, next func(context.Context, storagefirst.Processed)) func(context.Context, storagefirst.Processed)
+	// Idempotency measures an idempotency store.
+	Idempotency(s storagefirst.IdempotencyStore) storagefirst.IdempotencyStore
+	// Workflows measures a workflow store.
+	Workflows(s workflow.Store) workflow.Store
+	// Sink traces a queue's writes.
+	Sink(queue string, s storagefirst.Sink) storagefirst.Sink
 }
 
 // Shop is the pizza shop.
@@ -128,10 +148,6 @@ func New(cfg Config) (*Shop, error) {
 	workflows := cfg.Backend.Workflows()
 	if cfg.Telemetry != nil {
 		workflows = cfg.Telemetry.Workflows(workflows)
-		if _, err := cfg.Telemetry.ObserveQueues(map[string]storagefirst.StatsReporter{
-			"create-order": cfg.Backend.OrdersQueue(), "cancel-order": cfg.Backend.CancelQueue()}); err != nil {
-			return nil, err
-		}
 	}
 	s.engine, err = workflow.NewEngine(workflow.EngineConfig{Store: workflows, DeadLetters: cfg.Backend.CancelQueue(),
 		Logger: cfg.Logger}, s.cancelWF)
@@ -431,23 +447,26 @@ func (s *Shop) routes() error {
 	s.mux.HandleFunc("GET /orders", s.list)
 	s.mux.HandleFunc("GET /orders/{id}", s.get)
 	s.mux.HandleFunc("GET /healthz", s.health)
-	admin := func(h http.HandlerFunc) http.Handler { return console.RequireAuth(s.cfg.AdminAuth, s.cfg.Logger, h) }
-	s.mux.Handle("GET /admin/stats", admin(s.stats))
-	s.mux.Handle("POST /admin/dlq/replay", admin(s.replay))
-	// The operator console; without credentials configured it refuses everything.
-	var con http.Handler = admin(http.NotFound)
-	if s.cfg.AdminAuth.BearerToken != "" || len(s.cfg.AdminAuth.Users) > 0 {
-		c, err := console.New(console.Config{Auth: s.cfg.AdminAuth, Path: "/console", Title: "Pizza shop console",
-			Logger: s.cfg.Logger, Workflows: s.cfg.Backend.Workflows(), Queues: []console.Queue{
-				{Name: "create-order", Stats: s.cfg.Backend.OrdersQueue(), Dead: s.cfg.Backend.OrdersQueue()},
-				{Name: "cancel-order", Stats: s.cfg.Backend.CancelQueue(), Dead: s.cfg.Backend.CancelQueue()}}})
-		if err != nil {
-			return err
-		}
-		con = c
+	guard := s.cfg.Admin
+	if guard == nil {
+		guard = refuseAll
+	}
+	s.mux.Handle("GET /admin/stats", guard(http.HandlerFunc(s.stats)))
+	s.mux.Handle("POST /admin/dlq/replay", guard(http.HandlerFunc(s.replay)))
+	// The operator console; without one configured, /console/ refuses everything.
+	con := s.cfg.Console
+	if con == nil {
+		con = guard(http.NotFoundHandler())
 	}
 	s.mux.Handle("/console/", con)
 	return nil
+}
+
+// refuseAll is the admin guard of a shop without one: 401 for every request.
+func refuseAll(http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "authentication required", http.StatusUnauthorized)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -18,6 +18,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/operator"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 	"github.com/storagefirst/storagefirst-go/internal/pgtest"
@@ -109,8 +110,10 @@ const adminToken = "test-admin-token"
 // runShop serves the shop over real HTTP and runs its consumers.
 func runShop(t *testing.T, backend shop.Backend) (*shop.Shop, client) {
 	t.Helper()
-	s, err := shop.New(shop.Config{Backend: backend, Logger: slog.New(slog.DiscardHandler), RetryInterval: 10 * time.Millisecond,
-		AdminAuth: console.Auth{BearerToken: adminToken}})
+	cfg, err := operator.Configure(shop.Config{Backend: backend, Logger: slog.New(slog.DiscardHandler), RetryInterval: 10 * time.Millisecond},
+		console.Auth{BearerToken: adminToken}, nil)
+	require.NoError(t, err)
+	s, err := shop.New(cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
