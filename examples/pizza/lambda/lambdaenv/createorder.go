@@ -2,12 +2,16 @@ package lambdaenv
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -43,7 +47,10 @@ var orderID = regexp.MustCompile(`^[0-9]{13}-[A-Za-z0-9-]{1,64}$`)
 // CreateOrderEnvelope returns the envelope a CreateOrder event carries: the
 // detail's ID, request time and Idempotency-Key, the order as payload. A
 // redelivered event, and a client's retry with the same key, map to the same
-// idempotency key (the Idempotency-Key, else the ID).
+// idempotency key (the Idempotency-Key, else the ID). API Gateway accepts any
+// header, so a key an envelope cannot hold (over storagefirst.MaxTypeLength
+// bytes, not UTF-8, or with a NUL) is replaced by HashedKeyPrefix and its
+// SHA-256 in hex: the order is made, and a retry with the same key still matches.
 func CreateOrderEnvelope(ev events.EventBridgeEvent) (storagefirst.Envelope, error) {
 	var d CreateOrderDetail
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
@@ -54,12 +61,25 @@ func CreateOrderEnvelope(ev events.EventBridgeEvent) (storagefirst.Envelope, err
 			storagefirst.ErrInvalidEnvelope, ErrBadCreateEvent, ev.ID, d.ID, d.RequestedAtMs, d.RequestID, len(d.Order))
 	}
 	env := storagefirst.Envelope{ID: d.ID, Type: shop.TypeCreateOrder, Source: ev.Source,
-		AcceptedAt: time.UnixMilli(d.RequestedAtMs).UTC(), IdempotencyKey: d.IdempotencyKey, CorrelationID: d.RequestID,
+		AcceptedAt: time.UnixMilli(d.RequestedAtMs).UTC(), IdempotencyKey: envelopeKey(d.IdempotencyKey), CorrelationID: d.RequestID,
 		Payload: d.Order}
 	if err := env.Normalize(); err != nil {
 		return storagefirst.Envelope{}, err
 	}
 	return env, env.Validate()
+}
+
+// HashedKeyPrefix starts the idempotency key CreateOrderEnvelope makes of an
+// Idempotency-Key an envelope cannot hold.
+const HashedKeyPrefix = "sha256:"
+
+// envelopeKey is key if an envelope can hold it, else its fixed hash.
+func envelopeKey(key string) string {
+	if len(key) <= storagefirst.MaxTypeLength && utf8.ValidString(key) && !strings.ContainsRune(key, 0) {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return HashedKeyPrefix + hex.EncodeToString(sum[:])
 }
 
 // CreateOrderTarget is the EventBridge rule's Lambda target: h runs on each

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,6 +100,31 @@ func TestCreateOrderTargetOnPostgres(t *testing.T) {
 	}
 	require.Equal(t, []string{"amy@1767225600000-r1", "cat@1767225601000-r4", "bob@1767225606000-r3"}, got,
 		"one order per key, listed in placement order")
+
+	// API Gateway takes any Idempotency-Key: one over the envelope's limit (or not
+	// UTF-8) is hashed, so the order is made, once, and the retry matches. (JSON
+	// turns the second key's invalid byte into U+FFFD; it stays too long.)
+	long := strings.Repeat("k", storagefirst.MaxTypeLength+1)
+	for i, key := range []string{long, long + "\xff"} {
+		rid := "long" + strconv.Itoa(i)
+		ev := event(1767225607000+int64(i), rid, "", `{"username":"dan"}`, "")
+		var d map[string]any
+		require.NoError(t, json.Unmarshal(ev.Detail, &d))
+		d["idempotency_key"] = key
+		ev.Detail, _ = json.Marshal(d)
+		env, err := lambdaenv.CreateOrderEnvelope(ev)
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(env.IdempotencyKey, lambdaenv.HashedKeyPrefix), env.IdempotencyKey)
+		require.LessOrEqual(t, len(env.IdempotencyKey), storagefirst.MaxTypeLength)
+		require.NoError(t, target(ctx, ev), "key %d", i)
+		retry := ev
+		retry.Detail = []byte(strings.Replace(string(ev.Detail), rid, rid+"x", -1))
+		retry.Detail = []byte(strings.Replace(string(retry.Detail), "1767225607", "1767225608", -1))
+		require.NoError(t, target(ctx, retry), "the retry of key %d", i)
+	}
+	all, err = b.Orders().List(ctx, "", 100)
+	require.NoError(t, err)
+	require.Len(t, all, 5, "one order per long key")
 
 	err = target(ctx, events.EventBridgeEvent{ID: "bad", Detail: json.RawMessage(`{"username":"raw body"}`)})
 	require.True(t, storagefirst.IsPermanent(err), "%v", err)
