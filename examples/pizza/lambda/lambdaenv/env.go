@@ -27,12 +27,16 @@ import (
 // Environment variables read by Open.
 const (
 	EnvDatabaseURL = "PIZZA_DATABASE_URL" // a full URL (local runs); else the next four
-	EnvDBHost      = "PIZZA_DB_HOST"      // the RDS Proxy endpoint
+	EnvDBHost      = "PIZZA_DB_HOST"      // the RDS Proxy endpoint (the cluster's for migrate)
 	EnvDBPort      = "PIZZA_DB_PORT"
 	EnvDBUser      = "PIZZA_DB_USER"
 	EnvDBName      = "PIZZA_DB_NAME"
 	EnvSchema      = "PIZZA_SCHEMA"
 	EnvPooled      = "PIZZA_DB_POOLED" // "false" for a direct connection
+	// EnvDBSecretARN, when set, names the Secrets Manager secret whose password
+	// the connection uses (TLS, no IAM token): the migrate function's, which
+	// connects to the cluster directly as the master user (the proxy is IAM-only).
+	EnvDBSecretARN = "PIZZA_DB_SECRET_ARN"
 	// EnvDBWriter and EnvDBReader name the application roles the migrate function
 	// creates (pgshop.Roles); unset, it creates none.
 	EnvDBWriter = "PIZZA_DB_WRITER"
@@ -91,7 +95,15 @@ func Pool(ctx context.Context) (pool *pgxpool.Pool, pooled bool, err error) {
 		if err != nil {
 			return nil, false, err
 		}
-		rdsiam.Auth(cfg, awsCfg.Region, awsCfg.Credentials)
+		if arn := os.Getenv(EnvDBSecretARN); arn != "" {
+			pw, err := SecretPassword(ctx, http.DefaultClient, awsCfg.Region, awsCfg.Credentials, arn)
+			if err != nil {
+				return nil, false, err
+			}
+			cfg.ConnConfig.Password = pw
+		} else {
+			rdsiam.Auth(cfg, awsCfg.Region, awsCfg.Credentials)
+		}
 	}
 	pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	return pool, pooled, err
