@@ -77,7 +77,11 @@ export const API_RATE_LIMIT = 50;
 /** Default burst of the API stage. */
 export const API_BURST_LIMIT = 100;
 
-/** The cluster's master user: only the migrate function connects as it (through RDS Proxy, with the generated secret). */
+/**
+ * The cluster's master user: only the migrate function connects as it, straight
+ * to the cluster endpoint (TLS) with the generated secret's password; RDS Proxy
+ * is IAM-only and holds no secret.
+ */
 export const DB_USER = 'pizza_admin';
 /**
  * The application roles the migrations create (pgshop.Roles), each granted
@@ -91,7 +95,7 @@ export const FUNCTION_DB_USER: Record<string, string> = {
   'create-order': DB_WRITER,
   'cancel-order': DB_WRITER,
   'list-orders': DB_READER,
-  migrate: DB_USER,
+  migrate: DB_USER, // password (the cluster's secret), not IAM
 };
 /** API Gateway gives up on an integration after this long (the default). */
 export const API_INTEGRATION_TIMEOUT = Duration.seconds(29);
@@ -129,20 +133,32 @@ export class PizzaStack extends Stack {
       iamAuthentication: true,
       removalPolicy: RemovalPolicy.SNAPSHOT,
     });
-    // IAM from the functions to the proxy; from the proxy to the database, the
-    // master user's secret (for migrate) and end-to-end IAM for the application
-    // roles, which hold no password at all.
+    // IAM end to end, and nothing else, through the proxy: from the functions to
+    // the proxy and from the proxy to the database as the application roles, which
+    // hold no password at all. The proxy holds no secret.
     const proxyRole = new iam.Role(this, 'ProxyRole', { assumedBy: new iam.ServicePrincipal('rds.amazonaws.com') });
     for (const user of [DB_WRITER, DB_READER]) {
       cluster.grantConnect(proxyRole, user);
     }
     const proxy = cluster.addProxy('Proxy', {
-      secrets: [cluster.secret!], vpc, vpcSubnets: subnets, iamAuth: true, requireTLS: true, role: proxyRole,
+      vpc, vpcSubnets: subnets, iamAuth: true, requireTLS: true, role: proxyRole,
       defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
     });
-    const functionsSg = new ec2.SecurityGroup(this, 'FunctionsSg', { vpc, allowAllOutbound: false, description: 'pizza functions: Postgres only' });
+    const functionsSg = new ec2.SecurityGroup(this, 'FunctionsSg', { vpc, allowAllOutbound: false, description: 'pizza functions: RDS Proxy only' });
     functionsSg.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(5432), 'to RDS Proxy');
     proxy.connections.allowFrom(functionsSg, ec2.Port.tcp(5432), 'pizza functions');
+    // The migrate function, the master user (no rds_iam), connects to the cluster
+    // itself with the secret's password, which it reads through a Secrets Manager
+    // endpoint in the VPC (there is no NAT gateway).
+    const migrateSg = new ec2.SecurityGroup(this, 'MigrateSg', { vpc, allowAllOutbound: false, description: 'pizza migrate: the cluster and Secrets Manager only' });
+    migrateSg.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(5432), 'to the cluster');
+    migrateSg.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'to the Secrets Manager endpoint');
+    cluster.connections.allowFrom(migrateSg, ec2.Port.tcp(5432), 'pizza migrate');
+    const secretsEndpointSg = new ec2.SecurityGroup(this, 'SecretsEndpointSg', { vpc, allowAllOutbound: false, description: 'Secrets Manager endpoint: from migrate only' });
+    secretsEndpointSg.addIngressRule(migrateSg, ec2.Port.tcp(443), 'pizza migrate');
+    vpc.addInterfaceEndpoint('SecretsManager', {
+      service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, subnets, privateDnsEnabled: true, securityGroups: [secretsEndpointSg], open: false,
+    });
 
     // The Lambda functions (provided.al2023, built by tools/build).
     const fn = (name: string, timeout: Duration) => {
@@ -156,14 +172,24 @@ export class PizzaStack extends Stack {
         timeout,
         vpc,
         vpcSubnets: subnets,
-        securityGroups: [functionsSg],
+        securityGroups: [name === 'migrate' ? migrateSg : functionsSg],
         environment: {
-          PIZZA_DB_HOST: proxy.endpoint, PIZZA_DB_USER: FUNCTION_DB_USER[name], PIZZA_DB_NAME: 'pizza', PIZZA_SCHEMA: 'pizza',
-          ...(name === 'migrate' ? { PIZZA_DB_WRITER: DB_WRITER, PIZZA_DB_READER: DB_READER } : {}),
+          PIZZA_DB_USER: FUNCTION_DB_USER[name], PIZZA_DB_NAME: 'pizza', PIZZA_SCHEMA: 'pizza',
+          ...(name === 'migrate'
+            ? {
+              PIZZA_DB_HOST: cluster.clusterEndpoint.hostname, PIZZA_DB_PORT: cluster.clusterEndpoint.port.toString(),
+              PIZZA_DB_POOLED: 'false', PIZZA_DB_SECRET_ARN: cluster.secret!.secretArn,
+              PIZZA_DB_WRITER: DB_WRITER, PIZZA_DB_READER: DB_READER,
+            }
+            : { PIZZA_DB_HOST: proxy.endpoint }),
         },
         logGroup: new logs.LogGroup(this, `${name}Logs`, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
       });
-      proxy.grantConnect(f, FUNCTION_DB_USER[name]);
+      if (name === 'migrate') {
+        cluster.secret!.grantRead(f);
+      } else {
+        proxy.grantConnect(f, FUNCTION_DB_USER[name]);
+      }
       return f;
     };
     const createOrder = fn('create-order', Duration.seconds(10));

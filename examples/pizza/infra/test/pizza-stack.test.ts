@@ -129,7 +129,32 @@ test('Aurora Serverless v2 behind RDS Proxy with IAM auth and TLS; migrations at
     Engine: 'aurora-postgresql', ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 2 }, StorageEncrypted: true,
     EnableIAMDatabaseAuthentication: true,
   });
-  t.hasResourceProperties('AWS::RDS::DBProxy', { RequireTLS: true, DefaultAuthScheme: 'IAM_AUTH', Auth: [Match.objectLike({ IAMAuth: 'REQUIRED' })] });
+  // The proxy is IAM-only: no secret, so no password user can log in through it.
+  const proxies = Object.values(t.findResources('AWS::RDS::DBProxy')) as any[];
+  assert.equal(proxies.length, 1);
+  const proxyProps = proxies[0].Properties;
+  assert.equal(proxyProps.RequireTLS, true);
+  assert.equal(proxyProps.DefaultAuthScheme, 'IAM_AUTH');
+  assert.equal(proxyProps.Auth, undefined, `no secrets on the proxy: ${json(proxyProps.Auth)}`);
+  // migrate connects to the cluster itself, as the master user with the secret
+  // (TLS: lambdaenv's sslmode=require); every other function to the proxy, by IAM.
+  const fnByName = (n: string) => (Object.values(t.findResources('AWS::Lambda::Function', { Properties: { FunctionName: n } })) as any[])[0].Properties;
+  const migrateEnv = fnByName('pizza-migrate').Environment.Variables;
+  assert.match(json(migrateEnv.PIZZA_DB_HOST), /Database[0-9A-F]+.*Endpoint\.Address/);
+  assert.equal(migrateEnv.PIZZA_DB_USER, DB_USER);
+  assert.equal(migrateEnv.PIZZA_DB_POOLED, 'false');
+  assert.match(json(migrateEnv.PIZZA_DB_SECRET_ARN), /DatabaseSecretAttachment|DatabaseSecret/);
+  for (const n of ['pizza-create-order', 'pizza-cancel-order', 'pizza-list-orders']) {
+    const env = fnByName(n).Environment.Variables;
+    assert.match(json(env.PIZZA_DB_HOST), /Proxy[0-9A-F]+.*Endpoint/, n);
+    assert.equal(env.PIZZA_DB_SECRET_ARN, undefined, n);
+  }
+  // Only migrate may read the secret.
+  const reads = (Object.values(t.findResources('AWS::IAM::Policy')) as any[])
+    .filter((p) => json(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'));
+  assert.equal(reads.length, 1);
+  assert.match(json(reads[0].Properties.Roles), /MigrateFunction/);
+  t.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: Match.stringLikeRegexp('secretsmanager'), PrivateDnsEnabled: true });
   t.resourceCountIs('AWS::CloudFormation::CustomResource', 1);
   const fns = Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Handler: 'bootstrap' } })) as any[];
   assert.equal(fns.length, 4);
@@ -155,12 +180,13 @@ test('IAM is least privilege: each role may do only what it needs, on the named 
   const start = byAction('states:StartSyncExecution');
   assert.equal(start.length, 1);
   assert.match(json(start[0].Resource), /CancelOrder/);
-  // Each function may connect as its own database user only; the proxy (end-to-end
-  // IAM) as the application roles only.
+  // Each function may connect as its own database user only (migrate uses the
+  // master user's password, no IAM); the proxy (end-to-end IAM) as the
+  // application roles only.
   const userOf = (s: any) => (json(s.Resource).match(/\/(pizza_[a-z]+)/) ?? [])[1];
   const connects = byAction('rds-db:connect');
   const users = connects.map(userOf).sort();
-  assert.deepEqual(users, [DB_USER, DB_READER, DB_WRITER, DB_WRITER, DB_READER, DB_WRITER].sort(), json(connects.map((s) => s.Resource)));
+  assert.deepEqual(users, [DB_READER, DB_WRITER, DB_WRITER, DB_READER, DB_WRITER].sort(), json(connects.map((s) => s.Resource)));
   const invoke = byAction('lambda:InvokeFunction').filter((s) => json(s.Resource).includes('CancelOrder'));
   assert.ok(invoke.length >= 1, 'the state machine may invoke cancel-order');
   for (const s of byAction('sqs:SendMessage')) {
