@@ -54,7 +54,8 @@ export const putEventsResponse = [
   `#set($context.responseOverride.header.Retry-After = "1")`,
   problem(503, 'not-persisted', 'Service Unavailable', 'the request was not stored; retry it'),
   `#else`,
-  `#set($context.responseOverride.header.Location = "/orders/${ORDER_ID}")`,
+  // $context.path is the path the client called, the stage included (/prod/orders).
+  `#set($context.responseOverride.header.Location = "$context.path/${ORDER_ID}")`,
   `{"id":"${ORDER_ID}"}`,
   `#end`,
 ].join('\n');
@@ -79,6 +80,22 @@ export function startSyncRequest(stateMachineArn: string): string {
 export const TIMED_OUT_DETAIL =
   'the cancellation did not finish in time and was not recorded in the dead-letter queue; it may or may not have taken effect: read the order, then retry';
 
+/**
+ * The detail of a FAILED execution whose error is not one the API names (a
+ * failed dead-letter send, a States.* error...): its cause, which may hold a
+ * driver message or a stack trace, stays in the execution's history, as the
+ * local workflow.HTTPHandler keeps it in the log.
+ */
+export const UNLISTED_FAILURE_DETAIL =
+  'the cancellation failed and was not recorded in the dead-letter queue; it may or may not have taken effect: read the order, then retry';
+
+/**
+ * Execution errors whose cause the client gets as the detail, besides those of
+ * CANCEL_ERROR_STATUS: the workflow's own Fail state after the dead-letter send
+ * (its cause is a fixed text written for the client).
+ */
+export const PUBLIC_CAUSE_ERRORS = ['CancelFailed'];
+
 /** Execution errors and the status each answers (the local service's Status map). */
 export const CANCEL_ERROR_STATUS: Record<string, [number, string]> = {
   OrderNotFound: [404, 'Not Found'],
@@ -96,11 +113,13 @@ export const startSyncResponse = [
   problem(504, 'workflow-timed-out', 'Gateway Timeout', TIMED_OUT_DETAIL),
   `#else`,
   `#set($error = $input.path('$.error'))`,
-  `#set($code = 502)#set($title = 'Bad Gateway')`,
-  ...Object.entries(CANCEL_ERROR_STATUS).map(([e, [code, title]]) => `#if($error == '${e}')#set($code = ${code})#set($title = '${title}')#end`),
+  `#set($code = 502)#set($title = 'Bad Gateway')#set($public = false)`,
+  ...Object.entries(CANCEL_ERROR_STATUS).map(([e, [code, title]]) => `#if($error == '${e}')#set($code = ${code})#set($title = '${title}')#set($public = true)#end`),
+  ...PUBLIC_CAUSE_ERRORS.map((e) => `#if($error == '${e}')#set($public = true)#end`),
+  `#if($public)#set($detail = ${jsonString("$input.path('$.cause')")})#else#set($detail = "${UNLISTED_FAILURE_DETAIL}")#end`,
   `#set($context.responseOverride.status = $code)`,
   `#set($context.responseOverride.header.Content-Type = "${PROBLEM_CONTENT_TYPE}")`,
-  `{"type":"${PROBLEM_TYPE_PREFIX}workflow-failed","title":"$title","status":$code,"error":"${jsonString('$error')}","detail":"${jsonString("$input.path('$.cause')")}"}`,
+  `{"type":"${PROBLEM_TYPE_PREFIX}workflow-failed","title":"$title","status":$code,"error":"${jsonString('$error')}","detail":"$detail"}`,
   `#end`,
 ].join('\n');
 

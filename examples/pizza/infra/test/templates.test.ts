@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderTemplate, respond, escapeJavaScript, Answer } from './vtl';
 import { stackTemplate, awsMethod } from './stack';
-import { PROBLEM_CONTENT_TYPE, TIMED_OUT_DETAIL } from '../lib/templates';
+import { PROBLEM_CONTENT_TYPE, TIMED_OUT_DETAIL, UNLISTED_FAILURE_DETAIL } from '../lib/templates';
 
 const t = stackTemplate();
 const post = awsMethod(t, 'POST');
@@ -62,7 +62,9 @@ test('POST /orders: all entries accepted answers 202 with the order id and its L
   const a = respond(post, 200, { FailedEntryCount: 0, Entries: [{ EventId: '3f2e-random' }] }, req);
   assert.equal(a.status, 202);
   assert.deepEqual(JSON.parse(a.body), { id: orderId });
-  assert.equal(a.headers.Location, `/orders/${orderId}`);
+  assert.equal(a.headers.Location, `/prod/orders/${orderId}`, 'the stage is part of the path');
+  assert.equal(respond(post, 200, { FailedEntryCount: 0, Entries: [{ EventId: 'e' }] }, { ...req, path: '/v1/orders' }).headers.Location,
+    `/v1/orders/${orderId}`, 'another stage, or a base path mapping');
   assert.equal(a.headers['Content-Type'], 'application/json');
 });
 
@@ -96,15 +98,24 @@ test('PUT /orders: SUCCEEDED answers 200 with the execution output', () => {
 });
 
 test('PUT /orders: FAILED answers the status of each mapped error, else 502, as problems', () => {
-  const cases: [string, number][] = [
-    ['OrderNotFound', 404], ['OrderNotCancellable', 409], ['InvalidRequest', 400],
-    ['CancelFailed', 502], ['States.Runtime', 502], ['States.TaskFailed', 502],
+  // The API's own errors carry their cause (written for the client); any other
+  // error's cause may be a driver message or a stack trace, and a failed
+  // dead-letter send (States.TaskFailed from SendToDLQ) must not claim the DLQ.
+  const cases: [string, number, boolean][] = [
+    ['OrderNotFound', 404, true], ['OrderNotCancellable', 409, true], ['InvalidRequest', 400, true],
+    ['CancelFailed', 502, true], ['States.Runtime', 502, false], ['States.TaskFailed', 502, false],
+    ['Database.Unavailable', 502, false], ['Lambda.Unknown', 502, false],
   ];
-  for (const [error, status] of cases) {
-    const cause = `because "${error}"\nsaid 'so'`;
+  for (const [error, status, publicCause] of cases) {
+    const cause = `because "${error}"\nsaid 'so' at pgx.(*Conn).Exec password=hunter2`;
     const p = problem(respond(put, 200, { status: 'FAILED', error, cause }, req), status, /workflow-failed$/);
     assert.equal(p.error, error);
-    assert.equal(p.detail, cause);
+    if (publicCause) {
+      assert.equal(p.detail, cause, error);
+    } else {
+      assert.equal(p.detail, UNLISTED_FAILURE_DETAIL, error);
+      assert.doesNotMatch(p.detail, /is in the dead-letter queue/);
+    }
   }
 });
 

@@ -64,6 +64,7 @@ export interface Request {
   headers?: Record<string, string>;
   requestId?: string;
   requestTimeEpoch?: number;
+  path?: string; // $context.path: the path the client called, the stage included
 }
 
 /** Renders one template; returns the output and the context's responseOverride. */
@@ -79,7 +80,8 @@ export function renderTemplate(tpl: unknown, req: Request): { out: string; overr
       },
       params: (name: string) => headers[name.toLowerCase()] ?? '',
     },
-    context: { requestId: req.requestId ?? 'c0ffee00-0000-4000-8000-000000000001', requestTimeEpoch: req.requestTimeEpoch ?? 1767225600123, responseOverride: override },
+    context: { requestId: req.requestId ?? 'c0ffee00-0000-4000-8000-000000000001', requestTimeEpoch: req.requestTimeEpoch ?? 1767225600123,
+      path: req.path ?? '/prod/orders', responseOverride: override },
     util: { escapeJavaScript },
   };
   const out = render(cfnString(tpl), ctx);
