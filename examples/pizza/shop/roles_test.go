@@ -3,6 +3,7 @@ package shop_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 
@@ -17,9 +18,11 @@ import (
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
-// The migrations create the application roles: the writer runs the whole shop
-// and may not alter its tables, the reader may only read the orders, and both
-// are members of rds_iam (IAM authentication on RDS).
+// The migrations create the application roles: the writer does what the
+// create-order and cancel-order functions do and nothing else (not the queue,
+// the workflows or schema_migrations, and it may not alter the tables), the
+// reader may only read the orders, and both are members of rds_iam (IAM
+// authentication on RDS).
 func TestApplicationRoles(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -69,11 +72,37 @@ func TestApplicationRoles(t *testing.T) {
 		require.Contains(t, []string{"42501"}, pe.Code, "%v", err) // insufficient_privilege (or not the owner)
 	}
 
-	// The writer runs the whole shop: creates, cancels, idempotency, workflows.
+	// The writer runs the functions' work: the create consumer (exactly once,
+	// through the idempotency records) and the cancel task.
 	writer := as(roles.Writer)
-	exercise(t, writer) // closes writer at the end of the test
+	defer writer.Close()
+	create, err := shop.CreateHandlerFor(writer.Orders(), writer.Idempotency())
+	require.NoError(t, err)
+	env, err := storagefirst.NewEnvelope(shop.TypeCreateOrder, []byte(`{"username":"lee"}`))
+	require.NoError(t, err)
+	env.IdempotencyKey = "lee-1"
+	require.NoError(t, create.Handle(ctx, env))
+	require.NoError(t, create.Handle(ctx, env), "a redelivery")
+	second := env
+	second.ID = env.ID + "-retry"
+	require.NoError(t, create.Handle(ctx, second), "the client's retry")
+	ord, err := shop.CancelFunc(writer.Orders())(ctx, shop.CancelInput{ActionType: "cancel", Body: shop.CancelOrder{Username: "lee"}})
+	require.NoError(t, err)
+	require.Equal(t, env.ID, ord.ID)
+	require.Equal(t, shop.StatusCancelled, ord.Status)
+	denied(writer.OrdersQueue().Put(ctx, env))
 	wconn, err := pgx.Connect(ctx, urlAs(roles.Writer))
 	require.NoError(t, err)
+	for _, q := range []string{`SELECT * FROM %s`, `DELETE FROM %s`, `UPDATE %s SET version = version`} {
+		_, err = wconn.Exec(ctx, fmt.Sprintf(q, pgx.Identifier{schema, "schema_migrations"}.Sanitize()))
+		denied(err)
+	}
+	for _, table := range []string{"envelopes", "executions"} {
+		_, err = wconn.Exec(ctx, `SELECT 1 FROM `+pgx.Identifier{schema, table}.Sanitize())
+		denied(err)
+	}
+	_, err = wconn.Exec(ctx, `DELETE FROM `+pgx.Identifier{schema, "orders"}.Sanitize())
+	denied(err)
 	_, err = wconn.Exec(ctx, `DROP TABLE `+pgx.Identifier{schema, "orders"}.Sanitize())
 	denied(err)
 	_, err = wconn.Exec(ctx, `CREATE TABLE `+pgx.Identifier{schema, "mine"}.Sanitize()+` (x int)`)
@@ -91,7 +120,7 @@ func TestApplicationRoles(t *testing.T) {
 	denied(reader.Orders().Create(ctx, shop.Order{ID: "x", Username: "mallory"}))
 	_, err = reader.Orders().Cancel(ctx, shop.CancelOrder{ID: all[0].ID})
 	denied(err)
-	env, err := storagefirst.NewEnvelope(shop.TypeCreateOrder, []byte(`{"username":"mallory"}`))
+	env, err = storagefirst.NewEnvelope(shop.TypeCreateOrder, []byte(`{"username":"mallory"}`))
 	require.NoError(t, err)
 	denied(reader.OrdersQueue().Put(ctx, env))
 }
