@@ -85,8 +85,9 @@ export const API_BURST_LIMIT = 100;
 export const DB_USER = 'pizza_admin';
 /**
  * The application roles the migrations create (pgshop.Roles), each granted
- * rds_iam and only what it needs: the writer reads and writes the store's and the
- * orders tables, the reader may only read the orders.
+ * rds_iam and only what it needs: the writer the idempotency records and SELECT,
+ * INSERT, UPDATE on orders (create-order and cancel-order), the reader may only
+ * read the orders.
  */
 export const DB_WRITER = 'pizza_writer';
 export const DB_READER = 'pizza_reader';
