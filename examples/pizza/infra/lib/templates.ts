@@ -116,10 +116,14 @@ export const startSyncResponse = [
   `#set($code = 502)#set($title = 'Bad Gateway')#set($public = false)`,
   ...Object.entries(CANCEL_ERROR_STATUS).map(([e, [code, title]]) => `#if($error == '${e}')#set($code = ${code})#set($title = '${title}')#set($public = true)#end`),
   ...PUBLIC_CAUSE_ERRORS.map((e) => `#if($error == '${e}')#set($public = true)#end`),
+  // A missing error or cause is null: #set keeps the earlier value, and quiet
+  // references ($!) render nothing, never the reference's own text.
+  `#set($detail = "")#set($errorText = "")`,
+  `#if($error)#set($errorText = ${jsonString('$error')})#end`,
   `#if($public)#set($detail = ${jsonString("$input.path('$.cause')")})#else#set($detail = "${UNLISTED_FAILURE_DETAIL}")#end`,
   `#set($context.responseOverride.status = $code)`,
   `#set($context.responseOverride.header.Content-Type = "${PROBLEM_CONTENT_TYPE}")`,
-  `{"type":"${PROBLEM_TYPE_PREFIX}workflow-failed","title":"$title","status":$code,"error":"${jsonString('$error')}","detail":"$detail"}`,
+  `{"type":"${PROBLEM_TYPE_PREFIX}workflow-failed","title":"$title","status":$code,"error":"$!errorText","detail":"$!detail"}`,
   `#end`,
 ].join('\n');
 

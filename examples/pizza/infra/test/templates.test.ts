@@ -8,6 +8,7 @@ import { renderTemplate, respond, escapeJavaScript, Answer } from './vtl';
 import { stackTemplate, awsMethod } from './stack';
 import { PROBLEM_CONTENT_TYPE, TIMED_OUT_DETAIL, UNLISTED_FAILURE_DETAIL } from '../lib/templates';
 
+
 const t = stackTemplate();
 const post = awsMethod(t, 'POST');
 const put = awsMethod(t, 'PUT');
@@ -117,6 +118,14 @@ test('PUT /orders: FAILED answers the status of each mapped error, else 502, as 
       assert.doesNotMatch(p.detail, /is in the dead-letter queue/);
     }
   }
+});
+
+test('PUT /orders: a FAILED reply without error or cause is still a problem', () => {
+  const p = problem(respond(put, 200, { status: 'FAILED' }, req), 502, /workflow-failed$/);
+  assert.equal(p.error, '');
+  assert.equal(p.detail, UNLISTED_FAILURE_DETAIL);
+  const q = problem(respond(put, 200, { status: 'FAILED', error: 'CancelFailed' }, req), 502, /workflow-failed$/);
+  assert.equal(q.detail, '');
 });
 
 test('PUT /orders: TIMED_OUT answers 504 saying the request is not in the DLQ', () => {

@@ -17,7 +17,8 @@ class JavaString {
 }
 
 /** $util.escapeJavaScript: Apache Commons Lang's StringEscapeUtils.escapeJavaScript. */
-export function escapeJavaScript(v: unknown): JavaString {
+export function escapeJavaScript(v: unknown): JavaString | null {
+  if (v === null || v === undefined) return null; // Commons Lang: null in, null out
   let out = '';
   for (const ch of String(v)) {
     const c = ch.codePointAt(0)!;
@@ -75,8 +76,9 @@ export function renderTemplate(tpl: unknown, req: Request): { out: string; overr
     input: {
       json: (p: string) => JSON.stringify(jsonPath(req.body, p) ?? null),
       path: (p: string) => {
+        // A path the reply lacks is null, as API Gateway's JSONPath gives it.
         const v = jsonPath(req.body, p);
-        return v === undefined ? '' : v;
+        return v === undefined ? null : v;
       },
       params: (name: string) => headers[name.toLowerCase()] ?? '',
     },
