@@ -21,6 +21,7 @@ import (
 
 	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/operator"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -92,8 +93,10 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	b, err := sqliteshop.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pizza.db"))
 	require.NoError(t, err)
-	s, err := shop.New(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler), RetryInterval: 10 * time.Millisecond,
-		AdminAuth: console.Auth{BearerToken: adminToken}})
+	cfg, err := operator.Configure(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler), RetryInterval: 10 * time.Millisecond},
+		console.Auth{BearerToken: adminToken}, nil)
+	require.NoError(t, err)
+	s, err := shop.New(cfg)
 	require.NoError(t, err)
 	runCtx, stopRun := context.WithCancel(context.Background())
 	done := make(chan error, 1)
