@@ -77,6 +77,12 @@ func validUsername(u string) error {
 type CancelOrder struct {
 	ID       string `json:"id,omitempty"`
 	Username string `json:"username,omitempty"`
+	// Attempt identifies the cancel request (not the client's: Shop.CancelOrder
+	// sets it from CancelInput.RequestID or the workflow execution's ID). A store
+	// records it on the order it cancels, and a retry with the same Attempt
+	// returns that order rather than cancelling another ("the latest open order"
+	// of a username is another one once the first is cancelled).
+	Attempt string `json:"-"`
 }
 
 // Validate checks a cancel request.

@@ -37,6 +37,8 @@ const (
 	CancelMaxInputBytes = 4 << 10
 	// MaxOrderIDLength bounds the order ID a cancel names.
 	MaxOrderIDLength = 64
+	// MaxRequestIDLength bounds CancelInput.RequestID.
+	MaxRequestIDLength = 128
 )
 
 // Config configures a Shop. Backend is required.
@@ -277,6 +279,11 @@ func createIdempotency(store storagefirst.IdempotencyStore, key func(storagefirs
 type CancelInput struct {
 	ActionType string      `json:"actionType"`
 	Body       CancelOrder `json:"body"`
+	// RequestID identifies the request the cancel answers (on AWS, API Gateway's
+	// request ID, which the integration's template writes). Unset, the workflow
+	// execution's ID stands for it. Retries of the task with it cancel at most one
+	// order (CancelOrder.Attempt).
+	RequestID string `json:"requestId,omitempty"`
 }
 
 // CancelTask is the cancel workflow's task: the same function runs in the local
@@ -299,7 +306,14 @@ func (s *Shop) CancelOrder(ctx context.Context, in CancelInput) (Order, error) {
 			return Order{}, err
 		}
 	}
-	ord, err := s.orders.Cancel(ctx, in.Body)
+	c := in.Body
+	c.Attempt = in.RequestID
+	if c.Attempt == "" {
+		if info, ok := workflow.ExecutionFromContext(ctx); ok {
+			c.Attempt = info.ID
+		}
+	}
+	ord, err := s.orders.Cancel(ctx, c)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return Order{}, workflow.Errorf("OrderNotFound", "%v", err)
@@ -568,6 +582,9 @@ func validateCancelInput(input json.RawMessage) error {
 	}
 	if len(in.Body.ID) > MaxOrderIDLength {
 		return fmt.Errorf("an order ID has at most %d characters", MaxOrderIDLength)
+	}
+	if len(in.RequestID) > MaxRequestIDLength {
+		return fmt.Errorf("a request ID has at most %d characters", MaxRequestIDLength)
 	}
 	return in.Body.Validate()
 }

@@ -63,11 +63,15 @@ export const putEventsResponse = [
 /** Any 4xx or 5xx from EventBridge. */
 export const putEventsError = problem(503, 'not-persisted', 'Service Unavailable', 'the request was not stored; retry it');
 
-/** The StartSyncExecution request: the reference system's cancel input. */
+/**
+ * The StartSyncExecution request: the reference system's cancel input, and the
+ * request's ID (shop.CancelInput.RequestID): the task's retries within the
+ * execution carry it, so a retried cancel by username cancels one order.
+ */
 export function startSyncRequest(stateMachineArn: string): string {
   return [
     `#set($body = ${jsonString("$input.json('$')")})`,
-    `{"stateMachineArn":"${stateMachineArn}","input":"{\\"actionType\\":\\"cancel\\",\\"body\\":$body}"}`,
+    `{"stateMachineArn":"${stateMachineArn}","input":"{\\"actionType\\":\\"cancel\\",\\"requestId\\":\\"$context.requestId\\",\\"body\\":$body}"}`,
   ].join('\n');
 }
 

@@ -88,7 +88,8 @@ test('PUT /orders: the request is the cancel workflow input', () => {
   const body = { username: `O'Brien "x"` };
   const { out } = renderTemplate(put.Integration.RequestTemplates['application/json'], { ...req, body });
   const r = JSON.parse(out);
-  assert.deepEqual(JSON.parse(r.input), { actionType: 'cancel', body });
+  assert.deepEqual(JSON.parse(r.input), { actionType: 'cancel', requestId: req.requestId, body },
+    'the request id makes the task\'s retries cancel one order (shop.CancelInput.RequestID)');
 });
 
 test('PUT /orders: SUCCEEDED answers 200 with the execution output', () => {

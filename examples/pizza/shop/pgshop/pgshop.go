@@ -204,6 +204,16 @@ func (o pgOrders) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, e
 func (o Table) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, error) {
 	var ord shop.Order
 	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
+		if c.Attempt != "" { // a retry of a cancel that committed: its order again
+			done, err := scanPG(tx.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.table+` WHERE cancelled_by = $1`, c.Attempt))
+			if err == nil {
+				ord = done
+				return nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
 		var err error
 		if c.ID != "" {
 			ord, err = scanPG(tx.QueryRow(ctx, `SELECT `+pgColumns+` FROM `+o.table+` WHERE id = $1 FOR UPDATE`, c.ID))
@@ -222,12 +232,20 @@ func (o Table) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, erro
 		}
 		// The answer shows the stored time, as a GET does.
 		ord.Status = shop.StatusCancelled
-		if err := tx.QueryRow(ctx, `UPDATE `+o.table+` SET status = 'cancelled', updated_at = now() WHERE id = $1
-			RETURNING updated_at`, ord.ID).Scan(&ord.UpdatedAt); err != nil {
+		if err := tx.QueryRow(ctx, `UPDATE `+o.table+` SET status = 'cancelled', updated_at = now(), cancelled_by = $2 WHERE id = $1
+			RETURNING updated_at`, ord.ID, nullIfEmpty(c.Attempt)).Scan(&ord.UpdatedAt); err != nil {
 			return err
 		}
 		ord.UpdatedAt = ord.UpdatedAt.UTC()
 		return nil
 	})
 	return ord, err
+}
+
+// nullIfEmpty is s, or NULL when it is empty.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

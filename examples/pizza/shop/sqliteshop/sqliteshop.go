@@ -36,6 +36,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		_ = st.Close()
 		return nil, err
 	}
+	if err := addCancelledBy(ctx, st.DB()); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	b := &SQLite{store: st, path: path}
 	b.orders, _ = st.Queue("create-order")
 	b.cancel, _ = st.Queue("cancel-order")
@@ -139,6 +143,16 @@ func (o sqliteOrders) List(ctx context.Context, after string, limit int) ([]shop
 func (o sqliteOrders) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Order, error) {
 	var ord shop.Order
 	err := o.b.store.WriteTx(ctx, func(tx *sql.Tx) error {
+		if c.Attempt != "" { // a retry of a cancel that committed: its order again
+			done, err := scanSQLite(tx.QueryRowContext(ctx, `SELECT `+sqliteColumns+` FROM orders WHERE cancelled_by = ?`, c.Attempt))
+			if err == nil {
+				ord = done
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		var err error
 		if c.ID != "" {
 			ord, err = scanSQLite(tx.QueryRowContext(ctx, `SELECT `+sqliteColumns+` FROM orders WHERE id = ?`, c.ID))
@@ -157,11 +171,35 @@ func (o sqliteOrders) Cancel(ctx context.Context, c shop.CancelOrder) (shop.Orde
 			return fmt.Errorf("%w: it is %s", shop.ErrNotCancellable, ord.Status)
 		}
 		now := time.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ?`, now.UnixMicro(), ord.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'cancelled', updated_at = ?, cancelled_by = ? WHERE id = ?`, now.UnixMicro(), nullIfEmpty(c.Attempt), ord.ID); err != nil {
 			return err
 		}
 		ord.Status, ord.UpdatedAt = shop.StatusCancelled, now.UTC()
 		return nil
 	})
 	return ord, err
+}
+
+// addCancelledBy adds the orders' cancelled_by column (the cancel request that
+// cancelled each: CancelOrder.Attempt) to a database made before it.
+func addCancelledBy(ctx context.Context, db *sql.DB) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('orders') WHERE name = 'cancelled_by'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, `ALTER TABLE orders ADD COLUMN cancelled_by TEXT`); err != nil {
+			return err
+		}
+	}
+	_, err := db.ExecContext(ctx, `CREATE UNIQUE INDEX IF NOT EXISTS orders_cancelled_by ON orders (cancelled_by)`)
+	return err
+}
+
+// nullIfEmpty is s, or NULL when it is empty.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
