@@ -13,7 +13,9 @@
 //     the envelope's metadata (MetadataHeaders lists the headers to copy).
 //   - Sink wraps a storagefirst.Sink: a producer span per Put that injects the
 //     trace context into each envelope's Metadata, and the put latency and the
-//     number of envelopes per Put.
+//     number of envelopes per Put. A sink with PutKeyed (an ingest.KeyedSink:
+//     pgstore and sqlitestore queues) stays one, so a front door over the wrapper
+//     keeps its Idempotency-Key deduplication.
 //   - Middleware wraps a consumer's handler: a consumer span that continues the
 //     envelope's trace, with the OpenTelemetry messaging attributes (message ID,
 //     operation, destination, conversation ID = correlation ID) and the envelope's
