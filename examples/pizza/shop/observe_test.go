@@ -60,13 +60,17 @@ func TestOneCreateIsOneTrace(t *testing.T) {
 				byName[sp.Name] = sp
 			}
 		}
-		return len(byName) == 2
+		return len(byName) == 3
 	}, 15*time.Second, 5*time.Millisecond, "spans: %v", byName)
-	server, process := byName["POST /orders"], byName["process create-order"]
+	server, send, process := byName["POST /orders"], byName["send create-order"], byName["process create-order"]
 	require.Equal(t, trace.SpanKindServer, server.SpanKind)
+	require.Equal(t, trace.SpanKindProducer, send.SpanKind)
 	require.Equal(t, trace.SpanKindConsumer, process.SpanKind)
 	require.Equal(t, server.SpanContext.TraceID(), process.SpanContext.TraceID())
-	require.Equal(t, server.SpanContext.SpanID(), process.Parent.SpanID())
+	// The request's span, then the put into the store (the front door's keyed sink,
+	// instrumented), then the consumer's continued from the stored envelope.
+	require.Equal(t, server.SpanContext.SpanID(), send.Parent.SpanID())
+	require.Equal(t, send.SpanContext.SpanID(), process.Parent.SpanID())
 	require.True(t, process.Parent.IsRemote(), "continued from the stored envelope")
 	require.Equal(t, "pizza.order.create", attrOf(process, sfotel.AttrEnvelopeType))
 
