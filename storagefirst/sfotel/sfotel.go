@@ -3,6 +3,7 @@ package sfotel
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -13,6 +14,10 @@ import (
 
 // ScopeName is the instrumentation scope of the tracer and meter.
 const ScopeName = "github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
+
+// StatsTimeoutDefault bounds each queue's Stats call in ObserveQueues when
+// Config.StatsTimeout is zero.
+const StatsTimeoutDefault = 5 * time.Second
 
 // SystemDefault is the messaging.system attribute when Config.System is empty.
 const SystemDefault = "storagefirst"
@@ -67,6 +72,10 @@ type Config struct {
 	Propagator propagation.TextMapPropagator
 	// System is the messaging.system attribute. Default SystemDefault.
 	System string
+	// StatsTimeout bounds each queue's Stats call when ObserveQueues collects: a
+	// queue that does not answer in time is left out of that collection. Default
+	// StatsTimeoutDefault.
+	StatsTimeout time.Duration
 }
 
 // Instrumentation holds the tracer, the meter and the instruments. It is safe for
@@ -76,6 +85,7 @@ type Instrumentation struct {
 	meter      metric.Meter
 	propagator propagation.TextMapPropagator
 	system     attribute.KeyValue
+	statsLimit time.Duration
 
 	putDuration  metric.Float64Histogram
 	putBatch     metric.Int64Histogram
@@ -102,11 +112,15 @@ func New(cfg Config) (*Instrumentation, error) {
 	if cfg.System == "" {
 		cfg.System = SystemDefault
 	}
+	if cfg.StatsTimeout <= 0 {
+		cfg.StatsTimeout = StatsTimeoutDefault
+	}
 	i := &Instrumentation{
 		tracer:     cfg.TracerProvider.Tracer(ScopeName),
 		meter:      cfg.MeterProvider.Meter(ScopeName),
 		propagator: cfg.Propagator,
 		system:     AttrMessagingSystem.String(cfg.System),
+		statsLimit: cfg.StatsTimeout,
 	}
 	var errs []error
 	add := func(err error) { errs = append(errs, err) }
