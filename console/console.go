@@ -100,6 +100,9 @@ func New(cfg Config) (*Console, error) {
 	if !cfg.Auth.configured() {
 		errs = append(errs, errors.New("console: Config.Auth needs a BearerToken or Users"))
 	}
+	if err := cfg.Auth.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("console: Config.Auth: %w", err))
+	}
 	if cfg.Path == "" {
 		cfg.Path = PathDefault
 	}
