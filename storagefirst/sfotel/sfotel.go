@@ -3,6 +3,8 @@ package sfotel
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -18,6 +20,18 @@ const ScopeName = "github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 // StatsTimeoutDefault bounds each queue's Stats call in ObserveQueues when
 // Config.StatsTimeout is zero.
 const StatsTimeoutDefault = 5 * time.Second
+
+// MetadataValueLimit is the longest trace-context value (in bytes) Inject writes
+// into an envelope's Metadata; a longer one is left out. W3C tracestate is at most
+// 32 members of 256 characters, but its own specification lets propagators cut it
+// to 512.
+const MetadataValueLimit = 512
+
+// MetadataFieldsDefault are the propagator fields Inject stores in an envelope's
+// Metadata (and MetadataHeaders lists) when Config.MetadataFields is empty: the W3C
+// trace context, never baggage, which can carry anything and would be stored with
+// every envelope.
+var MetadataFieldsDefault = []string{"traceparent", "tracestate"}
 
 // SystemDefault is the messaging.system attribute when Config.System is empty.
 const SystemDefault = "storagefirst"
@@ -68,8 +82,14 @@ type Config struct {
 	// MeterProvider default otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
 	// Propagator carries the trace context in headers and envelope metadata.
-	// Default: W3C trace context and baggage.
+	// Default: W3C trace context (propagation.TraceContext).
 	Propagator propagation.TextMapPropagator
+	// MetadataFields are the propagator's fields that Inject writes into an
+	// envelope's Metadata and MetadataHeaders lists, each value at most
+	// MetadataValueLimit bytes. Default MetadataFieldsDefault (traceparent,
+	// tracestate); add e.g. "baggage" only knowingly: it is stored with every
+	// envelope.
+	MetadataFields []string
 	// System is the messaging.system attribute. Default SystemDefault.
 	System string
 	// StatsTimeout bounds each queue's Stats call when ObserveQueues collects: a
@@ -86,6 +106,7 @@ type Instrumentation struct {
 	propagator propagation.TextMapPropagator
 	system     attribute.KeyValue
 	statsLimit time.Duration
+	fields     []string
 
 	putDuration  metric.Float64Histogram
 	putBatch     metric.Int64Histogram
@@ -107,7 +128,14 @@ func New(cfg Config) (*Instrumentation, error) {
 		cfg.MeterProvider = otel.GetMeterProvider()
 	}
 	if cfg.Propagator == nil {
-		cfg.Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+		cfg.Propagator = propagation.TraceContext{}
+	}
+	fields := MetadataFieldsDefault
+	if len(cfg.MetadataFields) > 0 {
+		fields = make([]string, len(cfg.MetadataFields))
+		for n, f := range cfg.MetadataFields {
+			fields[n] = strings.ToLower(f)
+		}
 	}
 	if cfg.System == "" {
 		cfg.System = SystemDefault
@@ -121,6 +149,7 @@ func New(cfg Config) (*Instrumentation, error) {
 		propagator: cfg.Propagator,
 		system:     AttrMessagingSystem.String(cfg.System),
 		statsLimit: cfg.StatsTimeout,
+		fields:     slices.Clone(fields),
 	}
 	var errs []error
 	add := func(err error) { errs = append(errs, err) }
