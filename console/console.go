@@ -163,7 +163,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	static, _ := fs.Sub(staticFS, "static")
 	p := cfg.Path
-	c.mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", http.FileServerFS(static)))
+	c.mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", staticFiles(static)))
 	c.mux.HandleFunc("GET "+p+"/{$}", c.overview)
 	c.mux.HandleFunc("GET "+p+"/queues", c.queuesFragment)
 	c.mux.HandleFunc("GET "+p+"/dead", c.deadList)
