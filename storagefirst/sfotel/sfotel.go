@@ -162,13 +162,13 @@ func New(cfg Config) (*Instrumentation, error) {
 		metric.WithExplicitBucketBoundaries(1, 2, 5, 10, 20, 50, 100, 200, 500))
 	add(err)
 	i.processed, err = i.meter.Int64Counter(MetricProcessed, metric.WithUnit("{envelope}"),
-		metric.WithDescription("Deliveries answered by a consumer, by action (acked, retried, released, dead_lettered, lease_lost)."))
+		metric.WithDescription("Deliveries answered by a consumer, by action (acked, retried, released, dead_lettered, lease_lost) and outcome (ok, or error when the queue did not record the action)."))
 	add(err)
 	i.handlerDur, err = i.meter.Float64Histogram(MetricHandlerDuration, metric.WithUnit("s"),
 		metric.WithDescription("Handler time per delivery."), secondsBuckets)
 	add(err)
 	i.deadLettered, err = i.meter.Int64Counter(MetricDeadLettered, metric.WithUnit("{envelope}"),
-		metric.WithDescription("Envelopes dead-lettered by a consumer."))
+		metric.WithDescription("Envelopes dead-lettered by a consumer (written to the dead letters), by queue."))
 	add(err)
 	i.idempotency, err = i.meter.Int64Counter(MetricIdempotency, metric.WithUnit("{claim}"),
 		metric.WithDescription("Idempotency Begin outcomes (new, replayed, in_progress, fingerprint_mismatch, error)."))
