@@ -56,6 +56,7 @@ const (
 	AttrScope                   = attribute.Key("storagefirst.idempotency.scope")
 	AttrWorkflow                = attribute.Key("storagefirst.workflow")
 	AttrStatus                  = attribute.Key("storagefirst.workflow.status")
+	AttrStore                   = attribute.Key("storagefirst.store")
 )
 
 // Metric names.
@@ -69,6 +70,11 @@ const (
 	MetricDeadLettered      = "storagefirst.dead_lettered"
 	MetricIdempotency       = "storagefirst.idempotency.begins"
 	MetricWorkflowExecution = "storagefirst.workflow.executions"
+	// MetricGroupCommitBatches and MetricGroupCommitEnvelopes count a store's
+	// group-commit put transactions and the envelopes they stored (ObserveBatches):
+	// their rates' ratio is the group-commit batch size.
+	MetricGroupCommitBatches   = "storagefirst.group_commit.batches"
+	MetricGroupCommitEnvelopes = "storagefirst.group_commit.envelopes"
 )
 
 // secondsBuckets suit durations from a millisecond to a minute.
@@ -117,6 +123,8 @@ type Instrumentation struct {
 	workflows    metric.Int64Counter
 	envelopes    metric.Int64ObservableGauge
 	oldestReady  metric.Float64ObservableGauge
+	gcBatches    metric.Int64ObservableCounter
+	gcEnvelopes  metric.Int64ObservableCounter
 }
 
 // New returns an Instrumentation, creating its instruments.
@@ -181,6 +189,12 @@ func New(cfg Config) (*Instrumentation, error) {
 	add(err)
 	i.oldestReady, err = i.meter.Float64ObservableGauge(MetricQueueOldestReady, metric.WithUnit("s"),
 		metric.WithDescription("How long the oldest ready envelope has waited."))
+	add(err)
+	i.gcBatches, err = i.meter.Int64ObservableCounter(MetricGroupCommitBatches, metric.WithUnit("{transaction}"),
+		metric.WithDescription("Group-commit put transactions of a store."))
+	add(err)
+	i.gcEnvelopes, err = i.meter.Int64ObservableCounter(MetricGroupCommitEnvelopes, metric.WithUnit("{envelope}"),
+		metric.WithDescription("Envelopes stored by a store's group-commit put transactions (duplicates included)."))
 	add(err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("sfotel: creating instruments: %w", err)
