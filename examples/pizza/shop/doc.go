@@ -17,7 +17,7 @@
 //   - /console/ is the operator console (package console). It and /admin/ need the
 //     credentials of Config.AdminAuth, and refuse everything without them.
 //   - With Config.Telemetry (sfotel), every request is one trace across the store,
-//     and the queues, consumers, idempotency records and workflows are measured.
+//     and the puts, queues, consumers, idempotency records and workflows are measured.
 //
 // Every answer carries X-Correlation-Id; every error, the router's own (404, 405
 // with Allow) included, is one problem+json shape (package problem) whose

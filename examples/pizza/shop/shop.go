@@ -132,14 +132,24 @@ func New(cfg Config) (*Shop, error) {
 			"create-order": cfg.Backend.OrdersQueue(), "cancel-order": cfg.Backend.CancelQueue()}); err != nil {
 			return nil, err
 		}
+		if bs, ok := cfg.Backend.(batchStatser); ok {
+			if _, err := cfg.Telemetry.ObserveBatches(bs.BatchStoreName(), bs.PutBatchStats); err != nil {
+				return nil, err
+			}
+		}
 	}
 	s.engine, err = workflow.NewEngine(workflow.EngineConfig{Store: workflows, DeadLetters: cfg.Backend.CancelQueue(),
 		Logger: cfg.Logger}, s.cancelWF)
 	if err != nil {
 		return nil, err
 	}
+	var sink storagefirst.Sink = createSink{s}
+	if cfg.Telemetry != nil {
+		// Still an ingest.KeyedSink: the put latency is measured, the key kept.
+		sink = cfg.Telemetry.Sink("create-order", sink)
+	}
 	s.create, err = ingest.NewFrontDoor[CreateOrder](ingest.FrontDoorConfig{
-		Sink: createSink{s}, Type: TypeCreateOrder, Source: "pizza-shop",
+		Sink: sink, Type: TypeCreateOrder, Source: "pizza-shop",
 		IdempotencyScope: "http:create-order",
 		Location:         func(e storagefirst.Envelope) string { return "/orders/" + e.ID }, Logger: cfg.Logger,
 		// The trace context (sfotel.Instrumentation.HTTP sets it) travels in the envelope.
@@ -194,6 +204,13 @@ func (s *Shop) SetFailCancel(fn func(CancelOrder) error) {
 	s.failMu.Lock()
 	defer s.failMu.Unlock()
 	s.cfg.FailCancel = fn
+}
+
+// batchStatser is a Backend whose store group-commits its puts (pgshop): with
+// Config.Telemetry its counters are measured (sfotel.ObserveBatches).
+type batchStatser interface {
+	BatchStoreName() string
+	PutBatchStats() (envelopes, batches int64)
 }
 
 // createSink is the front door's sink: the order row and its envelope in one
