@@ -56,6 +56,10 @@ const (
 	OpStartMessageMove   = "AmazonSQS.StartMessageMoveTask"
 	OpDeleteMessage      = "AmazonSQS.DeleteMessage"
 	OpChangeVisibility   = "AmazonSQS.ChangeMessageVisibility"
+	// OpChangeVisibilityBatch is SQS ChangeMessageVisibilityBatch.
+	OpChangeVisibilityBatch = "AmazonSQS.ChangeMessageVisibilityBatch"
+	// OpSendMessage is SQS SendMessage.
+	OpSendMessage = "AmazonSQS.SendMessage"
 )
 
 // Entry is one entry of a batch call, offered to an EntryFault.
@@ -338,6 +342,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.startMessageMove(w, body)
 	case OpDeleteMessage, OpChangeVisibility:
 		s.byReceiptHandle(w, op, body)
+	case OpChangeVisibilityBatch:
+		s.changeVisibilityBatch(w, body)
+	case OpSendMessage:
+		s.sendMessage(w, body)
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "awsfake does not speak "+op)
 	}

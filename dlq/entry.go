@@ -63,5 +63,9 @@ func (e Entry) FirstFailure() storagefirst.Failure {
 	return e.Failures[0]
 }
 
-// Replayable reports whether Replay can put the entry back: every kind but unknown.
-func (e Entry) Replayable() bool { return e.Kind != KindUnknown }
+// Replayable reports whether Replay can put the entry back: every kind but
+// unknown, and no TypeUndecodable stand-in (its bytes were never an envelope, so
+// putting it back fails again).
+func (e Entry) Replayable() bool {
+	return e.Kind != KindUnknown && e.Envelope.Type != TypeUndecodable
+}

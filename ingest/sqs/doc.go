@@ -13,7 +13,10 @@
 // delivered through SQS (unwrapped, with the SNS message ID as the envelope ID and
 // the SQS message ID kept for the failure report); and EventBridge events of an SQS
 // rule target (read as the eventbridge target reads them). Messages that hold no
-// envelope go to BatchConfig.DeadLetters when it is set. dlq.Decode reads a
+// envelope are dead-lettered as dlq.TypeUndecodable stand-ins (with their
+// message attributes and FIFO group and deduplication IDs in the metadata) by
+// BatchConfig.DeadLetters when it is set, else by the dlq.Middleware in the
+// handler chain (see dlq.HandleUndecodable). dlq.Decode reads a
 // redriven message exactly as the handler did.
 //
 // # Where it sits
