@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"time"
 )
 
 // sendMessage answers SendMessage as a batch of one: the same limits and faults
@@ -52,7 +53,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, body []byte) {
 // changeVisibilityBatch answers ChangeMessageVisibilityBatch: 1 to 10 entries,
 // each failing alone with ReceiptHandleIsInvalid for a receipt handle
 // ReceiveMessage never gave out, or with OpChangeVisibilityBatch's entry fault
-// (keyed by receipt handle). Visibility is a no-op, as for ChangeMessageVisibility.
+// (keyed by receipt handle); the others are hidden for their timeout from now.
 func (s *Server) changeVisibilityBatch(w http.ResponseWriter, body []byte) {
 	var in struct {
 		QueueUrl string
@@ -84,15 +85,15 @@ func (s *Server) changeVisibilityBatch(w http.ResponseWriter, body []byte) {
 	}{Successful: []ok{}, Failed: []failed{}}
 	for _, e := range in.Entries {
 		s.mu.Lock()
-		found := false
+		id := ""
 		for _, m := range s.messages {
 			if m.QueueURL == in.QueueUrl && "rh-"+m.MessageID == e.ReceiptHandle {
-				found = true
+				id = m.MessageID
 				break
 			}
 		}
 		s.mu.Unlock()
-		if !found {
+		if id == "" {
 			out.Failed = append(out.Failed, failed{Id: e.Id, Code: "ReceiptHandleIsInvalid", SenderFault: true,
 				Message: "The input receipt handle \"" + e.ReceiptHandle + "\" is not a valid receipt handle."})
 			continue
@@ -101,6 +102,9 @@ func (s *Server) changeVisibilityBatch(w http.ResponseWriter, body []byte) {
 			out.Failed = append(out.Failed, failed{Id: e.Id, Code: code, Message: msg, SenderFault: sender})
 			continue
 		}
+		s.mu.Lock()
+		s.hiddenTill[id] = time.Now().Add(time.Duration(e.VisibilityTimeout) * time.Second)
+		s.mu.Unlock()
 		out.Successful = append(out.Successful, ok{Id: e.Id})
 	}
 	writeJSON(w, "application/x-amz-json-1.0", out)
