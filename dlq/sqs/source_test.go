@@ -91,4 +91,15 @@ func TestSourceReleasesInBatches(t *testing.T) {
 	for _, e := range visible {
 		require.NotEqual(t, again[3].MessageID, e.MessageID, "still hidden")
 	}
+
+	// An endpoint that refuses the batch request (goaws does not speak it): the
+	// pass falls back to one ChangeMessageVisibility per message.
+	fake.FailEntries(awsfake.OpChangeVisibilityBatch, nil)
+	fake.FailNext(awsfake.OpChangeVisibilityBatch, 1, 400, "InvalidAction")
+	require.NoError(t, src.Release(ctx))
+	require.Equal(t, 10, fake.Calls(awsfake.OpChangeVisibility))
+	back, err := src.Read(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, back, 10)
+	require.Equal(t, visible[0].MessageID, back[0].MessageID, "visible again")
 }

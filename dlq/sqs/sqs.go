@@ -108,6 +108,7 @@ type ReceiveDeleteAPI interface {
 	DeleteMessage(ctx context.Context, in *awssqs.DeleteMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.DeleteMessageOutput, error)
 	PurgeQueue(ctx context.Context, in *awssqs.PurgeQueueInput, optFns ...func(*awssqs.Options)) (*awssqs.PurgeQueueOutput, error)
 	ChangeMessageVisibilityBatch(ctx context.Context, in *awssqs.ChangeMessageVisibilityBatchInput, optFns ...func(*awssqs.Options)) (*awssqs.ChangeMessageVisibilityBatchOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *awssqs.ChangeMessageVisibilityInput, optFns ...func(*awssqs.Options)) (*awssqs.ChangeMessageVisibilityOutput, error)
 }
 
 // Source reads an SQS dead-letter queue of any origin, decoding each message
@@ -128,6 +129,9 @@ type Source struct {
 
 	mu   sync.Mutex
 	held map[string]held // by message ID
+	// single is set once a ChangeMessageVisibilityBatch request failed as a whole:
+	// the rest of the pass changes visibility one message at a time.
+	single bool
 }
 
 // held is a message read and neither deleted nor released.
@@ -239,22 +243,49 @@ const visBatch = 10
 
 // changeVisibility sets the visibility timeout of cs in batches of visBatch and
 // returns the changes that took. An entry that fails because its message is gone
-// is neither done nor an error; any other failure, of an entry or of a whole
-// request, is in the error, and the other batches are still sent.
+// is neither done nor an error; any other failure of an entry is in the error,
+// and the other batches are still sent. When a batch request fails as a whole
+// (an SQS-compatible endpoint that does not speak it, say), its messages and those
+// of the rest of the pass are changed one ChangeMessageVisibility at a time.
 func (s *Source) changeVisibility(ctx context.Context, cs []visChange, timeout time.Duration) ([]visChange, error) {
 	var done []visChange
 	var errs []error
 	for len(cs) > 0 {
 		chunk := cs[:min(len(cs), visBatch)]
 		cs = cs[len(chunk):]
-		in := &awssqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(s.QueueURL)}
-		for i, c := range chunk {
-			in.Entries = append(in.Entries, types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)),
-				ReceiptHandle: aws.String(c.handle), VisibilityTimeout: int32(timeout / time.Second)})
+		s.mu.Lock()
+		single := s.single
+		s.mu.Unlock()
+		var out *awssqs.ChangeMessageVisibilityBatchOutput
+		if !single {
+			in := &awssqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(s.QueueURL)}
+			for i, c := range chunk {
+				in.Entries = append(in.Entries, types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)),
+					ReceiptHandle: aws.String(c.handle), VisibilityTimeout: int32(timeout / time.Second)})
+			}
+			var err error
+			if out, err = s.Client.ChangeMessageVisibilityBatch(ctx, in); err != nil {
+				if ctx.Err() != nil {
+					errs = append(errs, fmt.Errorf("%d messages: %w", len(chunk), err))
+					continue
+				}
+				s.mu.Lock()
+				s.single = true
+				s.mu.Unlock()
+				single = true
+			}
 		}
-		out, err := s.Client.ChangeMessageVisibilityBatch(ctx, in)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%d messages: %w", len(chunk), err))
+		if single {
+			for _, c := range chunk {
+				_, err := s.Client.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(s.QueueURL),
+					ReceiptHandle: aws.String(c.handle), VisibilityTimeout: int32(timeout / time.Second)})
+				switch {
+				case err == nil:
+					done = append(done, c)
+				case !gone(err):
+					errs = append(errs, fmt.Errorf("%s: %w", c.id, err))
+				}
+			}
 			continue
 		}
 		for _, ok := range out.Successful {
