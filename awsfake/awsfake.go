@@ -548,6 +548,11 @@ func (s *Server) sendMessageBatch(w http.ResponseWriter, body []byte) {
 				Message: fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", lim.SQSMessageBytes)})
 			continue
 		}
+		if !sqsText(e.MessageBody) || !sqsAttrsText(e.MessageAttributes) {
+			out.Failed = append(out.Failed, failed{Id: e.Id, Code: "InvalidMessageContents", SenderFault: true,
+				Message: "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"})
+			continue
+		}
 		if code, msg, sender := s.entryFault(OpSendMessageBatch, e.MessageBody); code != "" {
 			out.Failed = append(out.Failed, failed{Id: e.Id, Code: code, Message: msg, SenderFault: sender})
 			continue

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"time"
+	"unicode/utf8"
 )
 
 // sendMessage answers SendMessage as a batch of one: the same limits and faults
@@ -108,4 +109,28 @@ func (s *Server) changeVisibilityBatch(w http.ResponseWriter, body []byte) {
 		out.Successful = append(out.Successful, ok{Id: e.Id})
 	}
 	writeJSON(w, "application/x-amz-json-1.0", out)
+}
+
+// sqsText reports whether SQS accepts every character of s: #x9, #xA, #xD,
+// #x20 to #xD7FF, #xE000 to #xFFFD, #x10000 to #x10FFFF, in UTF-8.
+func sqsText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		ok := r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func sqsAttrsText(attrs map[string]struct{ DataType, StringValue string }) bool {
+	for _, a := range attrs {
+		if !sqsText(a.StringValue) {
+			return false
+		}
+	}
+	return true
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
+	"github.com/storagefirst/storagefirst-go/internal/sqstext"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -53,6 +54,9 @@ func (d Destination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLet
 	if err != nil {
 		return err
 	}
+	// Characters SQS refuses travel as JSON escapes; free text is sanitised; an
+	// identity SQS would refuse is left out of the attributes (the body has it).
+	body = sqstext.EscapeJSON(body)
 	last, first := storagefirst.Failure{}, storagefirst.Failure{}
 	if n := len(dl.Failures); n > 0 {
 		last, first = dl.Failures[n-1], dl.Failures[0]
@@ -65,7 +69,7 @@ func (d Destination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLet
 	}
 	attrs := map[string]types.MessageAttributeValue{}
 	set := func(name, v string) {
-		if v != "" {
+		if v != "" && sqstext.Valid(v) {
 			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 		}
 	}
@@ -76,8 +80,8 @@ func (d Destination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLet
 		class = storagefirst.ClassPermanent.String()
 	}
 	set(dlq.AttrErrorClass, class)
-	set(dlq.AttrErrorCode, last.Code)
-	set(dlq.AttrError, truncate(last.Error, 4096))
+	set(dlq.AttrErrorCode, sqstext.Sanitize(last.Code))
+	set(dlq.AttrError, sqstext.Sanitize(truncate(last.Error, 4096)))
 	set(dlq.AttrAttempts, strconv.Itoa(max(last.Attempt, dl.Envelope.Attempt)))
 	if !first.At.IsZero() {
 		set(dlq.AttrFirstFailedAt, first.At.UTC().Format(time.RFC3339Nano))
@@ -85,8 +89,8 @@ func (d Destination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLet
 	if !last.At.IsZero() {
 		set(dlq.AttrLastFailedAt, last.At.UTC().Format(time.RFC3339Nano))
 	}
-	set(dlq.AttrOrigin, last.Origin)
-	set(dlq.AttrFailures, string(fails))
+	set(dlq.AttrOrigin, sqstext.Sanitize(last.Origin))
+	set(dlq.AttrFailures, string(sqstext.EscapeJSON(fails)))
 	_, err = d.Client.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: aws.String(d.QueueURL),
 		MessageBody: aws.String(string(body)), MessageAttributes: attrs})
 	if err != nil {

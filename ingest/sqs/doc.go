@@ -6,7 +6,11 @@
 // The sink writes each envelope's JSON as the message body, with its ID, type,
 // source, idempotency key, correlation ID, accepted-at and metadata (one JSON
 // attribute) as message attributes (at most 7 of the 10 SQS allows, counted in the
-// message size), and on FIFO queues the envelope ID as the deduplication ID. The
+// message size), and on FIFO queues the envelope ID as the deduplication ID.
+// Characters SQS refuses in a message (it accepts only #x9, #xA, #xD, #x20 to
+// #xD7FF, #xE000 to #xFFFD and #x10000 to #x10FFFF; U+FFFE, say, is valid JSON
+// text) are written as \uXXXX escapes in the JSON, which read back the same; an
+// identity attribute holding one is left out (the body carries it). The
 // batch handler reads those; raw messages, whose identity comes from those
 // attributes when the producer set them and otherwise from the message (the
 // message ID becomes the envelope ID, which a redrive changes); SNS notifications
