@@ -122,7 +122,10 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 // storagefirst.MarkOutcomeRecorded) that it need not complete the record again.
 // And when the handler runs under a storagefirst.Consumer of a Queue of this
 // store (the delivery's lease is in ctx: storagefirst.DeliveryLeaseFromContext),
-// the same statement acknowledges the delivery in tx (see AckTx), and the
+// and c is the claim of the Idempotent middleware the delivery was given to whole
+// (storagefirst.ClaimAcksDelivery: the Consumer's Handler, possibly behind Retry;
+// not a nested scope, nor one of several a handler runs in turn, which only
+// record), the same statement acknowledges the delivery in tx (see AckTx), and the
 // Consumer is told so (storagefirst.MarkAcked): one commit then carries the
 // effect, the idempotency record and the acknowledgement. If the queue lease was
 // lost meanwhile, the statement fails with an error wrapping
@@ -155,7 +158,7 @@ func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagef
 // same pool and schema), so that its envelopes live in the database of the
 // idempotency records.
 func (i *IdempotencyStore) deliveryToAck(ctx context.Context, mine bool) (*Queue, storagefirst.Lease, bool) {
-	if !mine {
+	if !mine || !storagefirst.ClaimAcksDelivery(ctx) {
 		return nil, storagefirst.Lease{}, false
 	}
 	sq, l, ok := storagefirst.DeliveryLeaseFromContext(ctx)

@@ -47,7 +47,7 @@ func ackTx(ctx context.Context, tx *sql.Tx, queue string, l storagefirst.Lease) 
 // completion of the claim in ctx (mine) should acknowledge it in the same
 // transaction: the queue is a Queue of this store.
 func (i *IdempotencyStore) deliveryToAck(ctx context.Context, mine bool) (*Queue, storagefirst.Lease, bool) {
-	if !mine {
+	if !mine || !storagefirst.ClaimAcksDelivery(ctx) {
 		return nil, storagefirst.Lease{}, false
 	}
 	sq, l, ok := storagefirst.DeliveryLeaseFromContext(ctx)

@@ -134,7 +134,9 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 // (see storagefirst.Claim.CompletionTTL).
 //
 // When the handler runs under a storagefirst.Consumer of a Queue of this store
-// (the delivery's lease is in ctx), CompleteTx also acknowledges the delivery in
+// (the delivery's lease is in ctx) and c is the claim of the Idempotent
+// middleware the delivery was given to whole (storagefirst.ClaimAcksDelivery;
+// nested or sibling scopes only record), CompleteTx also acknowledges the delivery in
 // tx (see Queue.AckTx) and tells the Consumer so (storagefirst.MarkAcked): one
 // commit carries the effect, the idempotency record and the acknowledgement. If
 // the queue lease was lost meanwhile it fails with an error wrapping
