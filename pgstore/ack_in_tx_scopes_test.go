@@ -140,6 +140,10 @@ func TestAckInTxCompleteTwice(t *testing.T) {
 			require.True(t, storagefirst.AckedInContext(ctx))
 			require.Equal(t, 1, f.effects(t))
 			require.Equal(t, 0, f.envelopes(t))
+			tx, err := f.b.pool.Begin(ctx)
+			require.NoError(t, err)
+			defer func() { _ = tx.Rollback(ctx) }()
+			require.ErrorIs(t, f.q.AckTx(ctx, tx, lease), storagefirst.ErrLeaseLost, "another transaction still finds the lease gone")
 		})
 	}
 }

@@ -79,3 +79,39 @@ func TestAckInTxStaleMarkAcrossRetry(t *testing.T) {
 	require.Equal(t, storagefirst.IdempotencyCompleted, r.State)
 	require.NoError(t, f.q.Ack(ctx, lease))
 }
+
+// TestAckInTxCompleteTwice: completing twice in one WriteTx, or AckTx and then
+// the completion, succeeds; another transaction still finds the lease gone.
+func TestAckInTxCompleteTwice(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"complete twice", "AckTx then complete"} {
+		t.Run(name, func(t *testing.T) {
+			f := newSqliteEffects(t)
+			e, lease, ctx := f.claimOne(t)
+			idempotent, err := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: f.idem})
+			require.NoError(t, err)
+			h := storagefirst.Chain(storagefirst.HandlerFunc(func(ctx context.Context, e storagefirst.Envelope) error {
+				return f.s.WriteTx(ctx, func(tx *sql.Tx) error {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO effects VALUES (?, ?)`, e.Key(), e.ID); err != nil {
+						return err
+					}
+					first := func() error { return f.idem.CompleteFromContext(ctx, tx) }
+					if name != "complete twice" {
+						first = func() error { return f.q.AckTx(ctx, tx, lease) }
+					}
+					if err := first(); err != nil {
+						return err
+					}
+					return f.idem.CompleteFromContext(ctx, tx)
+				})
+			}), idempotent)
+			ctx = givenTo(ctx, h)
+			require.NoError(t, h.Handle(ctx, e))
+			require.True(t, storagefirst.AckedInContext(ctx))
+			require.Equal(t, 1, f.count(t, "effects"))
+			require.Equal(t, 0, f.count(t, "envelopes"))
+			err = f.s.WriteTx(ctx, func(tx *sql.Tx) error { return f.q.AckTx(ctx, tx, lease) })
+			require.ErrorIs(t, err, storagefirst.ErrLeaseLost, "another transaction still finds the lease gone")
+		})
+	}
+}

@@ -140,7 +140,8 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 // tx (see Queue.AckTx) and tells the Consumer so (storagefirst.MarkAcked): one
 // commit carries the effect, the idempotency record and the acknowledgement. If
 // the queue lease was lost meanwhile it fails with an error wrapping
-// storagefirst.ErrLeaseLost: roll tx back. Call it once per transaction.
+// storagefirst.ErrLeaseLost: roll tx back. Completing (or AckTx) again in the same
+// WriteTx transaction succeeds.
 func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx *sql.Tx, c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duration) error {
 	held, ok := storagefirst.ClaimFromContext(ctx)
 	mine := ok && held.SameAs(c)
@@ -149,7 +150,7 @@ func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx *sql.Tx, c storage
 	}
 	q, l, ack := i.deliveryToAck(ctx, mine)
 	if ack {
-		if err := ackTx(ctx, tx, q.name, l); err != nil {
+		if err := i.s.ackTx(ctx, tx, q.name, l); err != nil {
 			return err
 		}
 	}
