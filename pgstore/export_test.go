@@ -39,3 +39,6 @@ var (
 	CommitError    = commitError
 	StatementError = statementError
 )
+
+// NotificationsSent returns how many wake-ups s sent after its group commits.
+func NotificationsSent(s *Store) int64 { return s.wakes.sent.Load() }
