@@ -37,15 +37,24 @@ func (i *IdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint st
 	if err := ctx.Err(); err != nil {
 		return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", err)
 	}
+	if err := checkBeginKey(scope, key, fingerprint); err != nil {
+		return storagefirst.BeginResult{}, storagefirst.Permanent(err)
+	}
 	// The record can change between the upsert and the read; a few rounds settle it.
 	for range 5 {
 		// Concurrent Begins (a Consumer's workers starting on a claimed batch) share
 		// one statement and one commit.
 		outs, err := i.s.begins.Do(ctx, []beginItem{{scope: scope, key: key, fingerprint: fingerprint, lease: lease}})
+		if err == nil {
+			err = outs[0].Err
+			if rowRejected(err) {
+				return storagefirst.BeginResult{}, storagefirst.Permanent(fmt.Errorf("%w: scope %q key %q: %w", ErrInvalidIdempotencyKey, scope, key, err))
+			}
+		}
 		if err != nil {
 			return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", err)
 		}
-		if o := outs[0]; o.acquired {
+		if o := outs[0].Value; o.acquired {
 			c := storagefirst.Claim{Scope: scope, Key: key, Token: o.token, LeaseUntil: o.leaseUntil}
 			return storagefirst.BeginResult{Acquired: true, Claim: c}, nil
 		}
