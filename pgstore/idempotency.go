@@ -44,7 +44,10 @@ func (i *IdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint st
 	for range 5 {
 		// Concurrent Begins (a Consumer's workers starting on a claimed batch) share
 		// one statement and one commit.
-		outs, err := i.s.begins.Do(ctx, []beginItem{{scope: scope, key: key, fingerprint: fingerprint, lease: lease}})
+		// The batch's result is awaited even when ctx ends first (the batch's own
+		// WriteTimeout bounds it): a claim taken for a caller that has gone is
+		// released below instead of holding the key until its lease runs out.
+		outs, err := i.s.begins.Do(context.WithoutCancel(ctx), []beginItem{{scope: scope, key: key, fingerprint: fingerprint, lease: lease}})
 		if err == nil {
 			err = outs[0].Err
 			if rowRejected(err) {
@@ -56,6 +59,12 @@ func (i *IdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint st
 		}
 		if o := outs[0].Value; o.acquired {
 			c := storagefirst.Claim{Scope: scope, Key: key, Token: o.token, LeaseUntil: o.leaseUntil}
+			if cerr := ctx.Err(); cerr != nil {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), i.s.cfg.WriteTimeout)
+				rerr := i.Release(rctx, c)
+				cancel()
+				return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", errors.Join(cerr, rerr))
+			}
 			return storagefirst.BeginResult{Acquired: true, Claim: c}, nil
 		}
 		r, live, err := i.get(ctx, scope, key)
