@@ -197,6 +197,10 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 		return RetryAfter(err, max(time.Until(res.Record.LeaseUntil), 0))
 	case errors.Is(err, ErrFingerprintMismatch):
 		return Permanent(err)
+	case err != nil && IsPermanent(err):
+		// The store refuses the key for good (pgstore's ErrInvalidIdempotencyKey):
+		// retrying cannot help.
+		return Permanent(fmt.Errorf("storagefirst: idempotency begin %q: %w", key, err))
 	case err != nil:
 		return Retryable(fmt.Errorf("storagefirst: idempotency begin %q: %w", key, err))
 	case !res.Acquired:
