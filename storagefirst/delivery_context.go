@@ -24,14 +24,15 @@ type deliveryHolder struct {
 	entry Handler
 }
 
-// sameHandler reports whether a and b are the same handler value; handlers of a
-// type that cannot be compared (a HandlerFunc) are never the same.
+// sameHandler reports whether a and b are the same handler: the same pointer.
+// Handlers of any other kind (a HandlerFunc, a struct value) are never the same,
+// so that comparing them cannot panic.
 func sameHandler(a, b Handler) bool {
 	if a == nil || b == nil {
 		return false
 	}
 	ta := reflect.TypeOf(a)
-	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
+	return ta.Kind() == reflect.Pointer && ta == reflect.TypeOf(b) && a == b
 }
 
 // isEntry reports whether self is the handler the delivery is given to whole.
@@ -64,7 +65,7 @@ func (h *deliveryHolder) handOver(from, to Handler) (restore func()) {
 // middleware given the delivery whole acknowledges it in its handler's
 // transaction (ClaimAcksDelivery); behind a middleware that does not pass the
 // delivery on, the acknowledgement is the Consumer's, after the handler
-// returns. from must be a comparable value (a pointer): a HandlerFunc never
+// returns. from must be a pointer: a HandlerFunc or a struct value never
 // matches. Call restore when the call to to has returned.
 func PassDelivery(ctx context.Context, from, to Handler) (restore func()) {
 	if d, ok := deliveryHolderFrom(ctx); ok {
