@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 )
 
 // scopeEffect is a sub-handler writing the effect key+suffix and completing the
@@ -146,4 +147,20 @@ func TestAckInTxCompleteTwice(t *testing.T) {
 			require.ErrorIs(t, f.q.AckTx(ctx, tx, lease), storagefirst.ErrLeaseLost, "another transaction still finds the lease gone")
 		})
 	}
+}
+
+// TestAckInTxBehindTheTracingMiddleware: sfotel's consumer middleware hands the
+// delivery on whole, so an Idempotent behind it still acknowledges in the
+// handler's transaction (one commit), as the README's tracing example wires it.
+func TestAckInTxBehindTheTracingMiddleware(t *testing.T) {
+	t.Parallel()
+	inst, err := sfotel.New(sfotel.Config{})
+	require.NoError(t, err)
+	f := newEffectFixture(t)
+	e, _, ctx := f.claimOne(t)
+	h := storagefirst.Chain(f.txEffect(nil), inst.Middleware("orders"), mustIdempotent(t, storagefirst.IdempotentConfig{Store: f.idem}))
+	ctx = givenTo(ctx, h)
+	require.NoError(t, h.Handle(ctx, e))
+	require.True(t, storagefirst.AckedInContext(ctx), "acknowledged in the handler's transaction")
+	require.Equal(t, 0, f.envelopes(t))
 }

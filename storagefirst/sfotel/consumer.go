@@ -22,7 +22,11 @@ import (
 // recorded.
 func (i *Instrumentation) Middleware(queue string) storagefirst.Middleware {
 	return func(next storagefirst.Handler) storagefirst.Handler {
-		return storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
+		h := &passingHandler{}
+		h.fn = func(ctx context.Context, env storagefirst.Envelope) error {
+			// The span wraps the delivery whole: an Idempotent behind it still
+			// acknowledges in its handler's transaction (storagefirst.PassDelivery).
+			defer storagefirst.PassDelivery(ctx, h, next)()
 			parent := i.Extract(ctx, env)
 			opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer),
 				trace.WithAttributes(append([]attribute.KeyValue{i.system, AttrMessagingOperationType.String("process"),
@@ -51,8 +55,20 @@ func (i *Instrumentation) Middleware(queue string) storagefirst.Middleware {
 			i.handlerDur.Record(ctx, time.Since(start).Seconds(),
 				metric.WithAttributes(AttrQueue.String(queue), AttrOutcome.String(outcome)))
 			return err
-		})
+		}
+		return h
 	}
+}
+
+// passingHandler is Middleware's handler: a pointer, so that
+// storagefirst.PassDelivery can recognise it as the handler a delivery was given to.
+type passingHandler struct {
+	fn func(context.Context, storagefirst.Envelope) error
+}
+
+// Handle runs the middleware.
+func (h *passingHandler) Handle(ctx context.Context, env storagefirst.Envelope) error {
+	return h.fn(ctx, env)
 }
 
 // OnProcessed returns a storagefirst.ConsumerConfig.OnProcessed for the consumer of
