@@ -56,6 +56,10 @@ const (
 	OpStartMessageMove   = "AmazonSQS.StartMessageMoveTask"
 	OpDeleteMessage      = "AmazonSQS.DeleteMessage"
 	OpChangeVisibility   = "AmazonSQS.ChangeMessageVisibility"
+	// OpChangeVisibilityBatch is SQS ChangeMessageVisibilityBatch.
+	OpChangeVisibilityBatch = "AmazonSQS.ChangeMessageVisibilityBatch"
+	// OpSendMessage is SQS SendMessage.
+	OpSendMessage = "AmazonSQS.SendMessage"
 )
 
 // Entry is one entry of a batch call, offered to an EntryFault.
@@ -114,10 +118,12 @@ type Server struct {
 	events    []Event
 	records   []Record
 	messages  []Message
-	nextID    int
-	sync      func(input StartSyncInput) StartSyncOutput
-	moves     []MoveTask
-	limits    Limits
+	// hiddenTill is when a received message becomes visible again, by message ID.
+	hiddenTill map[string]time.Time
+	nextID     int
+	sync       func(input StartSyncInput) StartSyncOutput
+	moves      []MoveTask
+	limits     Limits
 }
 
 // MoveTask is a recorded StartMessageMoveTask call.
@@ -150,6 +156,7 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 	var in struct {
 		QueueUrl            string
 		MaxNumberOfMessages int
+		VisibilityTimeout   int
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		writeError(w, http.StatusBadRequest, "SerializationException", err.Error())
@@ -162,9 +169,13 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 	}
 	out := struct{ Messages []msg }{Messages: []msg{}}
 	s.mu.Lock()
+	now := time.Now()
 	for _, m := range s.messages {
-		if m.QueueURL != in.QueueUrl || len(out.Messages) >= max(in.MaxNumberOfMessages, 1) {
+		if m.QueueURL != in.QueueUrl || len(out.Messages) >= max(in.MaxNumberOfMessages, 1) || now.Before(s.hiddenTill[m.MessageID]) {
 			continue
+		}
+		if in.VisibilityTimeout > 0 {
+			s.hiddenTill[m.MessageID] = now.Add(time.Duration(in.VisibilityTimeout) * time.Second)
 		}
 		sum := md5.Sum([]byte(m.Body))
 		rm := msg{MessageId: m.MessageID, ReceiptHandle: "rh-" + m.MessageID, Body: m.Body, MD5OfBody: hex.EncodeToString(sum[:])}
@@ -181,10 +192,13 @@ func (s *Server) receiveMessage(w http.ResponseWriter, body []byte) {
 }
 
 // byReceiptHandle answers DeleteMessage (removing the message) and
-// ChangeMessageVisibility (a no-op: the fake has no visibility timeouts) for a
-// receipt handle ReceiveMessage gave out.
+// ChangeMessageVisibility (hiding it for the timeout given, from now; 0 makes it
+// visible) for a receipt handle ReceiveMessage gave out.
 func (s *Server) byReceiptHandle(w http.ResponseWriter, op string, body []byte) {
-	var in struct{ QueueUrl, ReceiptHandle string }
+	var in struct {
+		QueueUrl, ReceiptHandle string
+		VisibilityTimeout       int
+	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		writeError(w, http.StatusBadRequest, "SerializationException", err.Error())
 		return
@@ -199,6 +213,9 @@ func (s *Server) byReceiptHandle(w http.ResponseWriter, op string, body []byte) 
 	}
 	if found >= 0 && op == OpDeleteMessage {
 		s.messages = append(s.messages[:found], s.messages[found+1:]...)
+	}
+	if found >= 0 && op == OpChangeVisibility {
+		s.hiddenTill[s.messages[found].MessageID] = time.Now().Add(time.Duration(in.VisibilityTimeout) * time.Second)
 	}
 	s.mu.Unlock()
 	if found < 0 {
@@ -233,7 +250,7 @@ type wholeFault struct {
 // New starts a fake on 127.0.0.1. Close it when done.
 func New() *Server {
 	s := &Server{calls: map[string]int{}, seen: map[string]int{}, wholeFail: map[string][]wholeFault{},
-		entryFail: map[string]EntryFault{}, limits: DefaultLimits()}
+		entryFail: map[string]EntryFault{}, limits: DefaultLimits(), hiddenTill: map[string]time.Time{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -338,6 +355,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.startMessageMove(w, body)
 	case OpDeleteMessage, OpChangeVisibility:
 		s.byReceiptHandle(w, op, body)
+	case OpChangeVisibilityBatch:
+		s.changeVisibilityBatch(w, body)
+	case OpSendMessage:
+		s.sendMessage(w, body)
 	default:
 		writeError(w, http.StatusBadRequest, "UnknownOperationException", "awsfake does not speak "+op)
 	}
@@ -525,6 +546,11 @@ func (s *Server) sendMessageBatch(w http.ResponseWriter, body []byte) {
 		if over(sizes[i], lim.SQSMessageBytes) {
 			out.Failed = append(out.Failed, failed{Id: e.Id, Code: "InvalidParameterValue", SenderFault: true,
 				Message: fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", lim.SQSMessageBytes)})
+			continue
+		}
+		if !sqsText(e.MessageBody) || !sqsAttrsText(e.MessageAttributes) {
+			out.Failed = append(out.Failed, failed{Id: e.Id, Code: "InvalidMessageContents", SenderFault: true,
+				Message: "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"})
 			continue
 		}
 		if code, msg, sender := s.entryFault(OpSendMessageBatch, e.MessageBody); code != "" {

@@ -3,6 +3,7 @@ package console
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,11 +11,13 @@ import (
 
 // Auth says who may use the console (and whatever else RequireAuth guards). A
 // request is admitted with "Authorization: Bearer <BearerToken>" or with HTTP
-// basic auth matching one of Users. With neither configured nothing is admitted.
+// basic auth matching one of Users. With neither configured nothing is admitted;
+// a user with an empty name or password is never admitted (Validate reports it).
 type Auth struct {
 	// BearerToken, if not empty, admits requests that present it.
 	BearerToken string
-	// Users, if not empty, maps basic-auth user names to their passwords.
+	// Users, if not empty, maps basic-auth user names to their passwords. Neither
+	// may be empty.
 	Users map[string]string
 	// Realm is the basic-auth realm. Default "storagefirst".
 	Realm string
@@ -23,8 +26,25 @@ type Auth struct {
 // UserBearer is who a request authenticated by the bearer token is, in logs.
 const UserBearer = "bearer-token"
 
+// ErrEmptyCredential is reported by Auth.Validate for a basic-auth user with an
+// empty name or password, which would admit anyone who knows the user name (or
+// sends an empty one).
+var ErrEmptyCredential = errors.New("console: a basic-auth user has an empty name or password")
+
 // configured reports whether any credential is set.
 func (a Auth) configured() bool { return a.BearerToken != "" || len(a.Users) > 0 }
+
+// Validate reports ErrEmptyCredential when one of Users has an empty name or
+// password. New refuses such an Auth; RequireAuth logs it and never admits that
+// user.
+func (a Auth) Validate() error {
+	for user, pass := range a.Users {
+		if user == "" || pass == "" {
+			return ErrEmptyCredential
+		}
+	}
+	return nil
+}
 
 // Authenticate returns who made r, and whether r's credentials are valid.
 func (a Auth) Authenticate(r *http.Request) (who string, ok bool) {
@@ -35,8 +55,8 @@ func (a Auth) Authenticate(r *http.Request) (who string, ok bool) {
 		}
 	}
 	if len(a.Users) > 0 {
-		if user, pass, found := r.BasicAuth(); found {
-			if want, known := a.Users[user]; known && equal(pass, want) {
+		if user, pass, found := r.BasicAuth(); found && user != "" && pass != "" {
+			if want, known := a.Users[user]; known && want != "" && equal(pass, want) {
 				return user, true
 			}
 		}
@@ -67,10 +87,14 @@ func (a Auth) challenge(w http.ResponseWriter) {
 // RequireAuth guards next: a request without valid credentials gets 401 (with the
 // challenges), and a non-safe request (POST, PUT, DELETE, ...) that a browser
 // marks as cross-origin gets 403. Refusals are logged. Use it for admin endpoints
-// beside the console (which guards itself).
+// beside the console (which guards itself). A basic-auth user with an empty name
+// or password (see Auth.Validate) is logged as an error and never admitted.
 func RequireAuth(auth Auth, logger *slog.Logger, next http.Handler) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
+	}
+	if err := auth.Validate(); err != nil {
+		logger.Error("console: RequireAuth: that user is never admitted", "error", err)
 	}
 	cop := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -100,6 +100,9 @@ func New(cfg Config) (*Console, error) {
 	if !cfg.Auth.configured() {
 		errs = append(errs, errors.New("console: Config.Auth needs a BearerToken or Users"))
 	}
+	if err := cfg.Auth.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("console: Config.Auth: %w", err))
+	}
 	if cfg.Path == "" {
 		cfg.Path = PathDefault
 	}
@@ -160,7 +163,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	static, _ := fs.Sub(staticFS, "static")
 	p := cfg.Path
-	c.mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", http.FileServerFS(static)))
+	c.mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", staticFiles(static)))
 	c.mux.HandleFunc("GET "+p+"/{$}", c.overview)
 	c.mux.HandleFunc("GET "+p+"/queues", c.queuesFragment)
 	c.mux.HandleFunc("GET "+p+"/dead", c.deadList)

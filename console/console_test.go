@@ -234,7 +234,8 @@ func TestReplayOne(t *testing.T) {
 			status, _, h := r.do(t, http.MethodPost, "/console/dead/replay",
 				url.Values{"csrf": {r.csrf(t)}, "queue": {"orders"}, "id": {env.ID}}, true)
 			require.Equal(t, http.StatusSeeOther, status)
-			require.Contains(t, h.Get("Location"), "Replayed+1")
+			require.Contains(t, h.Get("Location"), "msg=replayed")
+			require.Contains(t, h.Get("Location"), "done=1")
 
 			st, err := r.q.Stats(context.Background())
 			require.NoError(t, err)
@@ -300,7 +301,8 @@ func TestPurgeNeedsConfirmation(t *testing.T) {
 	form.Set("confirm", "yes")
 	status, _, h := r.do(t, http.MethodPost, "/console/dead/purge", form, true)
 	require.Equal(t, http.StatusSeeOther, status)
-	require.Contains(t, h.Get("Location"), "Purged+1")
+	require.Contains(t, h.Get("Location"), "msg=purged")
+	require.Contains(t, h.Get("Location"), "done=1")
 	require.Equal(t, int64(0), r.dead(t))
 	require.Regexp(t, `console: purge.*who=ops`, r.logs.String())
 }

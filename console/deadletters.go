@@ -266,20 +266,23 @@ func (o *outcome) add(id string, err error) {
 	}
 }
 
-func (o outcome) message(verb string) string {
-	msg := fmt.Sprintf("%s %d", verb, o.Done)
+// values are the outcome as the query of the redirect after an action: the
+// action's message code (one of flashVerbs) and the counts, never free text, so
+// that a link cannot make the console say anything else.
+func (o outcome) values(code string, q url.Values) {
+	q.Set("msg", code)
+	q.Set("done", strconv.Itoa(o.Done))
 	if o.Missing > 0 {
-		msg += fmt.Sprintf("; %d already gone", o.Missing)
+		q.Set("gone", strconv.Itoa(o.Missing))
 	}
 	if o.Failed > 0 {
-		msg += fmt.Sprintf("; %d failed: %v", o.Failed, o.Errors)
+		q.Set("failed", strconv.Itoa(o.Failed))
 	}
-	return msg + "."
 }
 
 // replaySelected puts the selected dead letters back in their queue.
 func (c *Console) replaySelected(w http.ResponseWriter, r *http.Request, who string) {
-	c.apply(w, r, who, "replay", "Replayed", func(ctx context.Context, q Queue, id string) error {
+	c.apply(w, r, who, "replay", flashReplayed, func(ctx context.Context, q Queue, id string) error {
 		return q.Dead.Requeue(ctx, id)
 	})
 }
@@ -311,12 +314,12 @@ func (c *Console) purgeSelected(w http.ResponseWriter, r *http.Request, who stri
 			Queue: q.Name, IDs: ids, Filter: readFilter(r.PostForm)})
 		return
 	}
-	c.apply(w, r, who, "purge", "Purged", func(ctx context.Context, q Queue, id string) error {
+	c.apply(w, r, who, "purge", flashPurged, func(ctx context.Context, q Queue, id string) error {
 		return q.Dead.DeleteDead(ctx, id)
 	})
 }
 
-func (c *Console) apply(w http.ResponseWriter, r *http.Request, who, action, verb string, fn func(context.Context, Queue, string) error) {
+func (c *Console) apply(w http.ResponseWriter, r *http.Request, who, action, code string, fn func(context.Context, Queue, string) error) {
 	q, err := c.deadQueue(r.PostForm.Get("queue"))
 	if err != nil {
 		c.fail(w, r, http.StatusNotFound, err)
@@ -338,10 +341,12 @@ func (c *Console) apply(w http.ResponseWriter, r *http.Request, who, action, ver
 		level = c.cfg.Logger.WarnContext
 	}
 	level(r.Context(), "console: "+action, "who", who, "queue", q.Name, "requested", len(ids), "done", o.Done,
-		"missing", o.Missing, "failed", o.Failed, "ids", ids)
+		"missing", o.Missing, "failed", o.Failed, "ids", ids, "errors", o.Errors)
 	ff := readFilter(r.PostForm)
 	ff.Queue = q.Name
-	c.redirect(w, r, "/dead", ff.Values(), o.message(verb))
+	v := ff.Values()
+	o.values(code, v)
+	c.redirect(w, r, "/dead", v)
 }
 
 // matching collects the IDs of the dead letters that match the posted filter, for

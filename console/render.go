@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -63,7 +64,7 @@ func funcs(base string) template.FuncMap {
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name, heading string, data any) {
 	who := User(r.Context())
 	p := page{Title: c.cfg.Title, Base: c.cfg.Path, User: who, CSRF: c.csrfToken(who), Heading: heading,
-		Flash: r.URL.Query().Get("msg"), Refresh: c.cfg.RefreshSeconds, Data: data}
+		Flash: flash(r.URL.Query()), Refresh: c.cfg.RefreshSeconds, Data: data}
 	var buf bytes.Buffer
 	if err := c.tmpl.ExecuteTemplate(&buf, name, p); err != nil {
 		c.cfg.Logger.ErrorContext(r.Context(), "console: rendering", "template", name, "error", err)
@@ -87,13 +88,41 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, status int, err e
 	c.render(w, r, status, "error", http.StatusText(status), err.Error())
 }
 
-// redirect sends the browser (303) to path under the console, with a message.
-func (c *Console) redirect(w http.ResponseWriter, r *http.Request, path string, q url.Values, msg string) {
-	if q == nil {
-		q = url.Values{}
-	}
-	if msg != "" {
-		q.Set("msg", msg)
-	}
+// redirect sends the browser (303) to path under the console, with the query q
+// (which may carry a flash message code, see flash).
+func (c *Console) redirect(w http.ResponseWriter, r *http.Request, path string, q url.Values) {
 	http.Redirect(w, r, fmt.Sprintf("%s%s?%s", c.cfg.Path, path, q.Encode()), http.StatusSeeOther)
+}
+
+// Flash message codes, the only messages a page shows from its query ("msg").
+const (
+	flashReplayed = "replayed"
+	flashPurged   = "purged"
+)
+
+var flashVerbs = map[string]string{flashReplayed: "Replayed", flashPurged: "Purged"}
+
+// flash is the page's message from the query of the redirect after an action: a
+// known code and counts ("done", "gone", "failed"); anything else shows nothing,
+// so a crafted link cannot put words in the console's mouth.
+func flash(q url.Values) string {
+	verb, ok := flashVerbs[q.Get("msg")]
+	if !ok {
+		return ""
+	}
+	count := func(name string) int {
+		n, err := strconv.Atoi(q.Get(name))
+		if err != nil || n < 0 {
+			return 0
+		}
+		return n
+	}
+	msg := fmt.Sprintf("%s %d", verb, count("done"))
+	if n := count("gone"); n > 0 {
+		msg += fmt.Sprintf("; %d already gone", n)
+	}
+	if n := count("failed"); n > 0 {
+		msg += fmt.Sprintf("; %d failed (see the log)", n)
+	}
+	return msg + "."
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
@@ -24,7 +25,7 @@ func (c *Console) workflows(w http.ResponseWriter, r *http.Request) {
 	}
 	v := r.URL.Query()
 	if id := v.Get("id"); id != "" {
-		http.Redirect(w, r, c.cfg.Path+"/workflows/"+id, http.StatusSeeOther)
+		http.Redirect(w, r, c.cfg.Path+"/workflows/"+url.PathEscape(id), http.StatusSeeOther)
 		return
 	}
 	data := workflowsData{}

@@ -58,6 +58,8 @@ func Decode(m Message) Entry {
 		err = decodeEventBridgeTarget(&e, m, body, sent)
 	case m.Attributes["DeadLetterQueueSourceArn"] != "":
 		err = decodeRedrive(&e, m, body, sent)
+	case isStreamBatchRecord(inner):
+		err = decodeStreamBatch(&e, inner, via)
 	case isLambdaDestination(inner):
 		err = decodeLambdaDestination(&e, inner, via)
 	case isCatchOutput(body):

@@ -155,3 +155,28 @@ func FuzzDecodeShapes(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeStreamBatchRecords: a stream event source's on-failure record says
+// where the failed batch is, and is not replayable (it holds no records).
+func TestDecodeStreamBatchRecords(t *testing.T) {
+	t.Parallel()
+	shapes := loadShapes(t)
+	k := dlq.Decode(shapes["lambda-stream-kinesis.json"].message())
+	require.NotNil(t, k.Stream)
+	require.Equal(t, dlq.StreamBatch{Service: "kinesis", StreamARN: "arn:aws:kinesis:us-east-2:123456789012:stream/mystream",
+		ShardID: "shardId-000000000001", StartSequenceNumber: "49601189658422359378836298521827638475320189012309704722",
+		EndSequenceNumber: "49601189658422359378836298522902373528957594348623495186",
+		FirstArrival:      k.Stream.FirstArrival, LastArrival: k.Stream.LastArrival, BatchSize: 500}, *k.Stream)
+	require.Equal(t, "2019-11-14T00:12:45.711Z", k.Stream.FirstArrival.Format("2006-01-02T15:04:05.000Z07:00"))
+	require.Equal(t, "arn:aws:kinesis:us-east-2:123456789012:stream/mystream", k.Envelope.Source)
+	require.Contains(t, k.LastFailure().Error, "function error: Unhandled")
+	require.False(t, k.Replayable())
+	var p dlq.StreamBatch
+	require.NoError(t, json.Unmarshal(k.Envelope.Payload, &p))
+	require.Equal(t, *k.Stream, p)
+
+	d := dlq.Decode(shapes["lambda-stream-dynamodb.json"].message())
+	require.Equal(t, "dynamodb", d.Stream.Service)
+	require.Equal(t, "shardId-00000001573689847184-864758bb", d.Stream.ShardID)
+	require.False(t, d.Replayable())
+}

@@ -10,7 +10,12 @@
 //     used up) and reports success to the event source only once that write
 //     succeeded. [SendUndecodable] does the same for a record that holds no
 //     envelope at all (the AWS batch handlers' DeadLetters option), as a
-//     [TypeUndecodable] envelope carrying its bytes, so it cannot hold a batch.
+//     [TypeUndecodable] envelope carrying its bytes (at most
+//     [UndecodableDataLimit], with length and SHA-256) and where it came from
+//     (the Meta* metadata), so it cannot hold a batch. Without DeadLetters the
+//     adapters pass that stand-in through the handler chain
+//     ([HandleUndecodable]), and Middleware dead-letters it without running the
+//     handlers after it. Such a letter is for inspection: it is not Replayable.
 //   - [Decode] reads an SQS dead-letter message of any origin: our own
 //     destination's, an EventBridge target DLQ message and a message moved by an
 //     SQS redrive policy (known by their attributes, checked first; a redriven

@@ -15,6 +15,10 @@ const (
 	KindStoragefirst Kind = "storagefirst"
 	// KindLambdaDestination: a Lambda asynchronous invocation's on-failure record.
 	KindLambdaDestination Kind = "lambda-destination"
+	// KindLambdaStreamBatch: the on-failure record of a Kinesis or DynamoDB stream
+	// event source mapping: where the failed batch is (Entry.Stream), not its
+	// records. Not Replayable: read the records from the stream.
+	KindLambdaStreamBatch Kind = "lambda-stream-batch"
 	// KindEventBridgeTarget: an EventBridge rule target's dead-letter message.
 	KindEventBridgeTarget Kind = "eventbridge-target"
 	// KindStepFunctionsCatch: a Step Functions Catch output ({Error, Cause}).
@@ -45,6 +49,8 @@ type Entry struct {
 	Handle string
 	// MessageID is the SQS message ID, where there is one.
 	MessageID string
+	// Stream locates the failed batch of a KindLambdaStreamBatch entry.
+	Stream *StreamBatch
 }
 
 // LastFailure returns the failure that dead-lettered the envelope.
@@ -63,5 +69,9 @@ func (e Entry) FirstFailure() storagefirst.Failure {
 	return e.Failures[0]
 }
 
-// Replayable reports whether Replay can put the entry back: every kind but unknown.
-func (e Entry) Replayable() bool { return e.Kind != KindUnknown }
+// Replayable reports whether Replay can put the entry back: every kind but
+// unknown and a stream batch record (it holds no records), and no TypeUndecodable stand-in (its bytes were never an envelope, so
+// putting it back fails again).
+func (e Entry) Replayable() bool {
+	return e.Kind != KindUnknown && e.Kind != KindLambdaStreamBatch && e.Envelope.Type != TypeUndecodable
+}

@@ -70,6 +70,10 @@ func (s *Summary) fail(e Entry, err error) {
 // durable, so an interrupted replay can be run again: what was re-put but not
 // deleted is re-put again, which sinks and idempotent consumers absorb.
 // Entries of unknown shape are skipped (they are kept; inspect them with List).
+// What the pass read and did not delete (skipped or failed entries) stays held
+// (Holder) until the pass ends, and a message read again anyway (same
+// Entry.MessageID) is not handled again: a Read that brings nothing new ends
+// the pass.
 //
 // A Put never revives a dead letter: a re-put under the dead letter's own ID into
 // the store that holds it (through any handle, a SinkFunc, a wrapping sink or a
@@ -120,12 +124,32 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 			opts.Progress(sum)
 		}
 	}
+	// kept holds what this pass read and did not delete (skipped, failed, or
+	// counted by a dry run): it stays held until the pass ends, so that a slow pass
+	// does not read it again. seen is every message ID read, so that one read
+	// again anyway (its hold lapsed) is not handled twice.
+	var kept []Entry
+	seen := map[string]bool{}
+	holdRest := func(rest []Entry) {
+		hold(append(kept[:len(kept):len(kept)], rest...))
+	}
 	for opts.Limit <= 0 || sum.Replayed < opts.Limit {
-		es, err := src.Read(ctx, passBatch)
+		read, err := src.Read(ctx, passBatch)
 		if err != nil {
 			return sum, fmt.Errorf("dlq: read: %w", err)
 		}
+		es := read[:0:0]
+		for _, e := range read {
+			if e.MessageID != "" {
+				if seen[e.MessageID] {
+					continue
+				}
+				seen[e.MessageID] = true
+			}
+			es = append(es, e)
+		}
 		if len(es) == 0 {
+			// Nothing, or nothing new: the pass has come round.
 			return sum, nil
 		}
 		for i, e := range es {
@@ -133,11 +157,13 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 				return sum, nil
 			}
 			if !opts.Filter.Match(e) || !e.Replayable() {
+				kept = append(kept, e)
 				sum.Skipped++
 				report()
 				continue
 			}
 			if opts.DryRun {
+				kept = append(kept, e)
 				sum.Replayed++
 				report()
 				continue
@@ -145,7 +171,7 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 			if interval > 0 {
 				// Wait in steps, keeping the entries still to be handled held.
 				for wait := next.Sub(clock.Now()); wait > 0; wait = next.Sub(clock.Now()) {
-					hold(es[i:])
+					holdRest(es[i:])
 					select {
 					case <-ctx.Done():
 						return sum, ctx.Err()
@@ -154,11 +180,12 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 				}
 				next = clock.Now().Add(interval)
 			}
-			hold(es[i:])
+			holdRest(es[i:])
 			if err := ctx.Err(); err != nil {
 				return sum, err
 			}
 			if err := replayOne(ctx, src, requeuer, canRequeue, sink, e, clock); err != nil {
+				kept = append(kept, e)
 				sum.fail(e, err)
 				report()
 				if opts.StopOnError {

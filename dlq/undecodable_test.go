@@ -43,6 +43,9 @@ func FuzzUndecodableLetter(f *testing.F) {
 		var p dlq.UndecodablePayload
 		require.NoError(t, json.Unmarshal(dl.Envelope.Payload, &p))
 		require.Equal(t, string(data), string(p.Data))
+		require.False(t, p.Truncated)
+		require.Equal(t, len(data), p.Length)
+		require.Len(t, p.SHA256, 64)
 		require.Equal(t, "permanent", dl.LastFailure().Class)
 	})
 }

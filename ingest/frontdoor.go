@@ -256,15 +256,22 @@ func (f *FrontDoor[T]) persist(ctx context.Context, env storagefirst.Envelope, p
 	return f.accepted(env, false)
 }
 
-// notPersisted answers a failed write: 422 when the sink refused the envelope for
-// good (a permanent error wrapping storagefirst.ErrInvalidEnvelope: the database
-// rejected what it holds; a retry would fail alike), else 503, "not stored" when
+// notPersisted answers a failed write. A permanent error is the sink refusing the
+// envelope for good (the database or the service rejected what it holds; a retry
+// would fail alike): 413 when it wraps storagefirst.ErrTooLarge (over a limit of
+// the sink narrower than the front door's body limit), else 422, both without
+// Retry-After. Anything else is 503 with Retry-After, "not stored" when
 // the sink says so, "outcome unknown" when the write may have committed (the
 // sink's error wraps storagefirst.ErrOutcomeUnknown, or the request's context
 // ended during it).
 func (f *FrontDoor[T]) notPersisted(ctx context.Context, env storagefirst.Envelope, err error, problem func(int, string, string) Response) Response {
 	var resp Response
-	if storagefirst.IsPermanent(err) && errors.Is(err, storagefirst.ErrInvalidEnvelope) {
+	if storagefirst.IsPermanent(err) {
+		if errors.Is(err, storagefirst.ErrTooLarge) {
+			f.cfg.Logger.InfoContext(ctx, "ingest: the sink refused the request as too large; answering 413", "envelope_id", env.ID, "error", err)
+			return problem(http.StatusRequestEntityTooLarge, ProblemTooLarge,
+				"the request is larger than the store accepts; do not retry it unchanged")
+		}
 		f.cfg.Logger.InfoContext(ctx, "ingest: the sink refused the request for good; answering 422", "envelope_id", env.ID, "error", err)
 		return problem(http.StatusUnprocessableEntity, ProblemInvalidBody,
 			"the request cannot be stored as it is; do not retry it unchanged")

@@ -77,7 +77,7 @@ func (f *effectFixture) claimOne(t *testing.T) (storagefirst.Envelope, storagefi
 	ds, err := f.q.Claim(ctx, 1, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
-	return ds[0].Envelope, ds[0].Lease, storagefirst.WithDeliveryLease(ctx, f.q, ds[0].Lease)
+	return ds[0].Envelope, ds[0].Lease, storagefirst.WithDeliveryLease(ctx, f.q, ds[0].Lease, nil)
 }
 
 // TestConsumerAcksInTheHandlersTransaction: behind Idempotent, under a Consumer of
@@ -163,6 +163,7 @@ func TestAckInTxRollbackLeavesEnvelopeAndKey(t *testing.T) {
 	h := storagefirst.Chain(f.txEffect(func(context.Context, pgx.Tx) error {
 		return storagefirst.Retryable(fmt.Errorf("something after the completion failed"))
 	}), mustIdempotent(t, storagefirst.IdempotentConfig{Store: f.idem}))
+	ctx = givenTo(ctx, h)
 	require.Error(t, h.Handle(ctx, env))
 	require.True(t, storagefirst.AckedInContext(ctx), "the completion acknowledged in the transaction")
 	require.Equal(t, 0, f.effects(t))
@@ -200,6 +201,7 @@ func TestAckInTxLostLeaseFailsTheCommit(t *testing.T) {
 		return tx.Commit(ctx)
 	})
 	h := storagefirst.Chain(ignoring, mustIdempotent(t, storagefirst.IdempotentConfig{Store: f.idem}))
+	ctx = givenTo(ctx, h)
 	err = h.Handle(ctx, env)
 	require.ErrorIs(t, completeErr, storagefirst.ErrLeaseLost)
 	require.Error(t, err, "the commit fails")
@@ -223,6 +225,7 @@ func TestAckInTxCompleteBatch(t *testing.T) {
 		b.Queue(f.insert, e.Key(), e.ID)
 		return f.idem.CompleteBatch(ctx, f.b.pool, &b, storagefirst.Outcome{})
 	}), mustIdempotent(t, storagefirst.IdempotentConfig{Store: f.idem}))
+	ctx = givenTo(ctx, h)
 	require.NoError(t, h.Handle(ctx, env))
 	require.True(t, storagefirst.AckedInContext(ctx))
 	require.Equal(t, 1, f.effects(t))
@@ -245,8 +248,9 @@ func TestAckInTxOnlyForTheSameStore(t *testing.T) {
 	ds, err := oq.Claim(ctx, 1, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
-	hctx := storagefirst.WithDeliveryLease(ctx, oq, ds[0].Lease)
+	hctx := storagefirst.WithDeliveryLease(ctx, oq, ds[0].Lease, nil)
 	h := storagefirst.Chain(f.txEffect(nil), mustIdempotent(t, storagefirst.IdempotentConfig{Store: f.idem}))
+	hctx = givenTo(hctx, h)
 	require.NoError(t, h.Handle(hctx, ds[0].Envelope))
 	require.False(t, storagefirst.AckedInContext(hctx))
 	require.Equal(t, 1, f.effects(t))
@@ -284,4 +288,12 @@ func mustIdempotent(t *testing.T, cfg storagefirst.IdempotentConfig) storagefirs
 	mw, err := storagefirst.Idempotent(cfg)
 	require.NoError(t, err)
 	return mw
+}
+
+// givenTo returns ctx with its delivery given to h whole, as a Consumer of h gives
+// it (storagefirst.WithDeliveryLease): only then does h's Idempotent scope
+// acknowledge the delivery in its transaction.
+func givenTo(ctx context.Context, h storagefirst.Handler) context.Context {
+	q, l, _ := storagefirst.DeliveryLeaseFromContext(ctx)
+	return storagefirst.WithDeliveryLease(ctx, q, l, h)
 }

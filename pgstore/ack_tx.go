@@ -22,7 +22,10 @@ import (
 // delivery in ctx (storagefirst.DeliveryLeaseFromContext), it tells the Consumer
 // (storagefirst.MarkAcked) that the delivery needs no acknowledgement of its own
 // once the handler returns nil. Behind storagefirst.Idempotent, CompleteTx and
-// CompleteFromContext acknowledge the delivery themselves: do not call AckTx too.
+// CompleteFromContext acknowledge the delivery themselves
+// (when the delivery was given to that Idempotent whole); calling AckTx as well
+// is harmless: acknowledging a lease again in the transaction that acknowledged
+// it succeeds.
 func (q *Queue) AckTx(ctx context.Context, tx pgx.Tx, l storagefirst.Lease) error {
 	var discard any
 	err := tx.QueryRow(ctx, q.s.q.ackLeased, q.name, l.ID, l.Token).Scan(&discard)

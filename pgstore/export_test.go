@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -28,10 +29,12 @@ func BeginBatch(ctx context.Context, s *Store, scope string, keys ...string) ([]
 		return nil, nil, err
 	}
 	acq, toks := make([]bool, len(outs)), make([]int64, len(outs))
+	var errs []error
 	for i, o := range outs {
-		acq[i], toks[i] = o.acquired, o.token
+		acq[i], toks[i] = o.Value.acquired, o.Value.token
+		errs = append(errs, o.Err)
 	}
-	return acq, toks, nil
+	return acq, toks, errors.Join(errs...)
 }
 
 // CommitError and StatementError classify a commit's and a statement's error.
@@ -39,3 +42,6 @@ var (
 	CommitError    = commitError
 	StatementError = statementError
 )
+
+// NotificationsSent returns how many wake-ups s sent after its group commits.
+func NotificationsSent(s *Store) int64 { return s.wakes.sent.Load() }

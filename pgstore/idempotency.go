@@ -37,16 +37,34 @@ func (i *IdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint st
 	if err := ctx.Err(); err != nil {
 		return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", err)
 	}
+	if err := checkBeginKey(scope, key, fingerprint); err != nil {
+		return storagefirst.BeginResult{}, storagefirst.Permanent(err)
+	}
 	// The record can change between the upsert and the read; a few rounds settle it.
 	for range 5 {
 		// Concurrent Begins (a Consumer's workers starting on a claimed batch) share
 		// one statement and one commit.
-		outs, err := i.s.begins.Do(ctx, []beginItem{{scope: scope, key: key, fingerprint: fingerprint, lease: lease}})
+		// The batch's result is awaited even when ctx ends first (the batch's own
+		// WriteTimeout bounds it): a claim taken for a caller that has gone is
+		// released below instead of holding the key until its lease runs out.
+		outs, err := i.s.begins.Do(context.WithoutCancel(ctx), []beginItem{{scope: scope, key: key, fingerprint: fingerprint, lease: lease}})
+		if err == nil {
+			err = outs[0].Err
+			if rowRejected(err) {
+				return storagefirst.BeginResult{}, storagefirst.Permanent(fmt.Errorf("%w: scope %q key %q: %w", ErrInvalidIdempotencyKey, scope, key, err))
+			}
+		}
 		if err != nil {
 			return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", err)
 		}
-		if o := outs[0]; o.acquired {
+		if o := outs[0].Value; o.acquired {
 			c := storagefirst.Claim{Scope: scope, Key: key, Token: o.token, LeaseUntil: o.leaseUntil}
+			if cerr := ctx.Err(); cerr != nil {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), i.s.cfg.WriteTimeout)
+				rerr := i.Release(rctx, c)
+				cancel()
+				return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", errors.Join(cerr, rerr))
+			}
 			return storagefirst.BeginResult{Acquired: true, Claim: c}, nil
 		}
 		r, live, err := i.get(ctx, scope, key)
@@ -122,11 +140,15 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 // storagefirst.MarkOutcomeRecorded) that it need not complete the record again.
 // And when the handler runs under a storagefirst.Consumer of a Queue of this
 // store (the delivery's lease is in ctx: storagefirst.DeliveryLeaseFromContext),
-// the same statement acknowledges the delivery in tx (see AckTx), and the
+// and c is the claim of the Idempotent middleware the delivery was given to whole
+// (storagefirst.ClaimAcksDelivery: the Consumer's Handler, possibly behind Retry;
+// not a nested scope, nor one of several a handler runs in turn, which only
+// record), the same statement acknowledges the delivery in tx (see AckTx), and the
 // Consumer is told so (storagefirst.MarkAcked): one commit then carries the
 // effect, the idempotency record and the acknowledgement. If the queue lease was
 // lost meanwhile, the statement fails with an error wrapping
-// storagefirst.ErrLeaseLost and tx cannot commit. Call it once per transaction.
+// storagefirst.ErrLeaseLost and tx cannot commit. Completing again in the same transaction (or after AckTx)
+// succeeds: the acknowledgement is idempotent within a transaction.
 func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagefirst.Claim, outcome storagefirst.Outcome, ttl time.Duration) error {
 	held, ok := storagefirst.ClaimFromContext(ctx)
 	mine := ok && held.SameAs(c)
@@ -155,7 +177,7 @@ func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagef
 // same pool and schema), so that its envelopes live in the database of the
 // idempotency records.
 func (i *IdempotencyStore) deliveryToAck(ctx context.Context, mine bool) (*Queue, storagefirst.Lease, bool) {
-	if !mine {
+	if !mine || !storagefirst.ClaimAcksDelivery(ctx) {
 		return nil, storagefirst.Lease{}, false
 	}
 	sq, l, ok := storagefirst.DeliveryLeaseFromContext(ctx)

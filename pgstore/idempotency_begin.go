@@ -4,10 +4,15 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/storagefirst/storagefirst-go/internal/batch"
 )
 
 // beginItem is one Begin on its way into a batched claim of idempotency keys.
@@ -31,9 +36,18 @@ type beginOutcome struct {
 // upsert may not touch a row twice; a repeat is not acquired, and its caller reads
 // the record and tries again), and the rows are taken in key order, so that
 // concurrent batches lock them in the same order.
-func (s *Store) execBegin(ctx context.Context, items []beginItem) ([]beginOutcome, error) {
+//
+// A batch the database rejects for one item's sake (a key too long for the index,
+// say) is split until that item is alone (batch.Isolate), so that it fails by
+// itself and every other Begin of the batch goes through.
+func (s *Store) execBegin(ctx context.Context, items []beginItem) ([]batch.Outcome[beginOutcome], error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 	defer cancel()
+	return batch.Isolate(ctx, items, s.beginMany, rowRejected), nil
+}
+
+// beginMany is one execution of a batched claim (see execBegin).
+func (s *Store) beginMany(ctx context.Context, items []beginItem) ([]beginOutcome, error) {
 	type key struct{ scope, key string }
 	first := make(map[key]int, len(items))
 	uniq := make([]int, 0, len(items))
@@ -92,3 +106,19 @@ func (s *Store) execBegin(ctx context.Context, items []beginItem) ([]beginOutcom
 	}
 	return out, nil
 }
+
+// checkBeginKey refuses, before it joins a batch, what Postgres cannot store in a
+// text column: a NUL byte or invalid UTF-8 in the scope, key or fingerprint.
+func checkBeginKey(scope, key, fingerprint string) error {
+	for _, f := range [...]struct{ name, v string }{{"scope", scope}, {"key", key}, {"fingerprint", fingerprint}} {
+		if strings.IndexByte(f.v, 0) >= 0 || !utf8.ValidString(f.v) {
+			return fmt.Errorf("%w: idempotency %s %q holds a NUL byte or invalid UTF-8", ErrInvalidIdempotencyKey, f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// ErrInvalidIdempotencyKey is returned (wrapped, and marked permanent) by Begin
+// for a scope, key or fingerprint the database cannot store: one holding a NUL
+// byte or invalid UTF-8, or one too long for its index.
+var ErrInvalidIdempotencyKey = errors.New("pgstore: invalid idempotency key")

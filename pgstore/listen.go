@@ -131,8 +131,8 @@ func (l *listener) listenOnce(ctx context.Context) (healthy bool, err error) {
 		switch {
 		case err == nil:
 			healthy = true
-			if !l.s.wakes.echo(n.PID, n.Payload) { // this Store's own consumers are awake already
-				l.hub.Notify(n.Payload)
+			if q, own := l.s.wakes.parse(n.Payload); !own { // this Store's own consumers are awake already
+				l.hub.Notify(q)
 			}
 			continue
 		case ctx.Err() != nil:

@@ -2,7 +2,11 @@ package pgstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,8 +26,10 @@ const notifyTimeout = 5 * time.Second
 // best effort either way: consumers poll too.
 //
 // This Store's own consumers, woken in process already, skip the echo of its
-// NOTIFY (own counts what it sent, by backend and queue), so that a Put does not
-// make them claim twice.
+// NOTIFY: its payload is the queue behind a tag naming this Store (tagPrefix, a
+// random nonce, tagPrefix), which the listener recognises (own). A NOTIFY of
+// anyone else (PutTx, another process, another Store) is never taken for an echo,
+// whoever sent it on whichever backend, and nothing is remembered between them.
 type notifier struct {
 	s       *Store
 	mu      sync.Mutex
@@ -31,69 +37,46 @@ type notifier struct {
 	kick    chan struct{}
 	done    chan struct{}
 
-	ownMu sync.Mutex
-	own   map[ownNotification]int
+	tag  string       // tagPrefix + nonce + tagPrefix
+	sent atomic.Int64 // notifications sent
 }
 
-// ownNotification is a notification this Store sent: the backend it came from and
-// its payload (the queue).
-type ownNotification struct {
-	pid   uint32
-	queue string
-}
+// tagPrefix brackets the nonce that tags a group commit's NOTIFY payload.
+const tagPrefix = "\x1f"
 
-// ownLimit bounds the echoes remembered; past it they are forgotten (a consumer
-// then claims once more, harmlessly).
-const ownLimit = 10000
+// nonceLen is the length of a tag's nonce: 16 hex digits.
+const nonceLen = 16
 
 func newNotifier(s *Store) *notifier {
+	var b [nonceLen / 2]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	n := &notifier{s: s, pending: map[string]struct{}{}, kick: make(chan struct{}, 1), done: make(chan struct{}),
-		own: map[ownNotification]int{}}
+		tag: tagPrefix + hex.EncodeToString(b[:]) + tagPrefix}
 	go n.run()
 	return n
 }
 
-// echo reports whether a notification from backend pid for queue is the echo of
-// one this Store sent (and forgets it).
-func (n *notifier) echo(pid uint32, queue string) bool {
-	k := ownNotification{pid, queue}
-	n.ownMu.Lock()
-	defer n.ownMu.Unlock()
-	c := n.own[k]
-	if c == 0 {
-		return false
+// parse returns the queue a notification's payload wakes, and whether this Store
+// sent it (an echo: its own consumers are awake already). A payload without a
+// tag (PutTx's) is the queue itself.
+func (n *notifier) parse(payload string) (queue string, own bool) {
+	const tagLen = 2*len(tagPrefix) + nonceLen
+	if len(payload) < tagLen || !strings.HasPrefix(payload, tagPrefix) || payload[tagLen-len(tagPrefix):tagLen] != tagPrefix {
+		return payload, false
 	}
-	if c == 1 {
-		delete(n.own, k)
-	} else {
-		n.own[k] = c - 1
-	}
-	return true
+	return payload[tagLen:], payload[:tagLen] == n.tag
 }
 
-// send sends one NOTIFY per queue from a connection of the pool, remembering them
-// as this Store's own.
+// send sends one NOTIFY per queue, tagged as this Store's.
 func (n *notifier) send(ctx context.Context, queues []string) error {
-	conn, err := n.s.pool.Acquire(ctx)
-	if err != nil {
+	payloads := make([]string, len(queues))
+	for i, q := range queues {
+		payloads[i] = n.tag + q
+	}
+	if _, err := n.s.pool.Exec(ctx, n.s.q.notify, n.s.channel(), payloads); err != nil {
 		return err
 	}
-	defer conn.Release()
-	pid := conn.Conn().PgConn().PID()
-	n.ownMu.Lock()
-	if len(n.own) > ownLimit {
-		clear(n.own)
-	}
-	for _, q := range queues {
-		n.own[ownNotification{pid, q}]++
-	}
-	n.ownMu.Unlock()
-	if _, err := conn.Exec(ctx, n.s.q.notify, n.s.channel(), queues); err != nil {
-		for _, q := range queues {
-			n.echo(pid, q) // not sent (or not known to be): forget them
-		}
-		return err
-	}
+	n.sent.Add(int64(len(queues)))
 	return nil
 }
 

@@ -97,7 +97,7 @@ type Store struct {
 
 	puts   *batch.Batcher[putItem, batch.Outcome[bool]]
 	acks   *batch.Batcher[ackItem, bool]
-	begins *batch.Batcher[beginItem, beginOutcome]
+	begins *batch.Batcher[beginItem, batch.Outcome[beginOutcome]]
 	wakes  *notifier
 
 	mu       sync.Mutex

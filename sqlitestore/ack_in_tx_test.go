@@ -64,7 +64,7 @@ func (f *sqliteEffects) claimOne(t *testing.T) (storagefirst.Envelope, storagefi
 	ds, err := f.q.Claim(ctx, 1, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
-	return ds[0].Envelope, ds[0].Lease, storagefirst.WithDeliveryLease(ctx, f.q, ds[0].Lease)
+	return ds[0].Envelope, ds[0].Lease, storagefirst.WithDeliveryLease(ctx, f.q, ds[0].Lease, nil)
 }
 
 // TestConsumerAcksInTheHandlersTransaction: under a Consumer of a queue of the same
@@ -81,18 +81,25 @@ func TestConsumerAcksInTheHandlersTransaction(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, f.q.Put(ctx, e))
 	}
-	inner := f.handler(t, nil)
 	marked := make(chan bool, n)
+	idempotent, err := storagefirst.Idempotent(storagefirst.IdempotentConfig{Store: f.idem})
+	require.NoError(t, err)
+	effect := storagefirst.HandlerFunc(func(ctx context.Context, e storagefirst.Envelope) error {
+		err := f.s.WriteTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO effects VALUES (?, ?)`, e.Key(), e.ID); err != nil {
+				return err
+			}
+			return f.idem.CompleteFromContext(ctx, tx)
+		})
+		marked <- storagefirst.AckedInContext(ctx)
+		return err
+	})
 	var mu sync.Mutex
 	actions := map[storagefirst.Action]int{}
 	answered := make(chan struct{})
 	cons, err := storagefirst.NewConsumer(storagefirst.ConsumerConfig{
 		Queue: f.q, Workers: 8, PollInterval: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
-		Handler: storagefirst.HandlerFunc(func(ctx context.Context, e storagefirst.Envelope) error {
-			err := inner.Handle(ctx, e)
-			marked <- storagefirst.AckedInContext(ctx)
-			return err
-		}),
+		Handler: storagefirst.Chain(effect, idempotent),
 		OnProcessed: func(_ context.Context, p storagefirst.Processed) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -133,7 +140,9 @@ func TestAckInTxRollbackLeavesEnvelopeAndKey(t *testing.T) {
 	t.Parallel()
 	f := newSqliteEffects(t)
 	env, lease, ctx := f.claimOne(t)
-	require.Error(t, f.handler(t, storagefirst.Retryable(errors.New("after the completion"))).Handle(ctx, env))
+	h := f.handler(t, storagefirst.Retryable(errors.New("after the completion")))
+	ctx = givenTo(ctx, h)
+	require.Error(t, h.Handle(ctx, env))
 	require.True(t, storagefirst.AckedInContext(ctx))
 	require.Equal(t, 0, f.count(t, "effects"))
 	require.Equal(t, 1, f.count(t, "envelopes"))
@@ -151,7 +160,9 @@ func TestAckInTxLostLease(t *testing.T) {
 	env, _, ctx := f.claimOne(t)
 	_, err := f.s.DB().ExecContext(ctx, `UPDATE envelopes SET lease_token = lease_token + 1000 WHERE id = ?`, env.ID)
 	require.NoError(t, err)
-	err = f.handler(t, nil).Handle(ctx, env)
+	h := f.handler(t, nil)
+	ctx = givenTo(ctx, h)
+	err = h.Handle(ctx, env)
 	require.ErrorIs(t, err, storagefirst.ErrLeaseLost)
 	require.False(t, storagefirst.AckedInContext(ctx))
 	require.Equal(t, 0, f.count(t, "effects"))
@@ -176,4 +187,12 @@ func TestQueueAckTx(t *testing.T) {
 	require.NoError(t, f.s.WriteTx(ctx, func(tx *sql.Tx) error { return f.q.AckTx(ctx, tx, lease) }))
 	require.Equal(t, 0, f.count(t, "envelopes"))
 	require.ErrorIs(t, f.s.WriteTx(ctx, func(tx *sql.Tx) error { return f.q.AckTx(ctx, tx, lease) }), storagefirst.ErrLeaseLost)
+}
+
+// givenTo returns ctx with its delivery given to h whole, as a Consumer of h gives
+// it (storagefirst.WithDeliveryLease): only then does h's Idempotent scope
+// acknowledge the delivery in its transaction.
+func givenTo(ctx context.Context, h storagefirst.Handler) context.Context {
+	q, l, _ := storagefirst.DeliveryLeaseFromContext(ctx)
+	return storagefirst.WithDeliveryLease(ctx, q, l, h)
 }

@@ -134,11 +134,14 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 // (see storagefirst.Claim.CompletionTTL).
 //
 // When the handler runs under a storagefirst.Consumer of a Queue of this store
-// (the delivery's lease is in ctx), CompleteTx also acknowledges the delivery in
+// (the delivery's lease is in ctx) and c is the claim of the Idempotent
+// middleware the delivery was given to whole (storagefirst.ClaimAcksDelivery;
+// nested or sibling scopes only record), CompleteTx also acknowledges the delivery in
 // tx (see Queue.AckTx) and tells the Consumer so (storagefirst.MarkAcked): one
 // commit carries the effect, the idempotency record and the acknowledgement. If
 // the queue lease was lost meanwhile it fails with an error wrapping
-// storagefirst.ErrLeaseLost: roll tx back. Call it once per transaction.
+// storagefirst.ErrLeaseLost: roll tx back. Completing (or AckTx) again in the same
+// WriteTx transaction succeeds.
 func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx *sql.Tx, c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duration) error {
 	held, ok := storagefirst.ClaimFromContext(ctx)
 	mine := ok && held.SameAs(c)
@@ -147,7 +150,7 @@ func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx *sql.Tx, c storage
 	}
 	q, l, ack := i.deliveryToAck(ctx, mine)
 	if ack {
-		if err := ackTx(ctx, tx, q.name, l); err != nil {
+		if err := i.s.ackTx(ctx, tx, q.name, l); err != nil {
 			return err
 		}
 	}

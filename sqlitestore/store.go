@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/internal/batch"
@@ -59,6 +60,12 @@ type Store struct {
 	owner  *owner // the lock that makes this Store the file's one owner
 
 	wakes wake.Hub
+
+	// ackedInTx remembers, per open WriteTx transaction, the leases it
+	// acknowledged (ackTx), so that a second acknowledgement of one of them in the
+	// same transaction succeeds; an entry lives as long as its WriteTx call.
+	ackedMu   sync.Mutex
+	ackedInTx map[*sql.Tx]map[ackMark]struct{}
 }
 
 func dsn(path string, readOnly bool) string {
@@ -201,6 +208,17 @@ func (s *Store) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	s.ackedMu.Lock()
+	if s.ackedInTx == nil {
+		s.ackedInTx = make(map[*sql.Tx]map[ackMark]struct{})
+	}
+	s.ackedInTx[tx] = nil
+	s.ackedMu.Unlock()
+	defer func() {
+		s.ackedMu.Lock()
+		delete(s.ackedInTx, tx)
+		s.ackedMu.Unlock()
+	}()
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err

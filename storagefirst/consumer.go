@@ -384,7 +384,7 @@ func (c *Consumer) handle(ctx context.Context, cancel context.CancelCauseFunc, d
 		renewEnd = make(chan struct{})
 		renewed  = make(chan struct{})
 	)
-	hctx, holder := withDeliveryHolder(ctx, cfg.Queue, d.Lease)
+	hctx, holder := withDeliveryHolder(ctx, cfg.Queue, d.Lease, cfg.Handler)
 	go func() {
 		defer close(renewed)
 		for {

@@ -97,7 +97,7 @@ func TestDeliveryLeaseContext(t *testing.T) {
 
 	q := sftest.NewMemoryQueue(nil)
 	l := storagefirst.Lease{ID: "e1", Token: 7, Until: time.Now()}
-	hctx := storagefirst.WithDeliveryLease(ctx, q, l)
+	hctx := storagefirst.WithDeliveryLease(ctx, q, l, nil)
 	gq, gl, ok := storagefirst.DeliveryLeaseFromContext(hctx)
 	require.True(t, ok)
 	require.Equal(t, storagefirst.Queue(q), gq)

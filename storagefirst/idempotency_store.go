@@ -150,6 +150,10 @@ type claimHolder struct {
 	mu       sync.Mutex
 	claim    Claim
 	recorded atomic.Bool
+	// acksDelivery: the claim belongs to the Idempotent middleware the delivery
+	// was given to whole (see WithDeliveryLease), so completing it in the
+	// handler's transaction may acknowledge the delivery there too.
+	acksDelivery bool
 }
 
 func (h *claimHolder) current() Claim {
@@ -187,6 +191,26 @@ func ClaimFromContext(ctx context.Context) (Claim, bool) {
 		return Claim{}, false
 	}
 	return h.current(), true
+}
+
+// ClaimAcksDelivery reports whether a completion of the claim in ctx, in the
+// transaction that applies the effect, may acknowledge the delivery in ctx
+// (DeliveryLeaseFromContext) in that transaction too: true only when the claim
+// is held by the Idempotent middleware the delivery was given to whole (the
+// Consumer's handler, possibly behind Retry). A store's in-transaction
+// completion (pgstore's CompleteTx, sqlitestore's) asks it; an inner or sibling
+// Idempotent scope only records its outcome, so that acknowledging one scope's
+// effect can never lose another's.
+func ClaimAcksDelivery(ctx context.Context) bool {
+	h, ok := ctx.Value(claimContextKey{}).(*claimHolder)
+	return ok && h.acksDelivery
+}
+
+// clearOutcomeRecorded forgets a MarkOutcomeRecorded of an attempt that failed.
+func clearOutcomeRecorded(ctx context.Context) {
+	if h, ok := ctx.Value(claimContextKey{}).(*claimHolder); ok {
+		h.recorded.Store(false)
+	}
 }
 
 // MarkOutcomeRecorded tells the Idempotent middleware that the handler recorded the

@@ -157,13 +157,24 @@ func Idempotent(cfg IdempotentConfig) (Middleware, error) {
 	}
 	cfg.Clock = clockOrSystem(cfg.Clock)
 	return func(next Handler) Handler {
-		return HandlerFunc(func(ctx context.Context, env Envelope) error {
-			return cfg.handle(ctx, next, env)
-		})
+		return &idempotentHandler{cfg: cfg, next: next}
 	}, nil
 }
 
-func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelope) error {
+// idempotentHandler is the Handler Idempotent returns; a pointer, so that a
+// delivery's context can tell whether it is the handler the delivery was given to.
+type idempotentHandler struct {
+	cfg  IdempotentConfig
+	next Handler
+}
+
+// Handle runs the envelope through the middleware.
+func (h *idempotentHandler) Handle(ctx context.Context, env Envelope) error {
+	d, ok := deliveryHolderFrom(ctx)
+	return h.cfg.handle(ctx, h.next, env, ok && d.isEntry(h))
+}
+
+func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelope, acksDelivery bool) error {
 	key := cfg.Key(env)
 	if key == "" {
 		return Permanent(fmt.Errorf("%w: envelope %s has an empty idempotency key", ErrInvalidEnvelope, env.ID))
@@ -186,6 +197,10 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 		return RetryAfter(err, max(time.Until(res.Record.LeaseUntil), 0))
 	case errors.Is(err, ErrFingerprintMismatch):
 		return Permanent(err)
+	case err != nil && IsPermanent(err):
+		// The store refuses the key for good (pgstore's ErrInvalidIdempotencyKey):
+		// retrying cannot help.
+		return Permanent(fmt.Errorf("storagefirst: idempotency begin %q: %w", key, err))
 	case err != nil:
 		return Retryable(fmt.Errorf("storagefirst: idempotency begin %q: %w", key, err))
 	case !res.Acquired:
@@ -203,6 +218,7 @@ func (cfg IdempotentConfig) handle(ctx context.Context, next Handler, env Envelo
 	hctx, cancelHandler := context.WithCancelCause(ctx)
 	defer cancelHandler(nil)
 	hctx, holder := withClaimHolder(hctx, claim)
+	holder.acksDelivery = acksDelivery
 	stopRenewal, renewalDone := make(chan struct{}), make(chan struct{})
 	var claimLost atomic.Bool // the renewal found the claim taken over
 	go func() {

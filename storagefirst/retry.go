@@ -41,12 +41,23 @@ func Retry(cfg RetryConfig) (Middleware, error) {
 	}
 	clock := clockOrSystem(cfg.Clock)
 	return func(next Handler) Handler {
-		return HandlerFunc(func(ctx context.Context, env Envelope) error {
+		r := &retryHandler{}
+		r.fn = func(ctx context.Context, env Envelope) error {
+			// Given the delivery whole, Retry gives each attempt of next the
+			// delivery whole too.
+			defer PassDelivery(ctx, r, next)()
 			b := &deadlineBackOff{policyBackOff: policyBackOff{policy: cfg.Policy}, ctx: ctx}
 			var lastErr error
 			op := func() error {
 				lastErr = next.Handle(ctx, env)
 				b.lastErr = lastErr
+				if lastErr != nil {
+					// The attempt's transaction did not commit, or its outcome is
+					// not the delivery's: an acknowledgement or a record it made in
+					// it is not there for the next attempt.
+					clearAcked(ctx)
+					clearOutcomeRecorded(ctx)
+				}
 				return lastErr
 			}
 			notify := func(err error, wait time.Duration) {
@@ -63,9 +74,19 @@ func Retry(cfg RetryConfig) (Middleware, error) {
 				return fmt.Errorf("storagefirst: retry interrupted: %w", errors.Join(err, lastErr))
 			}
 			return err
-		})
+		}
+		return r
 	}, nil
 }
+
+// retryHandler is the Handler Retry returns; a pointer, so that a delivery's
+// context can tell whether it is the handler the delivery was given to.
+type retryHandler struct {
+	fn HandlerFunc
+}
+
+// Handle runs the envelope through the middleware.
+func (r *retryHandler) Handle(ctx context.Context, env Envelope) error { return r.fn(ctx, env) }
 
 // deadlineBackOff stops instead of waiting past ctx's deadline.
 type deadlineBackOff struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"runtime"
@@ -22,8 +23,9 @@ func printHeader(ctx context.Context, c *benchConfig) {
 		_ = conn.QueryRow(ctx, "SHOW synchronous_commit").Scan(&sc)
 		_ = conn.Close(ctx)
 	}
+	now := time.Now().UTC()
 	lines := []string{
-		fmt.Sprintf("storagefirst bench, %s, machine %s (%s/%s, %d CPUs), Postgres %s", time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		fmt.Sprintf("storagefirst bench, %s, machine %s (%s/%s, %d CPUs), Postgres %s", now.Format("2006-01-02 15:04 MST"),
 			host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), pgVersion),
 		fmt.Sprintf("durability: server synchronous_commit=%s; pgstore bookkeeping (claims, acks, Begin) synchronous_commit=off, Put and Complete durable; "+
 			"sqlite journal_mode=WAL synchronous=FULL", sc),
@@ -35,7 +37,29 @@ func printHeader(ctx context.Context, c *benchConfig) {
 			fmt.Fprintln(c.out, l)
 		}
 		fmt.Fprintln(c.out)
+		return
 	}
+	b, _ := json.Marshal(header{Header: true, Date: now.Format(time.RFC3339), Host: host, GOOS: runtime.GOOS,
+		GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), Postgres: pgVersion, SynchronousCo: sc,
+		Durability: lines[1], Pool: c.pool, Workers: benchWorkers, Reps: c.reps})
+	fmt.Fprintln(c.out, string(b))
+}
+
+// header is the first JSON line of a run: when, where, on what, and with which
+// durability settings it was measured.
+type header struct {
+	Header        bool   `json:"header"`
+	Date          string `json:"date"`
+	Host          string `json:"machine"`
+	GOOS          string `json:"goos"`
+	GOARCH        string `json:"goarch"`
+	CPUs          int    `json:"cpus"`
+	Postgres      string `json:"postgres_version"`
+	SynchronousCo string `json:"synchronous_commit"`
+	Durability    string `json:"durability"`
+	Pool          int    `json:"pool"`
+	Workers       int    `json:"consumer_workers"`
+	Reps          int    `json:"reps"`
 }
 
 type summaryKey struct {
@@ -110,8 +134,8 @@ func printSummary(c *benchConfig) {
 			notes = append(notes, fmt.Sprintf("WAL %.0f B/envelope, %.2fx a bare row", med(pick(g, func(r result) float64 { return r.WALBytesPer })), w))
 		}
 		if t := med(pick(g, func(r result) float64 { return r.TargetRate })); t > 0 {
-			notes = append(notes, fmt.Sprintf("achieved %.0f/s of %.0f/s; latency signed (handler start minus Put return)",
-				med(pick(g, func(r result) float64 { return r.AchievedRate })), t))
+			notes = append(notes, fmt.Sprintf("Puts returned %.0f/s, handled %.0f/s, of %.0f/s offered; latency signed (handler start minus Put return)",
+				med(pick(g, func(r result) float64 { return r.AchievedRate })), med(pick(g, func(r result) float64 { return r.HandledRate })), t))
 		}
 		if c.text {
 			rate := fmt.Sprintf("%10.0f %9.0f-%-9.0f", med(rates), lo, hi)

@@ -122,8 +122,26 @@ func TestBench(t *testing.T) {
 	url := pgtest.URL(t)
 	out := runCmd(t, bin, 0, "bench", "-database-url", url, "-cases", "put", "-duration", "100ms", "-reps", "2", "-pool", "20")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	// naive and group_commit at 1, 16 and 64 callers, twice, then a summary row of each
-	require.Len(t, lines, 12+6, out)
+	// a header, then naive and group_commit at 1, 16 and 64 callers, twice, then a
+	// summary row of each
+	require.Len(t, lines, 1+12+6, out)
+	var h struct {
+		Header                                     bool
+		Date, Machine, Postgres, SynchronousCommit string
+	}
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &struct {
+		Header            *bool   `json:"header"`
+		Date              *string `json:"date"`
+		Machine           *string `json:"machine"`
+		Postgres          *string `json:"postgres_version"`
+		SynchronousCommit *string `json:"synchronous_commit"`
+	}{&h.Header, &h.Date, &h.Machine, &h.Postgres, &h.SynchronousCommit}), lines[0])
+	require.True(t, h.Header, lines[0])
+	require.NotEmpty(t, h.Date)
+	require.NotEmpty(t, h.Machine)
+	require.NotEqual(t, "?", h.Postgres)
+	require.NotEqual(t, "?", h.SynchronousCommit)
+	lines = lines[1:]
 	for i, l := range lines {
 		var r struct {
 			Case, Variant, Backend, Settings string

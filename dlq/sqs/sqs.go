@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
+	"github.com/storagefirst/storagefirst-go/internal/sqstext"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -53,6 +54,9 @@ func (d Destination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLet
 	if err != nil {
 		return err
 	}
+	// Characters SQS refuses travel as JSON escapes; free text is sanitised; an
+	// identity SQS would refuse is left out of the attributes (the body has it).
+	body = sqstext.EscapeJSON(body)
 	last, first := storagefirst.Failure{}, storagefirst.Failure{}
 	if n := len(dl.Failures); n > 0 {
 		last, first = dl.Failures[n-1], dl.Failures[0]
@@ -65,7 +69,7 @@ func (d Destination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLet
 	}
 	attrs := map[string]types.MessageAttributeValue{}
 	set := func(name, v string) {
-		if v != "" {
+		if v != "" && sqstext.Valid(v) {
 			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 		}
 	}
@@ -76,8 +80,8 @@ func (d Destination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLet
 		class = storagefirst.ClassPermanent.String()
 	}
 	set(dlq.AttrErrorClass, class)
-	set(dlq.AttrErrorCode, last.Code)
-	set(dlq.AttrError, truncate(last.Error, 4096))
+	set(dlq.AttrErrorCode, sqstext.Sanitize(last.Code))
+	set(dlq.AttrError, sqstext.Sanitize(truncate(last.Error, 4096)))
 	set(dlq.AttrAttempts, strconv.Itoa(max(last.Attempt, dl.Envelope.Attempt)))
 	if !first.At.IsZero() {
 		set(dlq.AttrFirstFailedAt, first.At.UTC().Format(time.RFC3339Nano))
@@ -85,8 +89,8 @@ func (d Destination) SendDeadLetter(ctx context.Context, dl storagefirst.DeadLet
 	if !last.At.IsZero() {
 		set(dlq.AttrLastFailedAt, last.At.UTC().Format(time.RFC3339Nano))
 	}
-	set(dlq.AttrOrigin, last.Origin)
-	set(dlq.AttrFailures, string(fails))
+	set(dlq.AttrOrigin, sqstext.Sanitize(last.Origin))
+	set(dlq.AttrFailures, string(sqstext.EscapeJSON(fails)))
 	_, err = d.Client.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: aws.String(d.QueueURL),
 		MessageBody: aws.String(string(body)), MessageAttributes: attrs})
 	if err != nil {
@@ -107,6 +111,7 @@ type ReceiveDeleteAPI interface {
 	ReceiveMessage(ctx context.Context, in *awssqs.ReceiveMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.ReceiveMessageOutput, error)
 	DeleteMessage(ctx context.Context, in *awssqs.DeleteMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.DeleteMessageOutput, error)
 	PurgeQueue(ctx context.Context, in *awssqs.PurgeQueueInput, optFns ...func(*awssqs.Options)) (*awssqs.PurgeQueueOutput, error)
+	ChangeMessageVisibilityBatch(ctx context.Context, in *awssqs.ChangeMessageVisibilityBatchInput, optFns ...func(*awssqs.Options)) (*awssqs.ChangeMessageVisibilityBatchOutput, error)
 	ChangeMessageVisibility(ctx context.Context, in *awssqs.ChangeMessageVisibilityInput, optFns ...func(*awssqs.Options)) (*awssqs.ChangeMessageVisibilityOutput, error)
 }
 
@@ -128,6 +133,9 @@ type Source struct {
 
 	mu   sync.Mutex
 	held map[string]held // by message ID
+	// single is set once a ChangeMessageVisibilityBatch request failed as a whole:
+	// the rest of the pass changes visibility one message at a time.
+	single bool
 }
 
 // held is a message read and neither deleted nor released.
@@ -187,48 +195,121 @@ func (s *Source) Read(ctx context.Context, n int) ([]dlq.Entry, error) {
 const holdMargin = 10 * time.Second
 
 // Hold extends the visibility of es, read and not yet handled, when it is close
-// to running out.
+// to running out, in ChangeMessageVisibilityBatch requests of up to 10.
 func (s *Source) Hold(ctx context.Context, es []dlq.Entry) error {
 	vis := s.visibility()
 	now := time.Now()
-	var errs []error
+	var due []visChange
+	s.mu.Lock()
 	for _, e := range es {
-		s.mu.Lock()
-		h, ok := s.held[e.MessageID]
-		s.mu.Unlock()
-		if !ok || h.deadline.Sub(now) >= max(vis/2, holdMargin) {
-			continue
+		if h, ok := s.held[e.MessageID]; ok && h.deadline.Sub(now) < max(vis/2, holdMargin) {
+			due = append(due, visChange{id: e.MessageID, handle: h.handle})
 		}
-		_, err := s.Client.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(s.QueueURL),
-			ReceiptHandle: aws.String(h.handle), VisibilityTimeout: int32(max(vis/time.Second, 1))})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("dlq: keep %s hidden: %w", e.MessageID, err))
-			continue
-		}
-		s.mu.Lock()
-		if cur, ok := s.held[e.MessageID]; ok && cur.handle == h.handle {
-			s.held[e.MessageID] = held{handle: h.handle, deadline: now.Add(vis)}
-		}
-		s.mu.Unlock()
 	}
-	return errors.Join(errs...)
+	s.mu.Unlock()
+	done, err := s.changeVisibility(ctx, due, vis)
+	s.mu.Lock()
+	for _, c := range done {
+		if cur, ok := s.held[c.id]; ok && cur.handle == c.handle {
+			s.held[c.id] = held{handle: c.handle, deadline: now.Add(vis)}
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("dlq: keep hidden: %w", err)
+	}
+	return nil
 }
 
-// Release makes every message read and not deleted visible again at once.
+// Release makes every message read and not deleted visible again at once, in
+// ChangeMessageVisibilityBatch requests of up to 10. A message no longer in flight
+// under its handle (deleted, or its visibility ran out) needs nothing.
 func (s *Source) Release(ctx context.Context) error {
 	s.mu.Lock()
 	hs := s.held
 	s.held = nil
 	s.mu.Unlock()
-	var errs []error
+	cs := make([]visChange, 0, len(hs))
 	for id, h := range hs {
-		_, err := s.Client.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(s.QueueURL),
-			ReceiptHandle: aws.String(h.handle), VisibilityTimeout: 0})
-		if err != nil && !gone(err) {
-			errs = append(errs, fmt.Errorf("dlq: make %s visible again: %w", id, err))
+		cs = append(cs, visChange{id: id, handle: h.handle})
+	}
+	if _, err := s.changeVisibility(ctx, cs, 0); err != nil {
+		return fmt.Errorf("dlq: make visible again: %w", err)
+	}
+	return nil
+}
+
+// visChange is one message's visibility change.
+type visChange struct{ id, handle string }
+
+// visBatch is the most entries of a ChangeMessageVisibilityBatch request.
+const visBatch = 10
+
+// changeVisibility sets the visibility timeout of cs in batches of visBatch and
+// returns the changes that took. An entry that fails because its message is gone
+// is neither done nor an error; any other failure of an entry is in the error,
+// and the other batches are still sent. When a batch request fails as a whole
+// (an SQS-compatible endpoint that does not speak it, say), its messages and those
+// of the rest of the pass are changed one ChangeMessageVisibility at a time.
+func (s *Source) changeVisibility(ctx context.Context, cs []visChange, timeout time.Duration) ([]visChange, error) {
+	var done []visChange
+	var errs []error
+	for len(cs) > 0 {
+		chunk := cs[:min(len(cs), visBatch)]
+		cs = cs[len(chunk):]
+		s.mu.Lock()
+		single := s.single
+		s.mu.Unlock()
+		var out *awssqs.ChangeMessageVisibilityBatchOutput
+		if !single {
+			in := &awssqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(s.QueueURL)}
+			for i, c := range chunk {
+				in.Entries = append(in.Entries, types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)),
+					ReceiptHandle: aws.String(c.handle), VisibilityTimeout: int32(timeout / time.Second)})
+			}
+			var err error
+			if out, err = s.Client.ChangeMessageVisibilityBatch(ctx, in); err != nil {
+				if ctx.Err() != nil {
+					errs = append(errs, fmt.Errorf("%d messages: %w", len(chunk), err))
+					continue
+				}
+				s.mu.Lock()
+				s.single = true
+				s.mu.Unlock()
+				single = true
+			}
+		}
+		if single {
+			for _, c := range chunk {
+				_, err := s.Client.ChangeMessageVisibility(ctx, &awssqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(s.QueueURL),
+					ReceiptHandle: aws.String(c.handle), VisibilityTimeout: int32(timeout / time.Second)})
+				switch {
+				case err == nil:
+					done = append(done, c)
+				case !gone(err):
+					errs = append(errs, fmt.Errorf("%s: %w", c.id, err))
+				}
+			}
+			continue
+		}
+		for _, ok := range out.Successful {
+			if i, err := strconv.Atoi(aws.ToString(ok.Id)); err == nil && i >= 0 && i < len(chunk) {
+				done = append(done, chunk[i])
+			}
+		}
+		for _, f := range out.Failed {
+			i, err := strconv.Atoi(aws.ToString(f.Id))
+			if err != nil || i < 0 || i >= len(chunk) {
+				errs = append(errs, fmt.Errorf("entry %q: %s: %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message)))
+				continue
+			}
+			if goneCode(aws.ToString(f.Code)) {
+				continue
+			}
+			errs = append(errs, fmt.Errorf("%s: %s: %s", chunk[i].id, aws.ToString(f.Code), aws.ToString(f.Message)))
 		}
 	}
-	return errors.Join(errs...)
+	return done, errors.Join(errs...)
 }
 
 // gone reports whether err says the message is no longer in flight under that
@@ -238,7 +319,13 @@ func gone(err error) bool {
 	if !errors.As(err, &ae) {
 		return false
 	}
-	switch strings.TrimPrefix(ae.ErrorCode(), "AWS.SimpleQueueService.") {
+	return goneCode(ae.ErrorCode())
+}
+
+// goneCode reports whether an SQS error code says the message is no longer in
+// flight under that receipt handle.
+func goneCode(code string) bool {
+	switch strings.TrimPrefix(code, "AWS.SimpleQueueService.") {
 	case "MessageNotInflight", "MessageNotInFlight", "ReceiptHandleIsInvalid", "InvalidParameterValue":
 		return true
 	}

@@ -81,6 +81,31 @@ func main() {
 // lets every in-flight request finish rather than failing it.
 const shutdownTimeout = shop.CancelTimeoutDefault + 10*time.Second
 
+// newShop assembles the shop on backend: telemetry, the admin credentials (user
+// admin or the bearer token), the demo's failing creates for failPrefix, and GET
+// /metrics.
+func newShop(backend shop.Backend, tel *telemetry, token, failPrefix string, logger *slog.Logger) (*shop.Shop, error) {
+	cfg, err := operator.Configure(shop.Config{Backend: backend, Logger: logger},
+		console.Auth{BearerToken: token, Users: map[string]string{"admin": token}, Realm: "pizza shop"}, tel.inst)
+	if err != nil {
+		return nil, err
+	}
+	if failPrefix != "" {
+		cfg.FailCreate = func(c shop.CreateOrder) error {
+			if strings.HasPrefix(c.Username, failPrefix) {
+				return fmt.Errorf("%w: demo failure for %s", errPermanentDemo, c.Username)
+			}
+			return nil
+		}
+	}
+	s, err := shop.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Mux().Handle("GET /metrics", tel.metrics)
+	return s, nil
+}
+
 func run(o options, logger *slog.Logger) error {
 	addr, db, schema, failPrefix := o.addr, o.db, o.schema, o.failPrefix
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -108,20 +133,7 @@ func run(o options, logger *slog.Logger) error {
 		_ = tel.shutdown(ctx)
 	}()
 	token, generated := adminToken(o.token)
-	cfg, err := operator.Configure(shop.Config{Backend: backend, Logger: logger},
-		console.Auth{BearerToken: token, Users: map[string]string{"admin": token}, Realm: "pizza shop"}, tel.inst)
-	if err != nil {
-		return err
-	}
-	if failPrefix != "" {
-		cfg.FailCreate = func(c shop.CreateOrder) error {
-			if strings.HasPrefix(c.Username, failPrefix) {
-				return fmt.Errorf("%w: demo failure for %s", errPermanentDemo, c.Username)
-			}
-			return nil
-		}
-	}
-	s, err := shop.New(cfg)
+	s, err := newShop(backend, tel, token, failPrefix, logger)
 	if err != nil {
 		return err
 	}
@@ -130,7 +142,6 @@ func run(o options, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	s.Mux().Handle("GET /metrics", tel.metrics)
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 35 * time.Second, IdleTimeout: 60 * time.Second}
 	fmt.Printf("pizza shop listening on http://%s (store: %s; another port: -addr or PIZZA_ADDR)\n", ln.Addr(), backend.Name())

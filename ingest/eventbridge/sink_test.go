@@ -284,7 +284,10 @@ func TestSinkClassifiesWholeRequestErrors(t *testing.T) {
 		retryable bool
 	}{
 		{400, "ValidationException", false},
-		{400, "AccessDeniedException", false},
+		{413, "RequestEntityTooLarge", false},
+		{400, "AccessDeniedException", true}, // credentials or policy: passes once they are right
+		{400, "ExpiredTokenException", true},
+		{400, "ResourceNotFoundException", true},
 		{400, "ThrottlingException", true},
 		{429, "TooManyRequests", true},
 		{500, "InternalException", true},
@@ -300,7 +303,8 @@ func TestSinkClassifiesWholeRequestErrors(t *testing.T) {
 }
 
 // TestSinkDoesNotSplitForRequestWideRefusals: an error no entry causes (access
-// denied) fails the whole request at once, without splitting it.
+// denied) fails the whole request at once, without splitting it, and retryably:
+// it passes once the credentials or the policy are right.
 func TestSinkDoesNotSplitForRequestWideRefusals(t *testing.T) {
 	t.Parallel()
 	s, fake := newSink(t, eventbridge.SinkConfig{})
@@ -309,6 +313,6 @@ func TestSinkDoesNotSplitForRequestWideRefusals(t *testing.T) {
 	var pe *storagefirst.PutError
 	require.ErrorAs(t, err, &pe)
 	require.Len(t, pe.Failed, 8)
-	require.True(t, storagefirst.IsPermanent(pe.Failed[0].Err))
+	require.True(t, storagefirst.IsRetryable(pe.Failed[0].Err))
 	require.Equal(t, 1, fake.Calls(awsfake.OpPutEvents))
 }

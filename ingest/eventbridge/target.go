@@ -26,9 +26,10 @@ func EnvelopeFromEvent(ev events.EventBridgeEvent) (storagefirst.Envelope, error
 type TargetConfig struct {
 	// DeadLetters, when set, receives the events that hold no envelope (no id, a
 	// detail that is not JSON or not a valid envelope) as dlq.TypeUndecodable dead
-	// letters, and the invocation succeeds. Without it such an event fails
-	// permanently, and Lambda retries it before handing it to the on-failure
-	// destination. Use the Destination of the dlq.Middleware in h's chain.
+	// letters, and the invocation succeeds. Without it such an event's stand-in
+	// goes through h (dlq.HandleUndecodable): the dlq.Middleware in h's chain
+	// dead-letters it the same way; a chain without one fails it permanently, and
+	// Lambda retries it before handing it to the on-failure destination.
 	DeadLetters dlq.Destination
 	// Origin is recorded on those dead letters. Default OriginDefault.
 	Origin string
@@ -41,8 +42,9 @@ const OriginDefault = "eventbridge: undecodable event"
 // the event's envelope. Its error goes back to Lambda, whose asynchronous
 // invocation retries (up to 2 times by default) and then hands the event to the
 // on-failure destination: put the dlq middleware in h's chain to dead-letter
-// permanent failures at once. An event that holds no envelope is a permanent error
-// (see NewTargetWithConfig to dead-letter it instead).
+// permanent failures at once. An event that holds no envelope is dead-lettered by
+// that middleware as a dlq.TypeUndecodable stand-in, or is a permanent error when
+// h has none (see TargetConfig.DeadLetters).
 func NewTarget(h storagefirst.Handler) func(ctx context.Context, ev events.EventBridgeEvent) error {
 	return NewTargetWithConfig(h, TargetConfig{})
 }
@@ -54,15 +56,16 @@ func NewTargetWithConfig(h storagefirst.Handler, cfg TargetConfig) func(ctx cont
 	}
 	return func(ctx context.Context, ev events.EventBridgeEvent) error {
 		env, err := EnvelopeFromEvent(ev)
-		switch {
-		case err != nil && cfg.DeadLetters != nil:
+		if err != nil {
 			raw, merr := json.Marshal(ev)
 			if merr != nil {
 				raw = ev.Detail
 			}
-			return dlq.SendUndecodable(ctx, cfg.DeadLetters, dlq.Raw{ID: ev.ID, Source: ev.Source, Data: raw, ReceivedAt: ev.Time}, err, cfg.Origin)
-		case err != nil:
-			return storagefirst.Permanent(err)
+			r := dlq.Raw{ID: ev.ID, Source: ev.Source, Data: raw, ReceivedAt: ev.Time}
+			if cfg.DeadLetters != nil {
+				return dlq.SendUndecodable(ctx, cfg.DeadLetters, r, err, cfg.Origin)
+			}
+			return dlq.HandleUndecodable(ctx, h, r, err)
 		}
 		return h.Handle(ctx, env)
 	}

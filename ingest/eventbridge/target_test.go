@@ -99,4 +99,15 @@ func TestTargetDeadLettersAnUndecodableEvent(t *testing.T) {
 	require.NoError(t, json.Unmarshal(dl.Envelope.Payload, &p))
 	require.Equal(t, `{not json`, string(p.Data))
 	require.Equal(t, "permanent", dl.LastFailure().Class)
+
+	// NewTarget, without DeadLetters: the chain's dlq middleware dead-letters the
+	// stand-in; without the middleware the event fails for good, as before.
+	require.NoError(t, eventbridge.NewTarget(chain)(ctx, events.EventBridgeEvent{ID: "ev-1", Source: "s", Detail: json.RawMessage(`{not json`)}))
+	require.Equal(t, 1, handled)
+	require.Len(t, dest.letters, 2)
+	require.Equal(t, dl.Envelope.ID, dest.letters[1].Envelope.ID)
+	require.Equal(t, dl.Envelope.Payload, dest.letters[1].Envelope.Payload)
+	err = eventbridge.NewTarget(storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { return nil }))(
+		ctx, events.EventBridgeEvent{ID: "ev-1", Source: "s", Detail: json.RawMessage(`{not json`)})
+	require.True(t, storagefirst.IsPermanent(err))
 }

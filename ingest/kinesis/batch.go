@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -41,11 +42,11 @@ func EnvelopeFromRecord(r events.KinesisEventRecord) (storagefirst.Envelope, err
 type BatchConfig struct {
 	// DeadLetters, when set, receives the records that hold no envelope (data that
 	// is not JSON, such as gzip bytes) as dlq.TypeUndecodable dead letters, and the
-	// batch moves on past them. Without it such a record fails (permanently) and,
-	// as any failure, stops the batch: Lambda delivers it again until the event
-	// source's maximum retry count or record age gives up on it. Use the
-	// Destination of the dlq.Middleware in h's chain, so that poison records of
-	// both kinds end in one place.
+	// batch moves on past them. Without it such a record's stand-in goes through h
+	// (dlq.HandleUndecodable): the dlq.Middleware in h's chain dead-letters it the
+	// same way; a chain without one fails it permanently and, as any failure, that
+	// stops the batch: Lambda delivers it again until the event source's maximum
+	// retry count or record age gives up on it.
 	DeadLetters dlq.Destination
 	// Origin is recorded on those dead letters (a function name). Default
 	// OriginDefault.
@@ -72,14 +73,9 @@ func NewBatchHandler(h storagefirst.Handler, cfg BatchConfig) func(ctx context.C
 			env, err := EnvelopeFromRecord(r)
 			switch {
 			case err != nil && cfg.DeadLetters != nil:
-				id := r.EventID
-				if id == "" {
-					id = r.Kinesis.SequenceNumber
-				}
-				err = dlq.SendUndecodable(ctx, cfg.DeadLetters, dlq.Raw{ID: id, Source: r.EventSourceArn, Data: r.Kinesis.Data,
-					ReceivedAt: r.Kinesis.ApproximateArrivalTimestamp.Time}, err, cfg.Origin)
+				err = dlq.SendUndecodable(ctx, cfg.DeadLetters, rawRecord(r), err, cfg.Origin)
 			case err != nil:
-				err = storagefirst.Permanent(err)
+				err = dlq.HandleUndecodable(ctx, h, rawRecord(r), err)
 			default:
 				err = h.Handle(ctx, env)
 			}
@@ -90,4 +86,20 @@ func NewBatchHandler(h storagefirst.Handler, cfg BatchConfig) func(ctx context.C
 		}
 		return resp, nil
 	}
+}
+
+// rawRecord is r as a record that holds no envelope, with what locates it in its
+// stream: partition key, sequence number and shard.
+func rawRecord(r events.KinesisEventRecord) dlq.Raw {
+	id := r.EventID
+	if id == "" {
+		id = r.Kinesis.SequenceNumber
+	}
+	md := map[string]string{dlq.MetaPartitionKey: r.Kinesis.PartitionKey, dlq.MetaSequenceNumber: r.Kinesis.SequenceNumber}
+	// Lambda's event ID is "shardId-000000000000:<sequence number>".
+	if shard, _, ok := strings.Cut(r.EventID, ":"); ok && strings.HasPrefix(shard, "shardId-") {
+		md[dlq.MetaShardID] = shard
+	}
+	return dlq.Raw{ID: id, Source: r.EventSourceArn, Data: r.Kinesis.Data,
+		ReceivedAt: r.Kinesis.ApproximateArrivalTimestamp.Time, Metadata: md}
 }

@@ -7,10 +7,12 @@
 // envelope's idempotency key (Envelope.Key) unless told otherwise, so the records
 // of one key stay in order on one shard.
 //
-// A record that holds no envelope (data that is not JSON) never reaches the
-// handler chain: give [BatchConfig].DeadLetters the Destination of the
-// dlq.Middleware in that chain and such a record is dead-lettered (as a
-// dlq.TypeUndecodable envelope with its bytes) and the shard moves on.
+// A record that holds no envelope (data that is not JSON) becomes a
+// dlq.TypeUndecodable stand-in (its bytes, bounded, and its partition key,
+// sequence number and shard in the metadata): the dlq.Middleware in the handler
+// chain dead-letters it at once (see dlq.HandleUndecodable), or
+// [BatchConfig].DeadLetters does without running the chain, and the shard moves
+// on. With neither, the record fails permanently and holds the shard.
 //
 // # Where it sits
 //

@@ -185,6 +185,7 @@ func TestBatchHandlerDeadLettersAPoisonRecord(t *testing.T) {
 	poison := rec("2", "")
 	poison.Kinesis.Data = gz.Bytes()
 	poison.EventSourceArn = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+	poison.Kinesis.PartitionKey = "order-2"
 	resp, err := h(context.Background(), events.KinesisEvent{Records: []events.KinesisEventRecord{rec("1", `{}`), poison, rec("3", `{}`)}})
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
@@ -199,6 +200,26 @@ func TestBatchHandlerDeadLettersAPoisonRecord(t *testing.T) {
 	require.Equal(t, gz.Bytes(), p.Data)
 	require.Equal(t, "permanent", dl.LastFailure().Class)
 	require.Contains(t, dl.LastFailure().Error, "not JSON")
+	require.Equal(t, map[string]string{dlq.MetaPartitionKey: "order-2", dlq.MetaSequenceNumber: "2",
+		dlq.MetaShardID: "shardId-000000000000"}, dl.Envelope.Metadata)
+
+	// Without DeadLetters the stand-in goes through the chain, whose dlq
+	// middleware dead-letters it: the shard moves on all the same.
+	handled = nil
+	resp, err = kinesis.NewBatchHandler(chain, kinesis.BatchConfig{})(context.Background(), events.KinesisEvent{Records: []events.KinesisEventRecord{rec("1", `{}`), poison, rec("3", `{}`)}})
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.Equal(t, []string{"shardId-000000000000:1", "shardId-000000000000:3"}, handled)
+	require.Len(t, dest.letters, 2)
+	require.Equal(t, dl.Envelope.ID, dest.letters[1].Envelope.ID)
+	require.Equal(t, dl.Envelope.Payload, dest.letters[1].Envelope.Payload)
+	require.Equal(t, dl.Envelope.Metadata, dest.letters[1].Envelope.Metadata)
+
+	// A chain without the middleware fails it for good and stops there.
+	resp, err = kinesis.NewBatchHandler(storagefirst.HandlerFunc(func(context.Context, storagefirst.Envelope) error { return nil }), kinesis.BatchConfig{})(
+		context.Background(), events.KinesisEvent{Records: []events.KinesisEventRecord{rec("1", `{}`), poison, rec("3", `{}`)}})
+	require.NoError(t, err)
+	require.Equal(t, []events.KinesisBatchItemFailure{{ItemIdentifier: "2"}}, resp.BatchItemFailures)
 }
 
 func FuzzEnvelopeFromRecord(f *testing.F) {

@@ -2,6 +2,7 @@ package sqs
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -62,10 +63,11 @@ type BatchConfig struct {
 	AllowAllFailed bool
 	// DeadLetters, when set, receives the messages that hold no envelope (a body
 	// that is not JSON) as dlq.TypeUndecodable dead letters, and they count as
-	// handled, so a FIFO batch moves on past them. Without it such a message fails
-	// (permanently) until the queue's redrive policy moves it to the dead-letter
-	// queue, holding its FIFO group meanwhile. Use the Destination of the
-	// dlq.Middleware in h's chain.
+	// handled, so a FIFO batch moves on past them. Without it such a message's
+	// stand-in goes through h (dlq.HandleUndecodable): the dlq.Middleware in h's
+	// chain dead-letters it the same way; a chain without one fails it
+	// permanently until the queue's redrive policy moves it to the dead-letter
+	// queue, holding its FIFO group meanwhile.
 	DeadLetters dlq.Destination
 	// Origin is recorded on those dead letters. Default OriginDefault.
 	Origin string
@@ -144,14 +146,34 @@ func handleMessage(ctx context.Context, h storagefirst.Handler, cfg BatchConfig,
 		if origin == "" {
 			origin = OriginDefault
 		}
-		attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
-		raw := dlq.Raw{ID: m.MessageId, Source: m.EventSourceARN, Data: []byte(m.Body), Attempt: attempt}
-		if ms, perr := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); perr == nil {
-			raw.ReceivedAt = time.UnixMilli(ms)
-		}
-		return dlq.SendUndecodable(ctx, cfg.DeadLetters, raw, err, origin)
+		return dlq.SendUndecodable(ctx, cfg.DeadLetters, rawMessage(m), err, origin)
 	case err != nil:
-		return storagefirst.Permanent(err)
+		return dlq.HandleUndecodable(ctx, h, rawMessage(m), err)
 	}
 	return h.Handle(ctx, env)
+}
+
+// rawMessage is m as a message that holds no envelope, with what a resend needs:
+// its message attributes and, on a FIFO queue, its group and deduplication IDs.
+func rawMessage(m events.SQSMessage) dlq.Raw {
+	attempt, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	raw := dlq.Raw{ID: m.MessageId, Source: m.EventSourceARN, Data: []byte(m.Body), Attempt: attempt, Metadata: map[string]string{}}
+	if ms, perr := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); perr == nil {
+		raw.ReceivedAt = time.UnixMilli(ms)
+	}
+	if v := m.Attributes["MessageGroupId"]; v != "" {
+		raw.Metadata[dlq.MetaMessageGroupID] = v
+	}
+	if v := m.Attributes["MessageDeduplicationId"]; v != "" {
+		raw.Metadata[dlq.MetaDeduplicationID] = v
+	}
+	for name, a := range m.MessageAttributes {
+		switch {
+		case a.StringValue != nil:
+			raw.Metadata[dlq.MetaAttributePrefix+name] = *a.StringValue
+		case a.BinaryValue != nil:
+			raw.Metadata[dlq.MetaAttributePrefix+name] = base64.StdEncoding.EncodeToString(a.BinaryValue)
+		}
+	}
+	return raw
 }

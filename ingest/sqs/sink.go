@@ -15,6 +15,7 @@ import (
 
 	"github.com/storagefirst/storagefirst-go/internal/awsenv"
 	"github.com/storagefirst/storagefirst-go/internal/awsput"
+	"github.com/storagefirst/storagefirst-go/internal/sqstext"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -175,6 +176,8 @@ func (s *Sink) entry(env storagefirst.Envelope) (types.SendMessageBatchRequestEn
 	if err != nil {
 		return types.SendMessageBatchRequestEntry{}, 0, err
 	}
+	// Characters SQS refuses (U+FFFE, say) travel as JSON escapes.
+	body = sqstext.EscapeJSON(body)
 	attrs := map[string]types.MessageAttributeValue{}
 	size := len(body)
 	values := map[string]string{AttributeID: env.ID, AttributeType: env.Type, AttributeCorrelationID: env.CorrelationID,
@@ -187,10 +190,11 @@ func (s *Sink) entry(env storagefirst.Envelope) (types.SendMessageBatchRequestEn
 		if err != nil {
 			return types.SendMessageBatchRequestEntry{}, 0, err
 		}
-		values[AttributeMetadata] = string(md)
+		values[AttributeMetadata] = string(sqstext.EscapeJSON(md))
 	}
 	for name, v := range values {
-		if v != "" {
+		// An identity attribute SQS would refuse is left out: the body carries it.
+		if v != "" && sqstext.Valid(v) {
 			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 			size += len(name) + len("String") + len(v)
 		}

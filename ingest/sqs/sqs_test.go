@@ -230,7 +230,13 @@ func TestBatchHandlerFIFODeadLettersAPoisonMessage(t *testing.T) {
 		handled = append(handled, env.ID)
 		return nil
 	}))
-	ev := events.SQSEvent{Records: []events.SQSMessage{msg("m1", `{}`, arn, "g"), msg("m2", "\x1f\x8b not json", arn, "g"), msg("m3", `{}`, arn, "g")}}
+	poison := msg("m2", "\x1f\x8b not json", arn, "g")
+	poison.Attributes["MessageDeduplicationId"] = "d-2"
+	poison.MessageAttributes = map[string]events.SQSMessageAttribute{
+		"traceparent": {DataType: "String", StringValue: aws.String("00-abc")},
+		"blob":        {DataType: "Binary", BinaryValue: []byte{1, 2}},
+	}
+	ev := events.SQSEvent{Records: []events.SQSMessage{msg("m1", `{}`, arn, "g"), poison, msg("m3", `{}`, arn, "g")}}
 	resp, err := sqs.NewBatchHandler(chain, sqs.BatchConfig{DeadLetters: dest})(context.Background(), ev)
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
@@ -245,11 +251,35 @@ func TestBatchHandlerFIFODeadLettersAPoisonMessage(t *testing.T) {
 	require.Equal(t, "\x1f\x8b not json", string(p.Data))
 	require.Equal(t, sqs.OriginDefault, dl.LastFailure().Origin)
 
-	// Without DeadLetters the poison message stops the FIFO batch, as before.
+	require.Equal(t, "g", dl.Envelope.Metadata[dlq.MetaMessageGroupID])
+	require.Equal(t, "d-2", dl.Envelope.Metadata[dlq.MetaDeduplicationID])
+	require.Equal(t, "00-abc", dl.Envelope.Metadata[dlq.MetaAttributePrefix+"traceparent"])
+	require.Equal(t, "AQI=", dl.Envelope.Metadata[dlq.MetaAttributePrefix+"blob"])
+	require.False(t, dlq.Entry{Kind: dlq.KindStoragefirst, Envelope: dl.Envelope}.Replayable(), "replaying the stand-in fails again")
+
+	// Without DeadLetters the stand-in goes through the chain, whose dlq
+	// middleware dead-letters it without running the handler: the same letter.
 	handled = nil
 	resp, err = sqs.NewBatchHandler(chain, sqs.BatchConfig{})(context.Background(), ev)
 	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	require.Equal(t, []string{"m1", "m3"}, handled)
+	require.Len(t, dest.letters, 2)
+	require.Equal(t, dl.Envelope, dest.letters[1].Envelope)
+	require.Equal(t, dl.LastFailure().Error, dest.letters[1].LastFailure().Error)
+	require.Equal(t, "permanent", dest.letters[1].LastFailure().Class)
+
+	// A chain without the middleware: the poison message stops the FIFO batch,
+	// as before, whatever the handler makes of the stand-in.
+	handled = nil
+	plain := storagefirst.HandlerFunc(func(_ context.Context, env storagefirst.Envelope) error {
+		handled = append(handled, env.ID)
+		return nil
+	})
+	resp, err = sqs.NewBatchHandler(plain, sqs.BatchConfig{})(context.Background(), ev)
+	require.NoError(t, err)
 	require.Len(t, resp.BatchItemFailures, 2)
+	require.Equal(t, []string{"m1", "m2"}, handled)
 }
 
 // TestSinkAttributesCarryTheEnvelope: the sink's attributes (within SQS's 10)

@@ -21,9 +21,15 @@ var extraRetryableCodes = map[string]bool{
 }
 
 // ClassifyRequestError classifies the error of a whole request (after the SDK's own
-// retries): throttling codes, HTTP 429 and 5xx, and errors without a response
-// (network, timeout) are retryable; any other 4xx (validation, size, access) is
-// permanent, since sending the same request again gets the same answer. An error
+// retries). Permanent are only the refusals the request's entries cause, which
+// sending the same request again gets again: a 4xx with a validation, size or
+// malformed-input code (see isolatable), HTTP 413, and the SDK's own client-side
+// parameter validation (*smithy.InvalidParamsError). Everything else is retryable:
+// throttling, 429 and 5xx, errors without a response (network, timeout), and the
+// other 4xx, which are about the request's target or credentials (access denied,
+// expired token, no such stream or queue, a KMS key disabled) and pass when the
+// configuration or the credentials are put right, so that a credentials blip or a
+// deploy's ordering delays envelopes instead of dead-lettering them. An error
 // already marked storagefirst.Permanent stays permanent.
 func ClassifyRequestError(err error) error {
 	if err == nil {
@@ -34,6 +40,10 @@ func ClassifyRequestError(err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return storagefirst.Retryable(err)
+	}
+	var ipe *smithy.InvalidParamsError
+	if errors.As(err, &ipe) {
+		return storagefirst.Permanent(err)
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -47,14 +57,11 @@ func ClassifyRequestError(err error) error {
 	}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) {
-		switch status := re.HTTPStatusCode(); {
-		case status == http.StatusTooManyRequests || status >= 500:
+		if status := re.HTTPStatusCode(); status == http.StatusTooManyRequests || status >= 500 {
 			return storagefirst.Retryable(err)
-		case status >= 400:
-			return storagefirst.Permanent(err)
 		}
 	}
-	if ae != nil && ae.ErrorFault() == smithy.FaultClient {
+	if isolatable(err) {
 		return storagefirst.Permanent(err)
 	}
 	return storagefirst.Retryable(err)

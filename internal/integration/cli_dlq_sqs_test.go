@@ -56,7 +56,15 @@ func TestDLQSessionSQS(t *testing.T) {
 		require.Equal(t, code, got, string(out))
 		return string(out)
 	}
-	out := run(0, "dlq", "list")
+	// goaws now and then cuts a ReceiveMessage answer short: list until the
+	// message shows, within a deadline, rather than failing on one empty answer.
+	var out string
+	for listDeadline := time.Now().Add(20 * time.Second); ; <-time.After(200 * time.Millisecond) {
+		out = run(0, "dlq", "list")
+		if strings.Contains(out, env.ID) || time.Now().After(listDeadline) {
+			break
+		}
+	}
 	require.Contains(t, out, env.ID)
 	require.Contains(t, out, "permanent: bad order")
 	require.Contains(t, run(2, "dlq", "replay"), "needs a target")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -64,19 +65,39 @@ func (c shopClient) waitStatus(id, status string) {
 	})
 }
 
-// chromium finds a Chromium to drive: skipped loudly without one, but a failure
-// under CI=true (.ci/run installs Debian's chromium).
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
+// chromiumNames are the executables chromium looks for on PATH.
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"}
+
+// chromium finds a Chromium to drive: skipped loudly without one (the warning goes
+// to stderr, so that `go test` without -v shows it), but a failure under CI=true
+// (.ci/run installs Debian's chromium).
+func chromium(t *testing.T) string { return findChromium(t, exec.LookPath, os.Stderr) }
+
+func findChromium(t *testing.T, lookPath func(string) (string, error), stderr io.Writer) string {
+	for _, name := range chromiumNames {
+		if p, err := lookPath(name); err == nil {
 			return p
 		}
 	}
 	if os.Getenv("CI") == "true" {
 		t.Fatal("CI=true and no Chromium: the console's browser test cannot run (apt-get install chromium)")
 	}
-	t.Skip("SKIPPED: no Chromium on PATH, so the console was NOT tested in a browser (apt-get install chromium)")
+	const msg = "SKIPPED: no Chromium on PATH, so the console was NOT tested in a browser (apt-get install chromium)"
+	fmt.Fprintf(stderr, "WARNING: %s: %s\n", t.Name(), msg)
+	t.Skip(msg)
 	return ""
+}
+
+// Without Chromium (and without CI=true) the browser test is skipped with a
+// warning on stderr, which `go test` shows also without -v.
+func TestNoChromiumWarnsOnStderr(t *testing.T) {
+	t.Setenv("CI", "")
+	var stderr strings.Builder
+	t.Run("no-chromium", func(t *testing.T) {
+		findChromium(t, func(string) (string, error) { return "", exec.ErrNotFound }, &stderr)
+		t.Error("not skipped without Chromium")
+	})
+	require.Contains(t, stderr.String(), "WARNING: TestNoChromiumWarnsOnStderr/no-chromium: SKIPPED: no Chromium")
 }
 
 // TestConsoleInABrowser drives the pizza shop's console in headless Chromium: it

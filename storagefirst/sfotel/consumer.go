@@ -22,7 +22,11 @@ import (
 // recorded.
 func (i *Instrumentation) Middleware(queue string) storagefirst.Middleware {
 	return func(next storagefirst.Handler) storagefirst.Handler {
-		return storagefirst.HandlerFunc(func(ctx context.Context, env storagefirst.Envelope) error {
+		h := &passingHandler{}
+		h.fn = func(ctx context.Context, env storagefirst.Envelope) error {
+			// The span wraps the delivery whole: an Idempotent behind it still
+			// acknowledges in its handler's transaction (storagefirst.PassDelivery).
+			defer storagefirst.PassDelivery(ctx, h, next)()
 			parent := i.Extract(ctx, env)
 			opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer),
 				trace.WithAttributes(append([]attribute.KeyValue{i.system, AttrMessagingOperationType.String("process"),
@@ -51,21 +55,41 @@ func (i *Instrumentation) Middleware(queue string) storagefirst.Middleware {
 			i.handlerDur.Record(ctx, time.Since(start).Seconds(),
 				metric.WithAttributes(AttrQueue.String(queue), AttrOutcome.String(outcome)))
 			return err
-		})
+		}
+		return h
 	}
 }
 
+// passingHandler is Middleware's handler: a pointer, so that
+// storagefirst.PassDelivery can recognise it as the handler a delivery was given to.
+type passingHandler struct {
+	fn func(context.Context, storagefirst.Envelope) error
+}
+
+// Handle runs the middleware.
+func (h *passingHandler) Handle(ctx context.Context, env storagefirst.Envelope) error {
+	return h.fn(ctx, env)
+}
+
 // OnProcessed returns a storagefirst.ConsumerConfig.OnProcessed for the consumer of
-// queue that counts deliveries by action and, for a retry, a release, a lost
+// queue that counts deliveries by action and outcome (ok, or error when the queue
+// failed to record the action: Processed.AnswerErr), counts the dead letters
+// actually written by queue, and, for a retry, a release, a lost
 // lease or a dead-lettering, records a short "settle <queue>" span on the
 // envelope's trace with an event naming what happened (and, for a retry, when it
 // comes back). next, if not nil, is called afterwards.
 func (i *Instrumentation) OnProcessed(queue string, next func(context.Context, storagefirst.Processed)) func(context.Context, storagefirst.Processed) {
 	return func(ctx context.Context, p storagefirst.Processed) {
 		q := AttrQueue.String(queue)
-		i.processed.Add(ctx, 1, metric.WithAttributes(q, AttrAction.String(string(p.Action))))
+		outcome := "ok"
+		if p.AnswerErr != nil {
+			outcome = "error" // the queue did not record the action: the envelope comes back
+		}
+		i.processed.Add(ctx, 1, metric.WithAttributes(q, AttrAction.String(string(p.Action)), AttrOutcome.String(outcome)))
 		if p.Action == storagefirst.ActionDeadLettered && p.AnswerErr == nil {
-			i.deadLettered.Add(ctx, 1, metric.WithAttributes(q, AttrEnvelopeType.String(p.Envelope.Type)))
+			// By queue only: the envelope type can be anything a producer sends
+			// (an EventBridge DetailType), unbounded as a metric attribute.
+			i.deadLettered.Add(ctx, 1, metric.WithAttributes(q))
 		}
 		if p.Action != storagefirst.ActionAcked {
 			i.settle(ctx, queue, p)

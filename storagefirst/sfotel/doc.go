@@ -13,7 +13,9 @@
 //     the envelope's metadata (MetadataHeaders lists the headers to copy).
 //   - Sink wraps a storagefirst.Sink: a producer span per Put that injects the
 //     trace context into each envelope's Metadata, and the put latency and the
-//     number of envelopes per Put.
+//     number of envelopes per Put. A sink with PutKeyed (an ingest.KeyedSink:
+//     pgstore and sqlitestore queues) stays one, so a front door over the wrapper
+//     keeps its Idempotency-Key deduplication.
 //   - Middleware wraps a consumer's handler: a consumer span that continues the
 //     envelope's trace, with the OpenTelemetry messaging attributes (message ID,
 //     operation, destination, conversation ID = correlation ID) and the envelope's
@@ -26,11 +28,17 @@
 //   - ObserveQueues reports each queue's ready, scheduled, in-flight and dead
 //     envelopes and its oldest ready age, read from storagefirst.StatsReporter when
 //     the metrics are collected.
+//   - ObserveBatches reports a store's group-commit counters (transactions and
+//     envelopes; pgstore's Store.BatchStats), whose ratio is the batch size.
 //   - Idempotency wraps an IdempotencyStore and counts Begin outcomes (new,
 //     replayed, in progress, fingerprint mismatch).
 //   - Workflows wraps a workflow.Store and counts executions by status.
 //   - LogHandler wraps a slog.Handler: records carry trace_id, span_id and the
-//     envelope's IDs from the context.
+//     envelope's IDs from the context, at the top level also under WithGroup.
+//
+// Only the W3C trace context (traceparent, tracestate; Config.MetadataFields) is
+// written into envelope metadata, each value bounded by MetadataValueLimit: the
+// default propagator has no baggage, and a configured one's baggage is not stored.
 //
 // # Where it sits
 //

@@ -2,6 +2,7 @@ package sfotel
 
 import (
 	"context"
+	"slices"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
@@ -10,18 +11,24 @@ import (
 )
 
 // Inject returns env with ctx's trace context written into its Metadata (its own
-// copy of the metadata; env is left alone).
+// copy of the metadata; env is left alone): only Config.MetadataFields
+// (traceparent and tracestate by default), each value at most MetadataValueLimit
+// bytes.
 func (i *Instrumentation) Inject(ctx context.Context, env storagefirst.Envelope) storagefirst.Envelope {
 	carrier := propagation.MapCarrier{}
 	i.propagator.Inject(ctx, carrier)
-	if len(carrier) == 0 {
-		return env
-	}
-	env = env.Clone()
-	if env.Metadata == nil {
-		env.Metadata = make(map[string]string, len(carrier))
-	}
-	for k, v := range carrier {
+	cloned := false
+	for _, k := range i.fields {
+		v := carrier[k]
+		if v == "" || len(v) > MetadataValueLimit {
+			continue
+		}
+		if !cloned {
+			env, cloned = env.Clone(), true
+			if env.Metadata == nil {
+				env.Metadata = make(map[string]string, len(i.fields))
+			}
+		}
 		env.Metadata[k] = v
 	}
 	return env
@@ -36,10 +43,10 @@ func (i *Instrumentation) Extract(ctx context.Context, env storagefirst.Envelope
 	return i.propagator.Extract(ctx, propagation.MapCarrier(env.Metadata))
 }
 
-// MetadataHeaders are the HTTP headers the default propagator uses: list them in
-// ingest.FrontDoorConfig.MetadataHeaders so that a front door behind HTTP copies
-// the trace context into each envelope.
-func (i *Instrumentation) MetadataHeaders() []string { return i.propagator.Fields() }
+// MetadataHeaders are the HTTP headers of Config.MetadataFields (traceparent and
+// tracestate by default): list them in ingest.FrontDoorConfig.MetadataHeaders so
+// that a front door behind HTTP copies the trace context into each envelope.
+func (i *Instrumentation) MetadataHeaders() []string { return slices.Clone(i.fields) }
 
 // envelopeAttrs are the messaging attributes of one envelope.
 func envelopeAttrs(queue string, env storagefirst.Envelope) []attribute.KeyValue {

@@ -12,8 +12,9 @@ import (
 
 // ObserveQueues reports, whenever metrics are collected, each queue's envelopes by
 // state (ready, scheduled, in_flight, dead: the dead letters per queue) and its
-// oldest ready age, read from its Stats. A queue whose Stats fails is left out of
-// that collection. Unregister the returned registration to stop.
+// oldest ready age, read from its Stats. Each Stats call is bounded by
+// Config.StatsTimeout; a queue whose Stats fails or times out is left out of that
+// collection. Unregister the returned registration to stop.
 func (i *Instrumentation) ObserveQueues(queues map[string]storagefirst.StatsReporter) (metric.Registration, error) {
 	names := make([]string, 0, len(queues))
 	for name := range queues {
@@ -22,7 +23,7 @@ func (i *Instrumentation) ObserveQueues(queues map[string]storagefirst.StatsRepo
 	sort.Strings(names)
 	reg, err := i.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		for _, name := range names {
-			st, err := queues[name].Stats(ctx)
+			st, err := i.stats(ctx, queues[name])
 			if err != nil {
 				continue
 			}
@@ -41,4 +42,10 @@ func (i *Instrumentation) ObserveQueues(queues map[string]storagefirst.StatsRepo
 		return nil, fmt.Errorf("sfotel: observing queues: %w", err)
 	}
 	return reg, nil
+}
+
+func (i *Instrumentation) stats(ctx context.Context, r storagefirst.StatsReporter) (storagefirst.QueueStats, error) {
+	ctx, cancel := context.WithTimeout(ctx, i.statsLimit)
+	defer cancel()
+	return r.Stats(ctx)
 }

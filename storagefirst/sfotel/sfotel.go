@@ -3,6 +3,9 @@ package sfotel
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -13,6 +16,22 @@ import (
 
 // ScopeName is the instrumentation scope of the tracer and meter.
 const ScopeName = "github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
+
+// StatsTimeoutDefault bounds each queue's Stats call in ObserveQueues when
+// Config.StatsTimeout is zero.
+const StatsTimeoutDefault = 5 * time.Second
+
+// MetadataValueLimit is the longest trace-context value (in bytes) Inject writes
+// into an envelope's Metadata; a longer one is left out. W3C tracestate is at most
+// 32 members of 256 characters, but its own specification lets propagators cut it
+// to 512.
+const MetadataValueLimit = 512
+
+// MetadataFieldsDefault are the propagator fields Inject stores in an envelope's
+// Metadata (and MetadataHeaders lists) when Config.MetadataFields is empty: the W3C
+// trace context, never baggage, which can carry anything and would be stored with
+// every envelope.
+var MetadataFieldsDefault = []string{"traceparent", "tracestate"}
 
 // SystemDefault is the messaging.system attribute when Config.System is empty.
 const SystemDefault = "storagefirst"
@@ -37,6 +56,7 @@ const (
 	AttrScope                   = attribute.Key("storagefirst.idempotency.scope")
 	AttrWorkflow                = attribute.Key("storagefirst.workflow")
 	AttrStatus                  = attribute.Key("storagefirst.workflow.status")
+	AttrStore                   = attribute.Key("storagefirst.store")
 )
 
 // Metric names.
@@ -50,6 +70,11 @@ const (
 	MetricDeadLettered      = "storagefirst.dead_lettered"
 	MetricIdempotency       = "storagefirst.idempotency.begins"
 	MetricWorkflowExecution = "storagefirst.workflow.executions"
+	// MetricGroupCommitBatches and MetricGroupCommitEnvelopes count a store's
+	// group-commit put transactions and the envelopes they stored (ObserveBatches):
+	// their rates' ratio is the group-commit batch size.
+	MetricGroupCommitBatches   = "storagefirst.group_commit.batches"
+	MetricGroupCommitEnvelopes = "storagefirst.group_commit.envelopes"
 )
 
 // secondsBuckets suit durations from a millisecond to a minute.
@@ -63,10 +88,20 @@ type Config struct {
 	// MeterProvider default otel.GetMeterProvider().
 	MeterProvider metric.MeterProvider
 	// Propagator carries the trace context in headers and envelope metadata.
-	// Default: W3C trace context and baggage.
+	// Default: W3C trace context (propagation.TraceContext).
 	Propagator propagation.TextMapPropagator
+	// MetadataFields are the propagator's fields that Inject writes into an
+	// envelope's Metadata and MetadataHeaders lists, each value at most
+	// MetadataValueLimit bytes. Default MetadataFieldsDefault (traceparent,
+	// tracestate); add e.g. "baggage" only knowingly: it is stored with every
+	// envelope.
+	MetadataFields []string
 	// System is the messaging.system attribute. Default SystemDefault.
 	System string
+	// StatsTimeout bounds each queue's Stats call when ObserveQueues collects: a
+	// queue that does not answer in time is left out of that collection. Default
+	// StatsTimeoutDefault.
+	StatsTimeout time.Duration
 }
 
 // Instrumentation holds the tracer, the meter and the instruments. It is safe for
@@ -76,6 +111,8 @@ type Instrumentation struct {
 	meter      metric.Meter
 	propagator propagation.TextMapPropagator
 	system     attribute.KeyValue
+	statsLimit time.Duration
+	fields     []string
 
 	putDuration  metric.Float64Histogram
 	putBatch     metric.Int64Histogram
@@ -86,6 +123,8 @@ type Instrumentation struct {
 	workflows    metric.Int64Counter
 	envelopes    metric.Int64ObservableGauge
 	oldestReady  metric.Float64ObservableGauge
+	gcBatches    metric.Int64ObservableCounter
+	gcEnvelopes  metric.Int64ObservableCounter
 }
 
 // New returns an Instrumentation, creating its instruments.
@@ -97,16 +136,28 @@ func New(cfg Config) (*Instrumentation, error) {
 		cfg.MeterProvider = otel.GetMeterProvider()
 	}
 	if cfg.Propagator == nil {
-		cfg.Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+		cfg.Propagator = propagation.TraceContext{}
+	}
+	fields := MetadataFieldsDefault
+	if len(cfg.MetadataFields) > 0 {
+		fields = make([]string, len(cfg.MetadataFields))
+		for n, f := range cfg.MetadataFields {
+			fields[n] = strings.ToLower(f)
+		}
 	}
 	if cfg.System == "" {
 		cfg.System = SystemDefault
+	}
+	if cfg.StatsTimeout <= 0 {
+		cfg.StatsTimeout = StatsTimeoutDefault
 	}
 	i := &Instrumentation{
 		tracer:     cfg.TracerProvider.Tracer(ScopeName),
 		meter:      cfg.MeterProvider.Meter(ScopeName),
 		propagator: cfg.Propagator,
 		system:     AttrMessagingSystem.String(cfg.System),
+		statsLimit: cfg.StatsTimeout,
+		fields:     slices.Clone(fields),
 	}
 	var errs []error
 	add := func(err error) { errs = append(errs, err) }
@@ -119,13 +170,13 @@ func New(cfg Config) (*Instrumentation, error) {
 		metric.WithExplicitBucketBoundaries(1, 2, 5, 10, 20, 50, 100, 200, 500))
 	add(err)
 	i.processed, err = i.meter.Int64Counter(MetricProcessed, metric.WithUnit("{envelope}"),
-		metric.WithDescription("Deliveries answered by a consumer, by action (acked, retried, released, dead_lettered, lease_lost)."))
+		metric.WithDescription("Deliveries answered by a consumer, by action (acked, retried, released, dead_lettered, lease_lost) and outcome (ok, or error when the queue did not record the action)."))
 	add(err)
 	i.handlerDur, err = i.meter.Float64Histogram(MetricHandlerDuration, metric.WithUnit("s"),
 		metric.WithDescription("Handler time per delivery."), secondsBuckets)
 	add(err)
 	i.deadLettered, err = i.meter.Int64Counter(MetricDeadLettered, metric.WithUnit("{envelope}"),
-		metric.WithDescription("Envelopes dead-lettered by a consumer."))
+		metric.WithDescription("Envelopes dead-lettered by a consumer (written to the dead letters), by queue."))
 	add(err)
 	i.idempotency, err = i.meter.Int64Counter(MetricIdempotency, metric.WithUnit("{claim}"),
 		metric.WithDescription("Idempotency Begin outcomes (new, replayed, in_progress, fingerprint_mismatch, error)."))
@@ -138,6 +189,12 @@ func New(cfg Config) (*Instrumentation, error) {
 	add(err)
 	i.oldestReady, err = i.meter.Float64ObservableGauge(MetricQueueOldestReady, metric.WithUnit("s"),
 		metric.WithDescription("How long the oldest ready envelope has waited."))
+	add(err)
+	i.gcBatches, err = i.meter.Int64ObservableCounter(MetricGroupCommitBatches, metric.WithUnit("{transaction}"),
+		metric.WithDescription("Group-commit put transactions of a store."))
+	add(err)
+	i.gcEnvelopes, err = i.meter.Int64ObservableCounter(MetricGroupCommitEnvelopes, metric.WithUnit("{envelope}"),
+		metric.WithDescription("Envelopes stored by a store's group-commit put transactions (duplicates included)."))
 	add(err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("sfotel: creating instruments: %w", err)

@@ -17,7 +17,7 @@
 //   - /console/ is the operator console (package console). It and /admin/ need the
 //     credentials given to operator.Configure, and refuse everything without them.
 //   - With Config.Telemetry (sfotel, through operator.Configure), every request is
-//     one trace across the store, and the queues, consumers, idempotency records
+//     one trace across the store, and the puts, queues, consumers, idempotency records
 //     and workflows are measured.
 //
 // This package links neither the console nor OpenTelemetry (package operator

@@ -20,7 +20,9 @@ import (
 	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/operator"
+	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
+	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 )
 
@@ -63,13 +65,17 @@ func TestOneCreateIsOneTrace(t *testing.T) {
 				byName[sp.Name] = sp
 			}
 		}
-		return len(byName) == 2
+		return len(byName) == 3
 	}, 15*time.Second, 5*time.Millisecond, "spans: %v", byName)
-	server, process := byName["POST /orders"], byName["process create-order"]
+	server, send, process := byName["POST /orders"], byName["send create-order"], byName["process create-order"]
 	require.Equal(t, trace.SpanKindServer, server.SpanKind)
+	require.Equal(t, trace.SpanKindProducer, send.SpanKind)
 	require.Equal(t, trace.SpanKindConsumer, process.SpanKind)
 	require.Equal(t, server.SpanContext.TraceID(), process.SpanContext.TraceID())
-	require.Equal(t, server.SpanContext.SpanID(), process.Parent.SpanID())
+	// The request's span, then the put into the store (the front door's keyed sink,
+	// instrumented), then the consumer's continued from the stored envelope.
+	require.Equal(t, server.SpanContext.SpanID(), send.Parent.SpanID())
+	require.Equal(t, send.SpanContext.SpanID(), process.Parent.SpanID())
 	require.True(t, process.Parent.IsRemote(), "continued from the stored envelope")
 	require.Equal(t, "pizza.order.create", attrOf(process, sfotel.AttrEnvelopeType))
 
@@ -132,4 +138,35 @@ func TestAdminNeedsCredentials(t *testing.T) {
 			}
 		})
 	}
+}
+
+// On Postgres the shop measures its store's group commits.
+func TestShopObservesGroupCommitsOnPostgres(t *testing.T) {
+	url, schema := pgtest.NewSchema(t)
+	b, err := pgshop.OpenPostgres(context.Background(), url, schema)
+	require.NoError(t, err)
+	t.Cleanup(b.Close)
+	reader := sdkmetric.NewManualReader()
+	inst, err := sfotel.New(sfotel.Config{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})
+	require.NoError(t, err)
+	cfg, err := operator.Configure(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler)},
+		console.Auth{BearerToken: adminToken}, inst)
+	require.NoError(t, err)
+	_, err = shop.New(cfg)
+	require.NoError(t, err)
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, reader.Collect(context.Background(), &rm))
+	found := map[string]bool{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
+				for _, dp := range sum.DataPoints {
+					if v, _ := dp.Attributes.Value(sfotel.AttrStore); v.AsString() == "postgres" {
+						found[m.Name] = true
+					}
+				}
+			}
+		}
+	}
+	require.Equal(t, map[string]bool{sfotel.MetricGroupCommitBatches: true, sfotel.MetricGroupCommitEnvelopes: true}, found)
 }

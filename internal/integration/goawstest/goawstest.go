@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,11 +93,26 @@ func Client(t testing.TB) *awssqs.Client {
 	})
 }
 
-// NewQueue creates a queue named after the test (plus suffix, e.g. ".fifo") and
-// returns its URL.
+// queueSeq numbers the queues this process creates, so that no two tests (nor
+// two queues of one test) share a name, however close in time.
+var queueSeq atomic.Int64
+
+// NewQueue creates a queue named after the test (plus suffix, e.g. ".fifo") and a
+// number unique in the process, and returns its URL.
 func NewQueue(t testing.TB, c *awssqs.Client, suffix string, attrs map[string]string) string {
 	t.Helper()
-	name := "q" + strconv.FormatInt(time.Now().UnixNano(), 36) + suffix
+	base := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, t.Name())
+	tail := "-" + strconv.FormatInt(queueSeq.Add(1), 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36) + suffix
+	// SQS names are at most 80 characters.
+	if len(base) > 80-1-len(tail) {
+		base = base[:80-1-len(tail)]
+	}
+	name := "q" + base + tail
 	out, err := c.CreateQueue(context.Background(), &awssqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
 	if err != nil {
 		t.Fatalf("goawstest: create queue: %v", err)

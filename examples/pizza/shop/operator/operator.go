@@ -36,6 +36,18 @@ func Configure(cfg shop.Config, auth console.Auth, tel *sfotel.Instrumentation) 
 			"create-order": cfg.Backend.OrdersQueue(), "cancel-order": cfg.Backend.CancelQueue()}); err != nil {
 			return cfg, err
 		}
+		if bs, ok := cfg.Backend.(batchStatser); ok {
+			if _, err := tel.ObserveBatches(bs.BatchStoreName(), bs.PutBatchStats); err != nil {
+				return cfg, err
+			}
+		}
 	}
 	return cfg, nil
+}
+
+// batchStatser is a Backend whose store group-commits its puts (pgshop): with
+// telemetry its counters are measured (sfotel.ObserveBatches).
+type batchStatser interface {
+	BatchStoreName() string
+	PutBatchStats() (envelopes, batches int64)
 }

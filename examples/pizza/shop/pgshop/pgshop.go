@@ -91,6 +91,17 @@ func (b *Postgres) Workflows() workflow.Store                  { return b.store.
 func (b *Postgres) Ping(ctx context.Context) error             { return b.pool.Ping(ctx) }
 func (b *Postgres) Close()                                     { b.store.Close(); b.pool.Close() }
 
+// BatchStoreName names the store in the group-commit metrics.
+func (b *Postgres) BatchStoreName() string { return "postgres" }
+
+// PutBatchStats returns the store's group-commit put counters
+// (pgstore.Store.BatchStats): the envelopes stored and the transactions that
+// stored them. The shop measures them with Config.Telemetry.
+func (b *Postgres) PutBatchStats() (envelopes, batches int64) {
+	st := b.store.BatchStats()
+	return st.PutEnvelopes, st.PutBatches
+}
+
 type pgOrders struct{ b *Postgres }
 
 func (o pgOrders) Accept(ctx context.Context, p storagefirst.KeyedPut, ord shop.Order) (storagefirst.KeyedResult, error) {

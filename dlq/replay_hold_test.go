@@ -1,0 +1,117 @@
+package dlq_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/dlq"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
+)
+
+// hidingSource is a Source like an SQS queue: a Read hides what it returns for vis
+// ticks (one tick per Read), and Hold, when honoured, hides it again.
+type hidingSource struct {
+	mu         sync.Mutex
+	entries    []dlq.Entry
+	hiddenTill map[string]int
+	tick, vis  int
+	ignoreHold bool
+}
+
+func newHidingSource(t *testing.T, n, vis int, ignoreHold bool) *hidingSource {
+	s := &hidingSource{hiddenTill: map[string]int{}, vis: vis, ignoreHold: ignoreHold}
+	for i := range n {
+		env, err := storagefirst.NewEnvelope("CreateOrder", []byte(`{}`))
+		require.NoError(t, err)
+		typ := "CreateOrder"
+		if i == 0 {
+			typ = "Other" // skipped by the filter
+		}
+		env.Type = typ
+		s.entries = append(s.entries, dlq.Entry{Kind: dlq.KindStoragefirst, Envelope: env, MessageID: fmt.Sprintf("m-%02d", i)})
+	}
+	return s
+}
+
+func (s *hidingSource) Read(_ context.Context, n int) ([]dlq.Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tick++
+	var out []dlq.Entry
+	for _, e := range s.entries {
+		if len(out) < n && s.hiddenTill[e.MessageID] <= s.tick {
+			out = append(out, e)
+			s.hiddenTill[e.MessageID] = s.tick + s.vis
+		}
+	}
+	return out, nil
+}
+
+func (s *hidingSource) Delete(_ context.Context, e dlq.Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.entries {
+		if x.MessageID == e.MessageID {
+			s.entries = append(s.entries[:i], s.entries[i+1:]...)
+			break
+		}
+	}
+	return nil
+}
+
+func (s *hidingSource) Purge(context.Context) (int64, error) { return 0, nil }
+
+func (s *hidingSource) Hold(_ context.Context, es []dlq.Entry) error {
+	if s.ignoreHold {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range es {
+		s.hiddenTill[e.MessageID] = s.tick + s.vis
+	}
+	return nil
+}
+
+func (s *hidingSource) Release(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hiddenTill = map[string]int{}
+	return nil
+}
+
+// TestReplayHoldsWhatItKeepsUntilThePassEnds: entries a pass skipped or failed
+// to re-put stay held through the later reads, and an entry read again anyway
+// (its hold lapsed) is not handled twice: each is counted once and re-put once.
+func TestReplayHoldsWhatItKeepsUntilThePassEnds(t *testing.T) {
+	t.Parallel()
+	for _, ignoreHold := range []bool{false, true} {
+		src := newHidingSource(t, 35, 2, ignoreHold)
+		refused := src.entries[1].Envelope.ID
+		puts := map[string]int{}
+		sink := storagefirst.SinkFunc(func(_ context.Context, envs ...storagefirst.Envelope) error {
+			for _, e := range envs {
+				puts[dlq.OriginalID(e)]++
+				if dlq.OriginalID(e) == refused {
+					return storagefirst.Permanent(errors.New("refused"))
+				}
+			}
+			return nil
+		})
+		sum, err := dlq.Replay(context.Background(), src, sink, dlq.ReplayOptions{Filter: dlq.Filter{Type: "CreateOrder"}})
+		require.NoError(t, err, "ignoreHold=%v", ignoreHold)
+		require.Equal(t, 33, sum.Replayed, "ignoreHold=%v", ignoreHold)
+		require.Equal(t, 1, sum.Skipped, "ignoreHold=%v", ignoreHold)
+		require.Equal(t, 1, sum.Failed, "ignoreHold=%v", ignoreHold)
+		require.Len(t, puts, 34)
+		for id, n := range puts {
+			require.Equal(t, 1, n, "%s re-put %d times (ignoreHold=%v)", id, n, ignoreHold)
+		}
+		require.Len(t, src.entries, 2, "the skipped and the refused entry are kept")
+	}
+}
