@@ -1,8 +1,9 @@
 // Package batch is group commit for any writer: calls from concurrent callers are
 // gathered into one execution, and each caller is answered with its own items'
-// results once that execution has finished. pgstore batches inserts and
-// acknowledgements with it, the AWS sinks their PutEvents, SendMessageBatch and
-// PutRecords calls.
+// results once that execution has finished. pgstore and sqlitestore batch their
+// inserts and acknowledgements with it (pgstore its idempotency Begins too), the
+// AWS sinks their PutEvents, SendMessageBatch and PutRecords calls; Isolate splits
+// a store's batch so that a row the database rejects fails only itself.
 //
 // It is machinery the stores and the AWS sinks share: it imports only the standard
 // library, and storagefirst for its errors.
