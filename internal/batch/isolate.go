@@ -1,6 +1,9 @@
 package batch
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Outcome is what became of one item of an isolated execution: its result, or the
 // error that failed it.
@@ -16,7 +19,9 @@ type Outcome[R any] struct {
 // its own gets that error, and every other item is executed. Any other error (a
 // lost connection, a timeout) fails the items of that execution without splitting.
 // For k offending items among n, at most 2k·⌈log₂ n⌉+1 executions run, each a
-// separate transaction for a store; ctx bounds them all.
+// separate transaction for a store; ctx bounds them all. When ctx ends before an
+// offending item is alone, the items still together fail with an error wrapping
+// ctx.Err() that isolatable does not blame on them.
 func Isolate[T, R any](ctx context.Context, items []T, exec func(context.Context, []T) ([]R, error),
 	isolatable func(error) bool) []Outcome[R] {
 	out := make([]Outcome[R], len(items))
@@ -34,6 +39,12 @@ func isolate[T, R any](ctx context.Context, items []T, out []Outcome[R], exec fu
 			out[i].Value = res[i]
 		}
 		return
+	}
+	if len(items) > 1 && isolatable(err) && ctx.Err() != nil {
+		// Too late to split: no item of this execution is known to be the
+		// rejected one, so none is reported as rejected (a store would fail it
+		// for good); they were not executed, for ctx's sake.
+		err = fmt.Errorf("batch: %w before the item the execution was rejected for was isolated (%v)", ctx.Err(), err)
 	}
 	if len(items) == 1 || !isolatable(err) || ctx.Err() != nil {
 		for i := range out {

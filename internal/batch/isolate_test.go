@@ -65,3 +65,22 @@ func TestIsolateDoesNotSplitOtherErrors(t *testing.T) {
 		require.ErrorIs(t, o.Err, down)
 	}
 }
+
+// A batch rejected for one row when ctx has ended cannot be split any more: its
+// items must not be reported as rejected themselves (a store would fail them for
+// good as invalid), only as not executed, with ctx's error.
+func TestIsolateAfterCtxEndsBlamesNoItem(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	execs := 0
+	run := rowsExec(map[int]bool{3: true}, &execs)
+	out := batch.Isolate(ctx, []int{1, 2, 3, 4}, func(ctx context.Context, items []int) ([]string, error) {
+		cancel() // the deadline ends while the rejected batch runs
+		return run(ctx, items)
+	}, isBadRow)
+	require.Equal(t, 1, execs)
+	for i, o := range out {
+		require.ErrorIs(t, o.Err, context.Canceled, "item %d", i)
+		require.False(t, isBadRow(o.Err), "item %d is blamed for a row it may not hold", i)
+	}
+}
