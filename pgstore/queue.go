@@ -559,6 +559,9 @@ func storable(f storagefirst.Failure) storagefirst.Failure {
 // inOrder sorts failed into the order of envs (a PutError lists its failures in
 // the order the envelopes were given).
 func inOrder(envs []storagefirst.Envelope, failed []storagefirst.FailedEnvelope) {
+	if len(failed) < 2 {
+		return // nothing to sort: spare every Put the map of its envelopes
+	}
 	pos := make(map[string]int, len(envs))
 	for i := len(envs) - 1; i >= 0; i-- {
 		pos[envs[i].ID] = i
