@@ -203,8 +203,8 @@ type querier interface {
 // notifier). It reports, per item, whether it was new.
 func (s *Store) insert(ctx context.Context, db querier, items []putItem, notify bool) ([]bool, error) {
 	type key struct{ queue, id string }
-	// One row per key: ON CONFLICT DO UPDATE may not touch a row twice, and a repeat
-	// within the batch is a duplicate anyway.
+	// One row per key: a repeat within the batch is a duplicate, and RETURNING names
+	// keys, not items, so only the first item of a key may count as inserted.
 	first := make(map[key]int, len(items))
 	uniq := make([]putItem, 0, len(items))
 	for _, it := range items {
