@@ -147,8 +147,9 @@ func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, o
 // Consumer is told so (storagefirst.MarkAcked): one commit then carries the
 // effect, the idempotency record and the acknowledgement. If the queue lease was
 // lost meanwhile, the statement fails with an error wrapping
-// storagefirst.ErrLeaseLost and tx cannot commit. Completing again in the same transaction (or after AckTx)
-// succeeds: the acknowledgement is idempotent within a transaction.
+// storagefirst.ErrLeaseLost and tx cannot commit. Completing again in the same
+// transaction (or after AckTx) succeeds: the acknowledgement is idempotent within
+// a transaction.
 func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagefirst.Claim, outcome storagefirst.Outcome, ttl time.Duration) error {
 	held, ok := storagefirst.ClaimFromContext(ctx)
 	mine := ok && held.SameAs(c)

@@ -18,10 +18,9 @@ import (
 // delivery in ctx, it tells the Consumer (storagefirst.MarkAcked) that the delivery
 // needs no acknowledgement of its own once the handler returns nil. Behind
 // storagefirst.Idempotent, CompleteTx and CompleteFromContext acknowledge the
-// delivery themselves
-// (when the delivery was given to that Idempotent whole); calling AckTx as well
-// is harmless: acknowledging a lease again in the transaction that acknowledged
-// it succeeds.
+// delivery themselves (when the delivery was given to that Idempotent whole);
+// calling AckTx as well is harmless: acknowledging a lease again in the
+// transaction that acknowledged it succeeds.
 func (q *Queue) AckTx(ctx context.Context, tx *sql.Tx, l storagefirst.Lease) error {
 	if err := q.s.ackTx(ctx, tx, q.name, l); err != nil {
 		return err

@@ -96,9 +96,9 @@ func dsn(path string, readOnly bool) string {
 // instead of after their leases run out. Each such delivery counts as one that
 // went unanswered: a storagefirst.Consumer runs it, unless the envelope is past
 // its RetryPolicy's attempts and ConsumerConfig.MaxUnansweredDeliveries of its
-// deliveries went unanswered (then it is dead-lettered unrun, as poison). On platforms without flock the
-// lock only excludes this process's other Stores, and what a predecessor left is
-// released when its leases run out.
+// deliveries went unanswered (then it is dead-lettered unrun, as poison). On
+// platforms without flock the lock only excludes this process's other Stores, and
+// what a predecessor left is released when its leases run out.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = MaxBatchDefault

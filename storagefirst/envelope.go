@@ -83,8 +83,8 @@ func (e Envelope) Key() string {
 }
 
 // Normalize puts e in canonical form: AcceptedAt in UTC, truncated to the
-// microsecond, without a monotonic clock reading, and the payload compacted. It fails with ErrInvalidEnvelope when the
-// payload is not valid JSON.
+// microsecond, without a monotonic clock reading, and the payload compacted. It
+// fails with ErrInvalidEnvelope when the payload is not valid JSON.
 func (e *Envelope) Normalize() error {
 	e.AcceptedAt = e.AcceptedAt.UTC().Truncate(time.Microsecond)
 	if len(e.Payload) == 0 {

@@ -155,8 +155,8 @@ type DeadLetterFilter struct {
 // ListDead returns dead letters in envelope-ID order. Requeue moves a dead letter
 // back to the queue, due now with Attempt reset to 0, its failure history kept and
 // MetadataReplayedAt set, keeping the envelope's ID and idempotency key so that a
-// completed effect is not repeated. DeleteDead removes one for good. Both fail with ErrNotFound for an
-// unknown ID.
+// completed effect is not repeated. DeleteDead removes one for good. Both fail
+// with ErrNotFound for an unknown ID.
 type DeadLetters interface {
 	ListDead(ctx context.Context, filter DeadLetterFilter) ([]DeadLetter, error)
 	Requeue(ctx context.Context, id string) error
