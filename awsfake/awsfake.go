@@ -529,32 +529,28 @@ func (s *Server) sendMessageBatch(w http.ResponseWriter, body []byte) {
 		return
 	}
 	type ok struct{ Id, MessageId, MD5OfMessageBody string }
-	type failed struct {
-		Id, Code, Message string
-		SenderFault       bool
-	}
 	out := struct {
 		Successful []ok
-		Failed     []failed
-	}{Successful: []ok{}, Failed: []failed{}}
+		Failed     []sqsBatchFailure
+	}{Successful: []ok{}, Failed: []sqsBatchFailure{}}
 	for i, e := range in.Entries {
 		if over(len(e.MessageAttributes), lim.SQSMaxAttributes) {
-			out.Failed = append(out.Failed, failed{Id: e.Id, Code: "InvalidParameterValue", SenderFault: true,
+			out.Failed = append(out.Failed, sqsBatchFailure{Id: e.Id, Code: "InvalidParameterValue", SenderFault: true,
 				Message: fmt.Sprintf("Number of message attributes [%d] exceeds the allowed maximum [%d].", len(e.MessageAttributes), lim.SQSMaxAttributes)})
 			continue
 		}
 		if over(sizes[i], lim.SQSMessageBytes) {
-			out.Failed = append(out.Failed, failed{Id: e.Id, Code: "InvalidParameterValue", SenderFault: true,
+			out.Failed = append(out.Failed, sqsBatchFailure{Id: e.Id, Code: "InvalidParameterValue", SenderFault: true,
 				Message: fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", lim.SQSMessageBytes)})
 			continue
 		}
 		if !sqsText(e.MessageBody) || !sqsAttrsText(e.MessageAttributes) {
-			out.Failed = append(out.Failed, failed{Id: e.Id, Code: "InvalidMessageContents", SenderFault: true,
+			out.Failed = append(out.Failed, sqsBatchFailure{Id: e.Id, Code: "InvalidMessageContents", SenderFault: true,
 				Message: "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"})
 			continue
 		}
 		if code, msg, sender := s.entryFault(OpSendMessageBatch, e.MessageBody); code != "" {
-			out.Failed = append(out.Failed, failed{Id: e.Id, Code: code, Message: msg, SenderFault: sender})
+			out.Failed = append(out.Failed, sqsBatchFailure{Id: e.Id, Code: code, Message: msg, SenderFault: sender})
 			continue
 		}
 		m := Message{QueueURL: in.QueueUrl, MessageID: s.id("msg"), Body: e.MessageBody, GroupID: e.MessageGroupId,
@@ -579,6 +575,13 @@ func writeJSON(w http.ResponseWriter, contentType string, v any) {
 	}
 	w.Header().Set("Content-Type", contentType)
 	_, _ = w.Write(b)
+}
+
+// sqsBatchFailure is one entry of the Failed list of an SQS batch answer
+// (BatchResultErrorEntry).
+type sqsBatchFailure struct {
+	Id, Code, Message string
+	SenderFault       bool
 }
 
 // writeSQSError answers as SQS's JSON protocol does for a sender error: a

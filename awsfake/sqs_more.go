@@ -76,14 +76,10 @@ func (s *Server) changeVisibilityBatch(w http.ResponseWriter, body []byte) {
 		return
 	}
 	type ok struct{ Id string }
-	type failed struct {
-		Id, Code, Message string
-		SenderFault       bool
-	}
 	out := struct {
 		Successful []ok
-		Failed     []failed
-	}{Successful: []ok{}, Failed: []failed{}}
+		Failed     []sqsBatchFailure
+	}{Successful: []ok{}, Failed: []sqsBatchFailure{}}
 	for _, e := range in.Entries {
 		s.mu.Lock()
 		id := ""
@@ -95,12 +91,12 @@ func (s *Server) changeVisibilityBatch(w http.ResponseWriter, body []byte) {
 		}
 		s.mu.Unlock()
 		if id == "" {
-			out.Failed = append(out.Failed, failed{Id: e.Id, Code: "ReceiptHandleIsInvalid", SenderFault: true,
+			out.Failed = append(out.Failed, sqsBatchFailure{Id: e.Id, Code: "ReceiptHandleIsInvalid", SenderFault: true,
 				Message: "The input receipt handle \"" + e.ReceiptHandle + "\" is not a valid receipt handle."})
 			continue
 		}
 		if code, msg, sender := s.entryFault(OpChangeVisibilityBatch, e.ReceiptHandle); code != "" {
-			out.Failed = append(out.Failed, failed{Id: e.Id, Code: code, Message: msg, SenderFault: sender})
+			out.Failed = append(out.Failed, sqsBatchFailure{Id: e.Id, Code: code, Message: msg, SenderFault: sender})
 			continue
 		}
 		s.mu.Lock()

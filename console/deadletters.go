@@ -300,14 +300,8 @@ type confirmData struct {
 // purgeSelected deletes the selected dead letters, after a confirmation.
 func (c *Console) purgeSelected(w http.ResponseWriter, r *http.Request, who string) {
 	if r.PostForm.Get("confirm") != "yes" {
-		q, err := c.deadQueue(r.PostForm.Get("queue"))
-		if err != nil {
-			c.fail(w, r, http.StatusNotFound, err)
-			return
-		}
-		ids, err := c.ids(r)
-		if err != nil {
-			c.fail(w, r, http.StatusBadRequest, err)
+		q, ids, ok := c.selection(w, r)
+		if !ok {
 			return
 		}
 		c.render(w, r, http.StatusOK, "confirm", "Purge dead letters?", confirmData{Action: "purge", Verb: "Purge",
@@ -319,15 +313,26 @@ func (c *Console) purgeSelected(w http.ResponseWriter, r *http.Request, who stri
 	})
 }
 
-func (c *Console) apply(w http.ResponseWriter, r *http.Request, who, action, code string, fn func(context.Context, Queue, string) error) {
+// selection reads the dead-letter queue and the IDs a form selected; when either
+// is bad it answers the request itself (404 for the queue, 400 for the IDs) and
+// returns false.
+func (c *Console) selection(w http.ResponseWriter, r *http.Request) (Queue, []string, bool) {
 	q, err := c.deadQueue(r.PostForm.Get("queue"))
 	if err != nil {
 		c.fail(w, r, http.StatusNotFound, err)
-		return
+		return Queue{}, nil, false
 	}
 	ids, err := c.ids(r)
 	if err != nil {
 		c.fail(w, r, http.StatusBadRequest, err)
+		return Queue{}, nil, false
+	}
+	return q, ids, true
+}
+
+func (c *Console) apply(w http.ResponseWriter, r *http.Request, who, action, code string, fn func(context.Context, Queue, string) error) {
+	q, ids, ok := c.selection(w, r)
+	if !ok {
 		return
 	}
 	var o outcome

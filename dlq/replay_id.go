@@ -2,7 +2,6 @@ package dlq
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
@@ -55,15 +54,5 @@ func replayID(id string, deadAt time.Time) string {
 	}
 	u[6] = 0x70 | u[6]&0x0f
 	u[8] = 0x80 | u[8]&0x3f
-	var s [36]byte
-	hex.Encode(s[0:8], u[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], u[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], u[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], u[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], u[10:])
-	return string(s[:])
+	return storagefirst.FormatUUID(u)
 }

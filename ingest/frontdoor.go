@@ -320,21 +320,33 @@ func (f *FrontDoor[T]) persistKeyed(ctx context.Context, ks KeyedSink, env stora
 	cfg := f.cfg
 	res, err := ks.PutKeyed(ctx, storagefirst.KeyedPut{Scope: cfg.IdempotencyScope, Key: env.IdempotencyKey,
 		Fingerprint: fingerprint(env), Answer: acceptedBody(env), TTL: cfg.IdempotencyTTL, Envelope: env})
-	switch {
-	case errors.Is(err, storagefirst.ErrFingerprintMismatch):
-		return problem(http.StatusUnprocessableEntity, ProblemKeyReused, "this Idempotency-Key was used for a different request")
-	case errors.Is(err, storagefirst.ErrInProgress):
-		// Only a claim taken through an IdempotencyStore (not by this front door)
-		// holds a key in progress.
-		resp := problem(http.StatusConflict, ProblemKeyInProgress, "a request with this Idempotency-Key is still being processed")
-		resp.Header.Set("Retry-After", "1")
+	// Only a claim taken through an IdempotencyStore (not by this front door)
+	// holds a key in progress.
+	if resp, ok := keyRefused(err, problem); ok {
 		return resp
+	}
+	switch {
 	case err != nil:
 		return f.notPersisted(ctx, env, err, problem)
 	case !res.Stored:
 		return f.replay(env, res.Record, problem)
 	}
 	return f.accepted(env, false)
+}
+
+// keyRefused answers err when it refuses the request's idempotency key: 422 when
+// the key was used for a different request (ErrFingerprintMismatch), 409 with
+// Retry-After when a request with it is still being processed (ErrInProgress).
+func keyRefused(err error, problem func(int, string, string) Response) (Response, bool) {
+	switch {
+	case errors.Is(err, storagefirst.ErrFingerprintMismatch):
+		return problem(http.StatusUnprocessableEntity, ProblemKeyReused, "this Idempotency-Key was used for a different request"), true
+	case errors.Is(err, storagefirst.ErrInProgress):
+		resp := problem(http.StatusConflict, ProblemKeyInProgress, "a request with this Idempotency-Key is still being processed")
+		resp.Header.Set("Retry-After", "1")
+		return resp, true
+	}
+	return Response{}, false
 }
 
 // replay answers a repeat of a key with the first request's answer, rec's outcome.
@@ -365,13 +377,10 @@ func (f *FrontDoor[T]) persistOnce(ctx context.Context, env storagefirst.Envelop
 		lease = max(min(lease, time.Until(dl)), time.Second)
 	}
 	res, err := cfg.Idempotency.Begin(ctx, cfg.IdempotencyScope, env.IdempotencyKey, fp, lease)
-	switch {
-	case errors.Is(err, storagefirst.ErrFingerprintMismatch):
-		return problem(http.StatusUnprocessableEntity, ProblemKeyReused, "this Idempotency-Key was used for a different request")
-	case errors.Is(err, storagefirst.ErrInProgress):
-		resp := problem(http.StatusConflict, ProblemKeyInProgress, "a request with this Idempotency-Key is still being processed")
-		resp.Header.Set("Retry-After", "1")
+	if resp, ok := keyRefused(err, problem); ok {
 		return resp
+	}
+	switch {
 	case err != nil:
 		cfg.Logger.WarnContext(ctx, "ingest: idempotency store failed; answering 503", "error", err)
 		resp := problem(http.StatusServiceUnavailable, ProblemNotPersisted, "the request was not stored; retry it")

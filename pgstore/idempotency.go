@@ -89,13 +89,19 @@ func (i *IdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint st
 // get reads a record and whether it is live (completed and not expired, or in
 // progress under a lease that has not run out).
 func (i *IdempotencyStore) get(ctx context.Context, scope, key string) (storagefirst.IdempotencyRecord, bool, error) {
+	return i.s.readRecord(ctx, i.s.pool, scope, key)
+}
+
+// readRecord reads a record through q (the pool, or a transaction), and whether
+// it is live.
+func (s *Store) readRecord(ctx context.Context, q queryRower, scope, key string) (storagefirst.IdempotencyRecord, bool, error) {
 	r := storagefirst.IdempotencyRecord{Scope: scope, Key: key}
 	var (
 		state             string
 		leaseUntil, expAt *time.Time
 		live              bool
 	)
-	err := i.s.pool.QueryRow(ctx, i.s.q.idemGet, scope, key).Scan(&r.Fingerprint, &state, &r.Token, &leaseUntil,
+	err := q.QueryRow(ctx, s.q.idemGet, scope, key).Scan(&r.Fingerprint, &state, &r.Token, &leaseUntil,
 		&r.Outcome.Error, &r.Outcome.Result, &expAt, &live)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, false, fmt.Errorf("%w: scope %q key %q", storagefirst.ErrNotFound, scope, key)

@@ -219,29 +219,3 @@ func (s *Store) recordKey(ctx context.Context, tx pgx.Tx, p storagefirst.KeyedPu
 	}
 	return storagefirst.KeyedResult{}, storagefirst.Retryable(fmt.Errorf("pgstore: idempotency record %q: the record kept changing", p.Key))
 }
-
-// readRecord reads a record in tx, and whether it is live.
-func (s *Store) readRecord(ctx context.Context, tx pgx.Tx, scope, key string) (storagefirst.IdempotencyRecord, bool, error) {
-	r := storagefirst.IdempotencyRecord{Scope: scope, Key: key}
-	var (
-		state             string
-		leaseUntil, expAt *time.Time
-		live              bool
-	)
-	err := tx.QueryRow(ctx, s.q.idemGet, scope, key).Scan(&r.Fingerprint, &state, &r.Token, &leaseUntil,
-		&r.Outcome.Error, &r.Outcome.Result, &expAt, &live)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return r, false, fmt.Errorf("%w: scope %q key %q", storagefirst.ErrNotFound, scope, key)
-	}
-	if err != nil {
-		return r, false, fmt.Errorf("pgstore: idempotency get: %w", err)
-	}
-	r.State = storagefirst.IdempotencyState(state)
-	if leaseUntil != nil {
-		r.LeaseUntil = *leaseUntil
-	}
-	if expAt != nil && r.State == storagefirst.IdempotencyCompleted {
-		r.ExpiresAt = *expAt
-	}
-	return r, live, nil
-}

@@ -30,6 +30,17 @@ type queries struct {
 const fencingToken = `((((extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1577836800000000) << 12)
 	| (nextval('{{schema}}.tokens') & 4095))`
 
+// idemTakeOver is the conflict clause of the idempotency claims (idemBegin,
+// idemBeginMany): a key is taken over when it was released, its completed record
+// expired or its in-progress lease ran out; otherwise the row is left alone.
+const idemTakeOver = `ON CONFLICT (scope, key) DO UPDATE
+			SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', token = EXCLUDED.token,
+				lease_until = EXCLUDED.lease_until, outcome_error = '', outcome_result = NULL,
+				expires_at = NULL, updated_at = now()
+			WHERE i.state = 'released'
+				OR (i.state = 'completed' AND i.expires_at <= now())
+				OR (i.state = 'in_progress' AND i.lease_until <= now())`
+
 // newQueries builds the SQL. Unless synchronous is set, the bookkeeping statements
 // of consumers (claim, ack, retry, release, dead-letter, extend, idempotency begin,
 // extend and release) commit with synchronous_commit off, through {{bk}}, a one-row FROM
@@ -154,13 +165,7 @@ func newQueries(schema string, synchronous bool) queries {
 		// and the caller reads the record.
 		idemBegin: r.Replace(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, lease_until)
 			SELECT $1, $2, $3, 'in_progress', {{token}}, now() + $4::interval FROM {{bk}}
-			ON CONFLICT (scope, key) DO UPDATE
-			SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', token = EXCLUDED.token,
-				lease_until = EXCLUDED.lease_until, outcome_error = '', outcome_result = NULL,
-				expires_at = NULL, updated_at = now()
-			WHERE i.state = 'released'
-				OR (i.state = 'completed' AND i.expires_at <= now())
-				OR (i.state = 'in_progress' AND i.lease_until <= now())
+			` + idemTakeOver + `
 			RETURNING token, lease_until`),
 		// The same for many keys at once (a batch of Begins), taken in the order
 		// given (key order), so that concurrent batches lock rows in one order.
@@ -169,13 +174,7 @@ func newQueries(schema string, synchronous bool) queries {
 			SELECT u.scope, u.key, u.fp, 'in_progress', {{token}}, now() + u.lease * interval '1 microsecond'
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS u(scope, key, fp, lease, ord), {{bk}}
 			ORDER BY u.ord
-			ON CONFLICT (scope, key) DO UPDATE
-			SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', token = EXCLUDED.token,
-				lease_until = EXCLUDED.lease_until, outcome_error = '', outcome_result = NULL,
-				expires_at = NULL, updated_at = now()
-			WHERE i.state = 'released'
-				OR (i.state = 'completed' AND i.expires_at <= now())
-				OR (i.state = 'in_progress' AND i.lease_until <= now())
+			` + idemTakeOver + `
 			RETURNING scope, key, token, lease_until`),
 		// A completion that also acknowledges the envelope being handled, in the
 		// caller's transaction: one statement, and either function failing (a lost

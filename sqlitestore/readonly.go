@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 )
 
@@ -26,18 +25,7 @@ func OpenReadOnly(ctx context.Context, path string, cfg Config) (*Store, error) 
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s read-only: %w", path, err)
 	}
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = MaxBatchDefault
-	}
-	if cfg.ReadConns <= 0 {
-		cfg.ReadConns = ReadConnsDefault
-	}
-	if cfg.BusyTimeout <= 0 {
-		cfg.BusyTimeout = BusyTimeoutDefault
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg = cfg.withDefaults()
 	rc, err := newConnector(dsn(path, true), cfg.BusyTimeout)
 	if err != nil {
 		return nil, err

@@ -84,6 +84,24 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
+// withDefaults returns c with the documented defaults in place of its zero
+// fields (MaxBatch, ReadConns, BusyTimeout, Logger); Open and OpenReadOnly share it.
+func (c Config) withDefaults() Config {
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = MaxBatchDefault
+	}
+	if c.ReadConns <= 0 {
+		c.ReadConns = ReadConnsDefault
+	}
+	if c.BusyTimeout <= 0 {
+		c.BusyTimeout = BusyTimeoutDefault
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
 // Open opens (creating if needed) the database at path and applies the store's
 // migrations.
 //
@@ -100,18 +118,7 @@ func dsn(path string, readOnly bool) string {
 // platforms without flock the lock only excludes this process's other Stores, and
 // what a predecessor left is released when its leases run out.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
-	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = MaxBatchDefault
-	}
-	if cfg.ReadConns <= 0 {
-		cfg.ReadConns = ReadConnsDefault
-	}
-	if cfg.BusyTimeout <= 0 {
-		cfg.BusyTimeout = BusyTimeoutDefault
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg = cfg.withDefaults()
 	own, err := lockOwner(path)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
@@ -18,23 +17,6 @@ func (w *WorkflowStore) ListExecutions(ctx context.Context, after string, limit 
 		limit = 100
 	}
 	limit = min(limit, ListExecutionsLimit)
-	rows, err := w.s.r.QueryContext(ctx, `SELECT doc FROM executions WHERE (? = '' OR id < ?) ORDER BY id DESC LIMIT ?`,
+	return w.queryExecutions(ctx, `SELECT doc FROM executions WHERE (? = '' OR id < ?) ORDER BY id DESC LIMIT ?`,
 		after, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []workflow.Execution
-	for rows.Next() {
-		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		var e workflow.Execution
-		if err := json.Unmarshal([]byte(doc), &e); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }

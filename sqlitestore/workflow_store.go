@@ -76,8 +76,14 @@ func (w *WorkflowStore) Interrupted(ctx context.Context, before time.Time, limit
 	if limit <= 0 {
 		limit = workflow.SweepLimit
 	}
-	rows, err := w.s.r.QueryContext(ctx, `SELECT doc FROM executions WHERE status = 'RUNNING' AND deadline < ?
+	return w.queryExecutions(ctx, `SELECT doc FROM executions WHERE status = 'RUNNING' AND deadline < ?
 		ORDER BY started_at LIMIT ?`, micros(before), limit)
+}
+
+// queryExecutions runs query, which selects the doc column of executions, and
+// decodes each row.
+func (w *WorkflowStore) queryExecutions(ctx context.Context, query string, args ...any) ([]workflow.Execution, error) {
+	rows, err := w.s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,12 @@ func newIDAt(t time.Time) string {
 	u[7] = byte(frac)
 	_, _ = rand.Read(u[8:]) // crypto/rand.Read never fails (Go 1.24+ panics instead)
 	u[8] = u[8]&0x3f | 0x80
+	return FormatUUID(u)
+}
+
+// FormatUUID returns u in the lower-case 8-4-4-4-12 hexadecimal form of RFC 9562,
+// such as "0192b3c4-5d6e-7f80-9a1b-2c3d4e5f6a7b"; it sets no version or variant bits.
+func FormatUUID(u [16]byte) string {
 	var s [36]byte
 	hex.Encode(s[0:8], u[0:4])
 	s[8] = '-'
