@@ -6,6 +6,7 @@
 //
 // # Where it sits
 //
-// sqs imports dlq, storagefirst and the SQS SDK; the core package dlq imports no
-// AWS package and never this one.
+// sqs imports dlq, storagefirst, the SQS SDK (smithy-go for its errors) and
+// internal/sqstext (what SQS refuses in message text); the core package dlq
+// imports no AWS package and never this one.
 package sqs

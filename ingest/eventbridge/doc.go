@@ -16,7 +16,9 @@
 //
 // # Where it sits
 //
-// eventbridge is an AWS adapter of ingest's layer: it imports storagefirst, the
-// EventBridge SDK, aws-lambda-go's events and internal/awsput (the engine the AWS
-// sinks share). The core packages import no AWS package and never this one.
+// eventbridge is an AWS adapter of ingest's layer: it imports storagefirst, dlq
+// (for undecodable records), the EventBridge SDK, aws-lambda-go's events,
+// internal/awsput (the engine the AWS sinks share) and internal/awsenv (the
+// envelope decoder dlq.Decode shares). The core packages import no AWS package
+// and never this one.
 package eventbridge

@@ -16,7 +16,8 @@
 //
 // # Where it sits
 //
-// kinesis is an AWS adapter of ingest's layer: it imports storagefirst, the
-// Kinesis SDK, aws-lambda-go's events and internal/awsput (the engine the AWS
-// sinks share). The core packages import no AWS package and never this one.
+// kinesis is an AWS adapter of ingest's layer: it imports storagefirst, dlq (for
+// undecodable records), the Kinesis SDK, aws-lambda-go's events and
+// internal/awsput (the engine the AWS sinks share). The core packages import no
+// AWS package and never this one.
 package kinesis

@@ -25,7 +25,9 @@
 //
 // # Where it sits
 //
-// sqs is an AWS adapter of ingest's layer: it imports storagefirst, the
-// SQS SDK, aws-lambda-go's events and internal/awsput (the engine the AWS
-// sinks share). The core packages import no AWS package and never this one.
+// sqs is an AWS adapter of ingest's layer: it imports storagefirst, dlq (for
+// undecodable records), the SQS SDK, aws-lambda-go's events, internal/awsput (the
+// engine the AWS sinks share), internal/awsenv (the envelope decoder dlq.Decode
+// shares) and internal/sqstext. The core packages import no AWS package and never
+// this one.
 package sqs

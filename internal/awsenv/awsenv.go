@@ -1,7 +1,7 @@
 // Package awsenv turns what AWS delivers (an SQS message, with or without an SNS
 // notification or an EventBridge event inside) into the envelope it stands for.
-// It is the one decoder that ingest/sqs gives handlers and dlq.Decode reads
-// redriven messages with, so that a message has the same ID and payload whichever
+// It is the one decoder that ingest/sqs and ingest/eventbridge give handlers and
+// dlq.Decode reads redriven messages with, so that a message has the same ID and payload whichever
 // path reads it, and a replay hits the same idempotency key.
 package awsenv
 

@@ -7,8 +7,9 @@
 // entry never fails another caller's.
 //
 // ingest/eventbridge, ingest/sqs and ingest/kinesis import it; it imports
-// storagefirst and internal/batch, and no AWS package (each sink adapts its own
-// SDK's entries).
+// storagefirst, internal/batch, and of the AWS SDK only the service-independent
+// error types it classifies (aws/retry, smithy-go), no service client (each sink
+// adapts its own SDK's entries).
 package awsput
 
 import (
