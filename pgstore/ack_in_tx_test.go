@@ -85,9 +85,26 @@ func (f *effectFixture) claimOne(t *testing.T) (storagefirst.Envelope, storagefi
 // handler's transaction: every envelope is acked (reported so, with no answer
 // error), the effect and the record are stored once each, the queue is empty, and
 // no acknowledgement went through the Consumer's own Ack.
+//
+// The same holds for an IdempotencyStore of NewIdempotencyStore on the queue's
+// pool and schema.
 func TestConsumerAcksInTheHandlersTransaction(t *testing.T) {
 	t.Parallel()
-	f := newEffectFixture(t)
+	for _, alone := range []bool{false, true} {
+		t.Run(map[bool]string{false: "StoreIdempotency", true: "NewIdempotencyStore"}[alone], func(t *testing.T) {
+			t.Parallel()
+			f := newEffectFixture(t)
+			if alone {
+				idem, err := pgstore.NewIdempotencyStore(f.b.pool, pgstore.Config{Schema: f.b.schema})
+				require.NoError(t, err)
+				f.idem = idem
+			}
+			consumerAcksInTheHandlersTransaction(t, f)
+		})
+	}
+}
+
+func consumerAcksInTheHandlersTransaction(t *testing.T, f *effectFixture) {
 	ctx := testCtx(t)
 	const n = 60
 	envs := make([]storagefirst.Envelope, n)
@@ -238,7 +255,21 @@ func TestAckInTxCompleteBatch(t *testing.T) {
 // database tables, and the Consumer acknowledges as usual.
 func TestAckInTxOnlyForTheSameStore(t *testing.T) {
 	t.Parallel()
-	f := newEffectFixture(t)
+	for _, alone := range []bool{false, true} {
+		t.Run(map[bool]string{false: "StoreIdempotency", true: "NewIdempotencyStore"}[alone], func(t *testing.T) {
+			t.Parallel()
+			f := newEffectFixture(t)
+			if alone {
+				idem, err := pgstore.NewIdempotencyStore(f.b.pool, pgstore.Config{Schema: f.b.schema})
+				require.NoError(t, err)
+				f.idem = idem
+			}
+			ackInTxOnlyForTheSameStore(t, f)
+		})
+	}
+}
+
+func ackInTxOnlyForTheSameStore(t *testing.T, f *effectFixture) {
 	other := setup(t)
 	oq := other.queue(t, "elsewhere")
 	ctx := testCtx(t)

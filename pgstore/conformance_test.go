@@ -54,6 +54,28 @@ func TestIdempotencyConformance(t *testing.T) {
 	})
 }
 
+// TestIdempotencyConformanceAlone: the IdempotencyStore of NewIdempotencyStore
+// (no Store: each Begin its own statement), as a Lambda function uses it behind
+// RDS Proxy, on a schema migrated by the package's Migrate.
+func TestIdempotencyConformanceAlone(t *testing.T) {
+	t.Parallel()
+	sftest.RunIdempotencySuite(t, func(t *testing.T) storagefirst.IdempotencyStore {
+		url, schema := pgtest.NewSchema(t)
+		cfg, err := pgxpool.ParseConfig(url)
+		require.NoError(t, err)
+		cfg.MaxConns = 4
+		pgstore.ConfigurePool(cfg)
+		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+		require.NoError(t, err)
+		t.Cleanup(pool.Close)
+		_, err = pgstore.Migrate(context.Background(), pool, schema)
+		require.NoError(t, err)
+		idem, err := pgstore.NewIdempotencyStore(pool, pgstore.Config{Schema: schema})
+		require.NoError(t, err)
+		return idemWithPaths{IdempotencyStore: idem, pool: pool}
+	})
+}
+
 // pooledStore is a store as it runs behind RDS Proxy or PgBouncer: no prepared
 // statements, no LISTEN.
 func pooledStore(t *testing.T) *pgstore.Store {

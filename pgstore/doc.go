@@ -28,11 +28,15 @@
 //     statement, fenced by its lease token: one commit carries effect, record and
 //     acknowledgement ([Queue.AckTx] does it without Idempotent). Concurrent Begins
 //     (a consumer's workers starting on a claimed batch) share one statement.
+//     [NewIdempotencyStore] makes one without a Store, for a handler whose
+//     deliveries come from elsewhere (a Lambda function behind EventBridge or
+//     SQS): no queues, batching or goroutines, and none of their code linked.
 //   - [Store.WriteTx] runs a transaction, every statement of it bounded by
 //     Config.WriteTimeout, and reports a commit whose outcome is unknown (the
 //     connection died during it) as storagefirst.ErrOutcomeUnknown.
-//   - [Store.Migrate] applies the embedded, versioned migrations under an advisory
-//     lock; cmd/storagefirst runs them by hand.
+//   - [Store.Migrate] (or [Migrate], without a Store, for a deploy step) applies
+//     the embedded, versioned migrations under an advisory lock; cmd/storagefirst
+//     runs them by hand.
 //
 // # Where it sits
 //
@@ -45,7 +49,8 @@
 // Its shape is sqlitestore's, method for method, with pgx.Tx for *sql.Tx; the
 // shared shape is documented once, in storagefirst's package documentation
 // ("Stores"). Extras of its own: [Store.Pool], [Store.Schema], [Store.BatchStats],
-// [Store.Migrate], [Store.MigrationStatus] and [IdempotencyStore.CompleteBatch].
+// [Store.Migrate], [Store.MigrationStatus], [IdempotencyStore.CompleteBatch],
+// [NewIdempotencyStore] and [Migrate].
 //
 // # Managed Postgres
 //

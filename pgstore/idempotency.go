@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,16 +19,70 @@ import (
 // reaper may delete it.
 const ReleasedTTLDefault = storagefirst.IdempotencyTTLDefault
 
-// IdempotencyStore is the Postgres storagefirst.IdempotencyStore of a Store. Its
-// CompleteTx records an outcome in the caller's transaction.
+// IdempotencyStore is the Postgres storagefirst.IdempotencyStore: a Store's
+// (Store.Idempotency), or one on its own (NewIdempotencyStore). Its CompleteTx
+// records an outcome in the caller's transaction. It is safe for concurrent use.
 type IdempotencyStore struct {
-	s *Store
+	pool         *pgxpool.Pool
+	schema       string // unquoted
+	q            idemQueries
+	writeTimeout time.Duration
+	logger       *slog.Logger // nil: slog.Default(), looked up when used
+	// claim runs the upsert of one Begin: through its Store's batcher, so that
+	// concurrent Begins share a statement, or by itself (NewIdempotencyStore).
+	claim func(context.Context, beginItem) (beginOutcome, error)
 }
 
 var _ storagefirst.IdempotencyStore = (*IdempotencyStore)(nil)
 
-// Idempotency returns the store's IdempotencyStore.
-func (s *Store) Idempotency() *IdempotencyStore { return &IdempotencyStore{s: s} }
+// Idempotency returns the store's IdempotencyStore. Concurrent Begins on it share
+// one statement and one commit (see BatchStats).
+func (s *Store) Idempotency() *IdempotencyStore { return s.idem }
+
+// NewIdempotencyStore returns an IdempotencyStore on pool without a Store, for a
+// handler whose deliveries come from elsewhere (a Lambda function behind an
+// EventBridge rule or an SQS queue) and that keeps its idempotency records, and
+// its effects, in Postgres. Of cfg it uses Schema, WriteTimeout,
+// SynchronousBookkeeping and Logger (RunReaper's); it validates them as New does.
+// It starts no goroutine and needs no Close: each Begin runs its own statement,
+// bounded by WriteTimeout (a Store's batches concurrent Begins, which pays only
+// with many workers in one process). It links none of the queues' code, so a
+// Lambda bootstrap that uses only this stays small. The schema must have been
+// migrated (Migrate). CompleteTx still acknowledges a delivery of a Queue whose
+// Store uses the same pool and schema.
+func NewIdempotencyStore(pool *pgxpool.Pool, cfg Config) (*IdempotencyStore, error) {
+	var errs []error
+	if pool == nil {
+		errs = append(errs, errors.New("pgstore: NewIdempotencyStore needs a pool"))
+	}
+	if cfg.Schema == "" {
+		cfg.Schema = SchemaDefault
+	}
+	if !identRE.MatchString(cfg.Schema) {
+		errs = append(errs, fmt.Errorf("%w: %q", ErrInvalidSchema, cfg.Schema))
+	}
+	if cfg.WriteTimeout < 0 {
+		errs = append(errs, errors.New("pgstore: WriteTimeout must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = WriteTimeoutDefault
+	}
+	q := newIdemQueries(queryReplacer(pgx.Identifier{cfg.Schema}.Sanitize(), cfg.SynchronousBookkeeping))
+	i := &IdempotencyStore{pool: pool, schema: cfg.Schema, q: q, writeTimeout: cfg.WriteTimeout, logger: cfg.Logger}
+	i.claim = i.claimAlone
+	return i, nil
+}
+
+// claimAlone runs the upsert of one Begin in its own statement, bounded by
+// WriteTimeout.
+func (i *IdempotencyStore) claimAlone(ctx context.Context, it beginItem) (beginOutcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, i.writeTimeout)
+	defer cancel()
+	return claimOne(ctx, i.pool, i.q.idemBegin, it)
+}
 
 // Begin claims (scope, key) or reports its record; see storagefirst.IdempotencyStore.
 func (i *IdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint string, lease time.Duration) (storagefirst.BeginResult, error) {
@@ -47,20 +102,17 @@ func (i *IdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint st
 		// The batch's result is awaited even when ctx ends first (the batch's own
 		// WriteTimeout bounds it): a claim taken for a caller that has gone is
 		// released below instead of holding the key until its lease runs out.
-		outs, err := i.s.begins.Do(context.WithoutCancel(ctx), []beginItem{{scope: scope, key: key, fingerprint: fingerprint, lease: lease}})
-		if err == nil {
-			err = outs[0].Err
-			if rowRejected(err) {
-				return storagefirst.BeginResult{}, storagefirst.Permanent(fmt.Errorf("%w: scope %q key %q: %w", ErrInvalidIdempotencyKey, scope, key, err))
-			}
+		o, err := i.claim(context.WithoutCancel(ctx), beginItem{scope: scope, key: key, fingerprint: fingerprint, lease: lease})
+		if rowRejected(err) {
+			return storagefirst.BeginResult{}, storagefirst.Permanent(fmt.Errorf("%w: scope %q key %q: %w", ErrInvalidIdempotencyKey, scope, key, err))
 		}
 		if err != nil {
 			return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", err)
 		}
-		if o := outs[0].Value; o.acquired {
+		if o.acquired {
 			c := storagefirst.Claim{Scope: scope, Key: key, Token: o.token, LeaseUntil: o.leaseUntil}
 			if cerr := ctx.Err(); cerr != nil {
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), i.s.cfg.WriteTimeout)
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), i.writeTimeout)
 				rerr := i.Release(rctx, c)
 				cancel()
 				return storagefirst.BeginResult{}, fmt.Errorf("pgstore: idempotency begin: %w", errors.Join(cerr, rerr))
@@ -89,19 +141,19 @@ func (i *IdempotencyStore) Begin(ctx context.Context, scope, key, fingerprint st
 // get reads a record and whether it is live (completed and not expired, or in
 // progress under a lease that has not run out).
 func (i *IdempotencyStore) get(ctx context.Context, scope, key string) (storagefirst.IdempotencyRecord, bool, error) {
-	return i.s.readRecord(ctx, i.s.pool, scope, key)
+	return readRecord(ctx, i.pool, i.q.idemGet, scope, key)
 }
 
-// readRecord reads a record through q (the pool, or a transaction), and whether
-// it is live.
-func (s *Store) readRecord(ctx context.Context, q queryRower, scope, key string) (storagefirst.IdempotencyRecord, bool, error) {
+// readRecord reads a record with get (idemGet) through q (the pool, or a
+// transaction), and whether it is live.
+func readRecord(ctx context.Context, q queryRower, get, scope, key string) (storagefirst.IdempotencyRecord, bool, error) {
 	r := storagefirst.IdempotencyRecord{Scope: scope, Key: key}
 	var (
 		state             string
 		leaseUntil, expAt *time.Time
 		live              bool
 	)
-	err := q.QueryRow(ctx, s.q.idemGet, scope, key).Scan(&r.Fingerprint, &state, &r.Token, &leaseUntil,
+	err := q.QueryRow(ctx, get, scope, key).Scan(&r.Fingerprint, &state, &r.Token, &leaseUntil,
 		&r.Outcome.Error, &r.Outcome.Result, &expAt, &live)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, false, fmt.Errorf("%w: scope %q key %q", storagefirst.ErrNotFound, scope, key)
@@ -130,7 +182,7 @@ func (i *IdempotencyStore) Get(ctx context.Context, scope, key string) (storagef
 
 // Complete stores outcome under claim, in its own transaction.
 func (i *IdempotencyStore) Complete(ctx context.Context, c storagefirst.Claim, outcome storagefirst.Outcome, ttl time.Duration) error {
-	return i.complete(ctx, i.s.pool, c, outcome, ttl)
+	return i.complete(ctx, i.pool, c, outcome, ttl)
 }
 
 // CompleteTx stores outcome under claim inside tx, the transaction that applied the
@@ -161,7 +213,7 @@ func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagef
 	mine := ok && held.SameAs(c)
 	if q, l, ack := i.deliveryToAck(ctx, mine); ack {
 		var discard [2]any
-		err := tx.QueryRow(ctx, i.s.q.idemCompleteAck, append(completeArgs(c, outcome, ttl), q.name, l.ID, l.Token)...).Scan(&discard[0], &discard[1])
+		err := tx.QueryRow(ctx, i.q.idemCompleteAck, append(completeArgs(c, outcome, ttl), q, l.ID, l.Token)...).Scan(&discard[0], &discard[1])
 		if err := completeAckErr(c, l, err, "idempotency complete and ack"); err != nil {
 			return err
 		}
@@ -178,25 +230,37 @@ func (i *IdempotencyStore) CompleteTx(ctx context.Context, tx pgx.Tx, c storagef
 	return nil
 }
 
-// deliveryToAck returns the queue and lease of the delivery in ctx when a
+// deliveryToAck returns the queue name and lease of the delivery in ctx when a
 // completion of the claim in ctx (mine) should acknowledge it in the same
-// transaction: the queue is a Queue of this store (the same Store, or one on the
-// same pool and schema), so that its envelopes live in the database of the
-// idempotency records.
-func (i *IdempotencyStore) deliveryToAck(ctx context.Context, mine bool) (*Queue, storagefirst.Lease, bool) {
+// transaction: the queue is a Queue of a Store on the same pool and schema, so
+// that its envelopes live in the database of the idempotency records.
+func (i *IdempotencyStore) deliveryToAck(ctx context.Context, mine bool) (string, storagefirst.Lease, bool) {
 	if !mine || !storagefirst.ClaimAcksDelivery(ctx) {
-		return nil, storagefirst.Lease{}, false
+		return "", storagefirst.Lease{}, false
 	}
 	sq, l, ok := storagefirst.DeliveryLeaseFromContext(ctx)
 	if !ok {
-		return nil, storagefirst.Lease{}, false
+		return "", storagefirst.Lease{}, false
 	}
-	q, ok := sq.(*Queue)
-	if !ok || !i.s.sameDatabase(q.s) {
-		return nil, storagefirst.Lease{}, false
+	// An interface, not *Queue: an IdempotencyStore used without queues
+	// (NewIdempotencyStore) then links none of their code.
+	q, ok := sq.(ackTarget)
+	if !ok {
+		return "", storagefirst.Lease{}, false
 	}
-	return q, l, true
+	pool, schema, name := q.ackTarget()
+	if pool != i.pool || schema != i.schema {
+		return "", storagefirst.Lease{}, false
+	}
+	return name, l, true
 }
+
+// ackTarget is a Queue as deliveryToAck sees it.
+type ackTarget interface {
+	ackTarget() (pool *pgxpool.Pool, schema, queue string)
+}
+
+func (q *Queue) ackTarget() (*pgxpool.Pool, string, string) { return q.s.pool, q.s.cfg.Schema, q.name }
 
 // CompleteFromContext is CompleteTx with the claim the Idempotent middleware put in
 // ctx, an empty (success) outcome and the claim's TTL (the middleware's configured
@@ -220,7 +284,7 @@ var (
 
 func (i *IdempotencyStore) complete(ctx context.Context, db queryRower, c storagefirst.Claim, o storagefirst.Outcome, ttl time.Duration) error {
 	var discard any
-	err := db.QueryRow(ctx, i.s.q.idemComplete, completeArgs(c, o, ttl)...).Scan(&discard)
+	err := db.QueryRow(ctx, i.q.idemComplete, completeArgs(c, o, ttl)...).Scan(&discard)
 	return completeErr(c, err, "idempotency complete")
 }
 
@@ -277,9 +341,9 @@ func (i *IdempotencyStore) CompleteBatch(ctx context.Context, db BatchSender, b 
 	}
 	q, l, ack := i.deliveryToAck(ctx, true)
 	if ack {
-		b.Queue(i.s.q.idemCompleteAck, append(completeArgs(c, outcome, 0), q.name, l.ID, l.Token)...)
+		b.Queue(i.q.idemCompleteAck, append(completeArgs(c, outcome, 0), q, l.ID, l.Token)...)
 	} else {
-		b.Queue(i.s.q.idemComplete, completeArgs(c, outcome, 0)...)
+		b.Queue(i.q.idemComplete, completeArgs(c, outcome, 0)...)
 	}
 	if err := completeAckErr(c, l, db.SendBatch(ctx, b).Close(), "complete batch"); err != nil {
 		return err
@@ -295,7 +359,7 @@ var errNoClaim = errors.New("pgstore: no idempotency claim in the context (is th
 
 // Release gives up claim after a retryable failure.
 func (i *IdempotencyStore) Release(ctx context.Context, c storagefirst.Claim) error {
-	tag, err := i.s.pool.Exec(ctx, i.s.q.idemRelease, c.Scope, c.Key, c.Token, ReleasedTTLDefault)
+	tag, err := i.pool.Exec(ctx, i.q.idemRelease, c.Scope, c.Key, c.Token, ReleasedTTLDefault)
 	if err != nil {
 		return fmt.Errorf("pgstore: idempotency release: %w", err)
 	}
@@ -310,7 +374,7 @@ func (i *IdempotencyStore) Extend(ctx context.Context, c storagefirst.Claim, lea
 	if lease <= 0 {
 		return storagefirst.Claim{}, fmt.Errorf("pgstore: Extend needs a positive lease, got %v", lease)
 	}
-	err := i.s.pool.QueryRow(ctx, i.s.q.idemExtend, c.Scope, c.Key, c.Token, lease).Scan(&c.LeaseUntil)
+	err := i.pool.QueryRow(ctx, i.q.idemExtend, c.Scope, c.Key, c.Token, lease).Scan(&c.LeaseUntil)
 	if err == nil {
 		return c, nil
 	}
@@ -329,7 +393,7 @@ func (i *IdempotencyStore) Extend(ctx context.Context, c storagefirst.Claim, lea
 
 // Delete removes the record of (scope, key), whatever its state.
 func (i *IdempotencyStore) Delete(ctx context.Context, scope, key string) error {
-	if _, err := i.s.pool.Exec(ctx, i.s.q.idemDelete, scope, key); err != nil {
+	if _, err := i.pool.Exec(ctx, i.q.idemDelete, scope, key); err != nil {
 		return fmt.Errorf("pgstore: idempotency delete: %w", err)
 	}
 	return nil
@@ -351,7 +415,7 @@ func (i *IdempotencyStore) Reap(ctx context.Context, staleAfter time.Duration, l
 	if limit <= 0 {
 		limit = ReapLimitDefault
 	}
-	tag, err := i.s.pool.Exec(ctx, i.s.q.idemReap, max(staleAfter, 0), limit)
+	tag, err := i.pool.Exec(ctx, i.q.idemReap, max(staleAfter, 0), limit)
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: idempotency reap: %w", err)
 	}
@@ -368,6 +432,10 @@ func (i *IdempotencyStore) RunReaper(ctx context.Context, interval, staleAfter t
 	reap.Run(ctx, interval, ReapLimitDefault, func(ctx context.Context) (int64, error) {
 		return i.Reap(ctx, staleAfter, ReapLimitDefault)
 	}, func(err error) {
-		i.s.cfg.Logger.WarnContext(ctx, "pgstore: reaping idempotency records failed", "error", err)
+		logger := i.logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.WarnContext(ctx, "pgstore: reaping idempotency records failed", "error", err)
 	})
 }

@@ -46,6 +46,28 @@ func (s *Store) execBegin(ctx context.Context, items []beginItem) ([]batch.Outco
 	return batch.Isolate(ctx, items, s.beginMany, rowRejected), nil
 }
 
+// claimBatched runs the upsert of one Begin through the store's batcher.
+func (s *Store) claimBatched(ctx context.Context, it beginItem) (beginOutcome, error) {
+	outs, err := s.begins.Do(ctx, []beginItem{it})
+	if err != nil {
+		return beginOutcome{}, err
+	}
+	return outs[0].Value, outs[0].Err
+}
+
+// claimOne runs the upsert of one Begin (idemBegin) on db.
+func claimOne(ctx context.Context, db queryRower, idemBegin string, it beginItem) (beginOutcome, error) {
+	var o beginOutcome
+	err := db.QueryRow(ctx, idemBegin, it.scope, it.key, it.fingerprint, it.lease).Scan(&o.token, &o.leaseUntil)
+	switch {
+	case err == nil:
+		o.acquired = true
+	case errors.Is(err, pgx.ErrNoRows):
+		err = nil // the key has a live record
+	}
+	return o, err
+}
+
 // beginMany is one execution of a batched claim (see execBegin).
 func (s *Store) beginMany(ctx context.Context, items []beginItem) ([]beginOutcome, error) {
 	type key struct{ scope, key string }
@@ -71,15 +93,11 @@ func (s *Store) beginMany(ctx context.Context, items []beginItem) ([]beginOutcom
 	if n == 1 {
 		// A lone Begin skips the arrays.
 		it := items[uniq[0]]
-		var o beginOutcome
-		err := s.pool.QueryRow(ctx, s.q.idemBegin, it.scope, it.key, it.fingerprint, it.lease).Scan(&o.token, &o.leaseUntil)
-		switch {
-		case err == nil:
-			o.acquired = true
-			got[key{it.scope, it.key}] = o
-		case !errors.Is(err, pgx.ErrNoRows):
+		o, err := claimOne(ctx, s.pool, s.q.idemBegin, it)
+		if err != nil {
 			return nil, err
 		}
+		got[key{it.scope, it.key}] = o
 	} else {
 		rows, err := s.pool.Query(ctx, s.q.idemBeginMany, scopes, keys, fps, leases)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/storagefirst/storagefirst-go/pgstore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
@@ -15,17 +16,17 @@ import (
 // batched completions offered to the conformance suite.
 type idemWithPaths struct {
 	*pgstore.IdempotencyStore
-	store *pgstore.Store
+	pool *pgxpool.Pool
 }
 
 func withCompletionPaths(s *pgstore.Store) idemWithPaths {
-	return idemWithPaths{IdempotencyStore: s.Idempotency(), store: s}
+	return idemWithPaths{IdempotencyStore: s.Idempotency(), pool: s.Pool()}
 }
 
 // IdempotencyCompletionPaths: CompleteFromContext and CompleteTx (given no TTL)
 // in a transaction that also writes, and CompleteBatch after a statement.
 func (i idemWithPaths) IdempotencyCompletionPaths() []sftest.CompletionPath {
-	pool := i.store.Pool()
+	pool := i.pool
 	return []sftest.CompletionPath{
 		{Name: "CompleteFromContext", Complete: func(ctx context.Context) error {
 			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {

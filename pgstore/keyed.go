@@ -201,7 +201,7 @@ func (s *Store) recordKey(ctx context.Context, tx pgx.Tx, p storagefirst.KeyedPu
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return storagefirst.KeyedResult{}, fmt.Errorf("pgstore: idempotency record: %w", err)
 		}
-		r, live, err := s.readRecord(ctx, tx, p.Scope, p.Key)
+		r, live, err := readRecord(ctx, tx, s.q.idemGet, p.Scope, p.Key)
 		if errors.Is(err, storagefirst.ErrNotFound) || err == nil && !live {
 			continue
 		}

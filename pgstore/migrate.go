@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 //go:embed migrations/*.sql
@@ -50,14 +52,36 @@ func Migrations() ([]Migration, error) {
 // keyed by the schema, so instances starting at once apply each version exactly
 // once. It returns the versions it applied (none when the schema is up to date).
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	return migrate(ctx, s.pool, s.cfg.Schema)
+}
+
+// Migrate is Store.Migrate without a Store, for a deploy step (a migration job,
+// a Lambda custom resource) that needs nothing else of the package: it migrates
+// schema (SchemaDefault when empty; validated as Config.Schema) on pool.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) ([]int, error) {
+	if pool == nil {
+		return nil, errors.New("pgstore: Migrate needs a pool")
+	}
+	if schema == "" {
+		schema = SchemaDefault
+	}
+	if !identRE.MatchString(schema) {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
+	}
+	return migrate(ctx, pool, schema)
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) ([]int, error) {
 	ms, err := Migrations()
 	if err != nil {
 		return nil, err
 	}
-	lockKey := "storagefirst.migrate." + s.cfg.Schema
+	quoted := pgx.Identifier{schema}.Sanitize()
+	fill := strings.NewReplacer("{{token}}", strings.ReplaceAll(fencingToken, "{{schema}}", quoted), "{{schema}}", quoted)
+	lockKey := "storagefirst.migrate." + schema
 	var applied []int
 	for _, m := range ms {
-		done, err := s.applyOne(ctx, lockKey, m)
+		done, err := applyOne(ctx, pool, fill, lockKey, m)
 		if err != nil {
 			return applied, fmt.Errorf("pgstore: migration %s: %w", m.Name, err)
 		}
@@ -68,28 +92,30 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	return applied, nil
 }
 
-func (s *Store) applyOne(ctx context.Context, lockKey string, m Migration) (bool, error) {
+// applyOne applies m unless it is recorded as applied; fill fills in the
+// templates' {{schema}} and {{token}} (as Store.sql).
+func applyOne(ctx context.Context, pool *pgxpool.Pool, fill *strings.Replacer, lockKey string, m Migration) (bool, error) {
 	applied := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", lockKey); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, s.sql(`CREATE SCHEMA IF NOT EXISTS {{schema}};
+		if _, err := tx.Exec(ctx, fill.Replace(`CREATE SCHEMA IF NOT EXISTS {{schema}};
 			CREATE TABLE IF NOT EXISTS {{schema}}.schema_migrations (
 				version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)); err != nil {
 			return err
 		}
 		var exists bool
-		if err := tx.QueryRow(ctx, s.sql("SELECT EXISTS (SELECT 1 FROM {{schema}}.schema_migrations WHERE version = $1)"), m.Version).Scan(&exists); err != nil {
+		if err := tx.QueryRow(ctx, fill.Replace("SELECT EXISTS (SELECT 1 FROM {{schema}}.schema_migrations WHERE version = $1)"), m.Version).Scan(&exists); err != nil {
 			return err
 		}
 		if exists {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, s.sql(m.SQL)); err != nil {
+		if _, err := tx.Exec(ctx, fill.Replace(m.SQL)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, s.sql("INSERT INTO {{schema}}.schema_migrations (version, name) VALUES ($1, $2)"), m.Version, m.Name); err != nil {
+		if _, err := tx.Exec(ctx, fill.Replace("INSERT INTO {{schema}}.schema_migrations (version, name) VALUES ($1, $2)"), m.Version, m.Name); err != nil {
 			return err
 		}
 		applied = true

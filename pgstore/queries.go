@@ -10,10 +10,17 @@ const storagefirstReplayedAt = storagefirst.MetadataReplayedAt
 
 // queries holds the store's SQL with the schema filled in, built once per Store.
 type queries struct {
-	insert, insertOne, claim, retry, release, deadLetter, extend, ack   string
-	listDead, listDeadType, sendDead, requeue, deleteDead, stats        string
-	idemBegin, idemGet, idemComplete, idemRelease, idemReap, idemDelete string
-	idemExtend, idemBeginMany, idemCompleteAck, ackLeased, notify       string
+	idemQueries
+	insert, insertOne, claim, retry, release, deadLetter, extend, ack string
+	listDead, listDeadType, sendDead, requeue, deleteDead, stats      string
+	ackLeased, notify                                                 string
+}
+
+// idemQueries is the SQL of an IdempotencyStore, apart from the queues' so that
+// one made by NewIdempotencyStore carries none of theirs.
+type idemQueries struct {
+	idemBegin, idemBeginMany, idemGet, idemComplete, idemCompleteAck string
+	idemRelease, idemReap, idemDelete, idemExtend                    string
 }
 
 // fencingToken is the SQL of a new fencing token (of a queue lease or an
@@ -49,12 +56,9 @@ const idemTakeOver = `ON CONFLICT (scope, key) DO UPDATE
 // which at-least-once delivery and idempotency absorb; what is acknowledged to
 // clients (Put) and recorded as done (Complete) always commits durably.
 func newQueries(schema string, synchronous bool) queries {
-	bk := "(SELECT set_config('synchronous_commit', 'off', true)) AS bk"
-	if synchronous {
-		bk = "(SELECT NULL) AS bk"
-	}
-	r := strings.NewReplacer("{{token}}", strings.ReplaceAll(fencingToken, "{{schema}}", schema), "{{schema}}", schema, "{{bk}}", bk)
+	r := queryReplacer(schema, synchronous)
 	return queries{
+		idemQueries: newIdemQueries(r),
 		// Columns as arrays, one row per element: one statement per batch.
 		// The NOTIFY rides in the same statement ($10: whether to send it; Postgres
 		// folds identical notifications of one transaction into one). An ID already
@@ -161,6 +165,26 @@ func newQueries(schema string, synchronous bool) queries {
 			FROM (SELECT count(*) FILTER (WHERE state = 0) AS scheduled, count(*) FILTER (WHERE state = 1) AS in_flight
 				FROM {{schema}}.envelopes WHERE queue = $1 AND state < 2 AND available_at > now()) f`),
 
+		ackLeased: r.Replace(`SELECT {{schema}}.ack_leased($1, $2, $3)`),
+		// The wake-up sent after a group commit of Put, in a transaction of its own
+		// that need not wait for a flush (see notifier).
+		notify: r.Replace(`SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q, {{bk}}`),
+	}
+}
+
+// queryReplacer fills in the templates' {{schema}}, {{token}} and {{bk}} (see
+// newQueries).
+func queryReplacer(schema string, synchronous bool) *strings.Replacer {
+	bk := "(SELECT set_config('synchronous_commit', 'off', true)) AS bk"
+	if synchronous {
+		bk = "(SELECT NULL) AS bk"
+	}
+	return strings.NewReplacer("{{token}}", strings.ReplaceAll(fencingToken, "{{schema}}", schema), "{{schema}}", schema, "{{bk}}", bk)
+}
+
+// newIdemQueries builds the SQL of an IdempotencyStore with r (queryReplacer).
+func newIdemQueries(r *strings.Replacer) idemQueries {
+	return idemQueries{
 		// The upsert claims the key when it is free; otherwise it changes nothing
 		// and the caller reads the record.
 		idemBegin: r.Replace(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, lease_until)
@@ -181,10 +205,6 @@ func newQueries(schema string, synchronous bool) queries {
 		// claim, SF001; a lost queue lease, SF002) fails the transaction.
 		idemCompleteAck: r.Replace(`SELECT {{schema}}.idempotency_complete($1, $2, $3, $4, $5, $6::interval),
 				{{schema}}.ack_leased($7, $8, $9)`),
-		ackLeased: r.Replace(`SELECT {{schema}}.ack_leased($1, $2, $3)`),
-		// The wake-up sent after a group commit of Put, in a transaction of its own
-		// that need not wait for a flush (see notifier).
-		notify: r.Replace(`SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q, {{bk}}`),
 		idemGet: r.Replace(`SELECT fingerprint, state, token, lease_until, outcome_error, outcome_result, expires_at,
 				(state = 'completed' AND expires_at > now()) OR (state = 'in_progress' AND lease_until > now())
 			FROM {{schema}}.idempotency WHERE scope = $1 AND key = $2`),

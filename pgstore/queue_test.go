@@ -258,15 +258,22 @@ func TestMigrateConcurrentlyAndAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, applied, "re-run is a no-op")
 
-	// A fresh schema, migrated by four instances at once.
+	// A fresh schema, migrated by four instances at once: two through a Store,
+	// two through the package's Migrate (a deploy step without a Store).
 	fresh := b.schema + "_fresh"
 	t.Cleanup(func() { _, _ = b.pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+fresh+" CASCADE") })
 	var wg sync.WaitGroup
 	var total atomic.Int32
-	for range 4 {
+	for i := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if i%2 == 1 {
+				got, err := pgstore.Migrate(ctx, b.pool, fresh)
+				assertNoErr(t, err)
+				total.Add(int32(len(got)))
+				return
+			}
 			s, err := pgstore.New(b.pool, pgstore.Config{Schema: fresh})
 			if !assertNoErr(t, err) {
 				return
@@ -287,6 +294,19 @@ func TestMigrateConcurrentlyAndAgain(t *testing.T) {
 	versions, err := s.MigrationStatus(ctx)
 	require.NoError(t, err)
 	require.Len(t, versions, len(ms))
+	again, err := pgstore.Migrate(ctx, b.pool, fresh)
+	require.NoError(t, err)
+	require.Empty(t, again, "re-run is a no-op")
+}
+
+// The package's Migrate validates as New does, before it touches the database.
+func TestMigrateWithoutAStoreValidates(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := pgstore.Migrate(testCtx(t), b.pool, "a-b")
+	require.ErrorIs(t, err, pgstore.ErrInvalidSchema)
+	_, err = pgstore.Migrate(testCtx(t), nil, b.schema)
+	require.ErrorContains(t, err, "needs a pool")
 }
 
 func TestSchemaNameIsValidated(t *testing.T) {
@@ -295,7 +315,12 @@ func TestSchemaNameIsValidated(t *testing.T) {
 	for _, bad := range []string{"Robert'); DROP TABLE students;--", "a-b", "1abc", "UPPER"} {
 		_, err := pgstore.New(b.pool, pgstore.Config{Schema: bad})
 		require.ErrorIs(t, err, pgstore.ErrInvalidSchema, bad)
+		_, err = pgstore.NewIdempotencyStore(b.pool, pgstore.Config{Schema: bad})
+		require.ErrorIs(t, err, pgstore.ErrInvalidSchema, bad)
 	}
+	_, err := pgstore.NewIdempotencyStore(nil, pgstore.Config{WriteTimeout: -1})
+	require.ErrorContains(t, err, "needs a pool")
+	require.ErrorContains(t, err, "WriteTimeout must not be negative")
 }
 
 func TestAckOfAStaleLeaseInTheSameBatch(t *testing.T) {

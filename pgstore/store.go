@@ -99,6 +99,7 @@ type Store struct {
 	acks   *batch.Batcher[ackItem, bool]
 	begins *batch.Batcher[beginItem, batch.Outcome[beginOutcome]]
 	wakes  *notifier
+	idem   *IdempotencyStore
 
 	mu       sync.Mutex
 	listener *listener
@@ -146,6 +147,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	s.acks = batch.New(s.ctx, bc, s.execAck)
 	s.begins = batch.New(s.ctx, bc, s.execBegin)
 	s.wakes = newNotifier(s)
+	s.idem = &IdempotencyStore{pool: pool, schema: cfg.Schema, q: s.q.idemQueries, writeTimeout: cfg.WriteTimeout, logger: cfg.Logger}
+	s.idem.claim = s.claimBatched
 	return s, nil
 }
 
