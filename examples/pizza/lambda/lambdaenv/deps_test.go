@@ -1,7 +1,9 @@
 package lambdaenv_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,7 +25,7 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 		"github.com/aws/aws-sdk-go-v2/service/sfn",
 		"github.com/aws/aws-sdk-go-v2/service/eventbridge",
 	}
-	for _, fn := range []string{"create-order", "cancel-order", "list-orders", "migrate"} {
+	for _, fn := range functions {
 		t.Run(fn, func(t *testing.T) {
 			out, err := exec.Command("go", "list", "-deps", "../"+fn).CombinedOutput()
 			require.NoError(t, err, string(out))
@@ -38,3 +40,52 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 		})
 	}
 }
+
+// TestFunctionsLinkNoQueueCode: a package a function imports can still bring
+// code it never runs; the linker keeps only what is reachable, so the symbols
+// tell. No function runs a pgstore.Store (its group commits, LISTEN, queues):
+// create-order keeps its idempotency records with pgstore.NewIdempotencyStore,
+// migrate migrates with pgstore.Migrate. Only migrate reads the database secret,
+// and only create-order keeps idempotency records.
+func TestFunctionsLinkNoQueueCode(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"build", "-tags", "lambda.norpc", "-o", dir + string(filepath.Separator)}
+	for _, fn := range functions {
+		args = append(args, "../"+fn)
+	}
+	build := exec.Command("go", args...)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+	const mod = "github.com/storagefirst/storagefirst-go/"
+	for _, fn := range functions {
+		t.Run(fn, func(t *testing.T) {
+			out, err := exec.Command("go", "tool", "nm", filepath.Join(dir, fn)).Output()
+			require.NoError(t, err)
+			var syms []string
+			for line := range strings.Lines(string(out)) {
+				if f := strings.Fields(line); len(f) >= 3 {
+					syms = append(syms, strings.Join(f[2:], " "))
+				}
+			}
+			require.NotEmpty(t, syms)
+			forbidden := []string{mod + "internal/batch.", mod + "pgstore.(*Store).", mod + "pgstore.(*Queue).",
+				mod + "pgstore.(*listener).", mod + "pgstore.(*notifier)."}
+			if fn != "migrate" {
+				forbidden = append(forbidden, mod+"examples/pizza/lambda/lambdaenv.SecretPassword")
+			}
+			if fn != "create-order" {
+				forbidden = append(forbidden, mod+"pgstore.(*IdempotencyStore).")
+			}
+			for _, s := range syms {
+				require.NotEqual(t, mod+"pgstore.New", s, "%s links pgstore.New", fn)
+				for _, f := range forbidden {
+					require.False(t, strings.HasPrefix(s, f), "%s links %s", fn, s)
+				}
+			}
+		})
+	}
+}
+
+// functions are the Lambda entry points, in examples/pizza/lambda.
+var functions = []string{"create-order", "cancel-order", "list-orders", "migrate"}

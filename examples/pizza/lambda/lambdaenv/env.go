@@ -1,6 +1,6 @@
 // Package lambdaenv sets up what each pizza Lambda needs, once per container:
 // the Postgres connection (RDS Proxy with IAM authentication, or a plain URL) and
-// only the part of the shop that function runs (Creates, Cancels, Reads; Open for
+// only the part of the shop that function runs (Creates, Cancels, Reads; Migrate for
 // the migrations), so that each links no more than it uses.
 package lambdaenv
 
@@ -13,6 +13,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -24,7 +25,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
-// Environment variables read by Open.
+// Environment variables read by Pool and the setups.
 const (
 	EnvDatabaseURL = "PIZZA_DATABASE_URL" // a full URL (local runs); else the next four
 	EnvDBHost      = "PIZZA_DB_HOST"      // the RDS Proxy endpoint (the cluster's for migrate)
@@ -50,26 +51,44 @@ func getenv(k, def string) string {
 	return def
 }
 
-// Open opens the backend described by the environment. migrate applies the
-// migrations and, when EnvDBWriter and EnvDBReader name them, creates the
-// application roles (the migrate function only).
-func Open(ctx context.Context, migrate bool) (*pgshop.Postgres, error) {
-	pool, pooled, err := Pool(ctx)
+// Migrate applies the migrations (pgshop.Migrate) to the database the
+// environment describes and, when EnvDBWriter and EnvDBReader name them, creates
+// the application roles: the migrate function's work, without a store.
+func Migrate(ctx context.Context) error {
+	pool, err := MigrationPool(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b, err := pgshop.OpenPostgresPool(ctx, pool, pgshop.PostgresOptions{Schema: getenv(EnvSchema, "pizza"), Pooled: pooled, Migrate: migrate,
-		Roles: pgshop.Roles{Writer: os.Getenv(EnvDBWriter), Reader: os.Getenv(EnvDBReader)}})
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return b, nil
+	defer pool.Close()
+	return pgshop.Migrate(ctx, pool, getenv(EnvSchema, "pizza"),
+		pgshop.Roles{Writer: os.Getenv(EnvDBWriter), Reader: os.Getenv(EnvDBReader)})
 }
 
-// Pool connects to the database the environment describes; pooled reports a
-// transaction pooler (RDS Proxy) in between.
+// Pool connects to the database the environment describes, with an IAM token
+// per connection (pgstore/rdsiam) unless EnvDatabaseURL gives a whole URL;
+// pooled reports a transaction pooler (RDS Proxy) in between.
 func Pool(ctx context.Context) (pool *pgxpool.Pool, pooled bool, err error) {
+	return connect(ctx, nil)
+}
+
+// MigrationPool is Pool for the migrate function: with EnvDBSecretARN set, it
+// connects with the password of that Secrets Manager secret (the cluster's
+// master user: the RDS Proxy is IAM-only) instead of an IAM token. The other
+// functions use Pool, and so do not link the secret's reading.
+func MigrationPool(ctx context.Context) (*pgxpool.Pool, error) {
+	pool, _, err := connect(ctx, func(ctx context.Context, awsCfg aws.Config) (string, error) {
+		arn := os.Getenv(EnvDBSecretARN)
+		if arn == "" {
+			return "", nil
+		}
+		return SecretPassword(ctx, http.DefaultClient, awsCfg.Region, awsCfg.Credentials, arn)
+	})
+	return pool, err
+}
+
+// connect is Pool; password, when not nil, may return a password to use
+// instead of IAM authentication.
+func connect(ctx context.Context, password func(context.Context, aws.Config) (string, error)) (pool *pgxpool.Pool, pooled bool, err error) {
 	dsn := os.Getenv(EnvDatabaseURL)
 	iam := dsn == ""
 	if iam {
@@ -95,11 +114,13 @@ func Pool(ctx context.Context) (pool *pgxpool.Pool, pooled bool, err error) {
 		if err != nil {
 			return nil, false, err
 		}
-		if arn := os.Getenv(EnvDBSecretARN); arn != "" {
-			pw, err := SecretPassword(ctx, http.DefaultClient, awsCfg.Region, awsCfg.Credentials, arn)
-			if err != nil {
+		pw := ""
+		if password != nil {
+			if pw, err = password(ctx, awsCfg); err != nil {
 				return nil, false, err
 			}
+		}
+		if pw != "" {
 			cfg.ConnConfig.Password = pw
 		} else {
 			rdsiam.Auth(cfg, awsCfg.Region, awsCfg.Credentials)
@@ -122,16 +143,18 @@ func Reads(ctx context.Context) (http.Handler, error) {
 // Creates is the create-order consumer's handler chain (shop.CreateHandlerFor)
 // on the backend the environment describes.
 func Creates(ctx context.Context) (storagefirst.Handler, error) {
-	pool, pooled, err := Pool(ctx)
+	pool, _, err := Pool(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b, err := pgshop.Attach(pool, getenv(EnvSchema, "pizza"), pooled)
+	// The orders table and the idempotency records alone (no store, no queues):
+	// the envelopes come from EventBridge.
+	c, err := pgshop.NewCreator(pool, getenv(EnvSchema, "pizza"))
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	h, err := shop.CreateHandlerFor(b.Orders(), b.Idempotency())
+	h, err := shop.CreateHandlerFor(c, c.Idempotency())
 	if err != nil {
 		pool.Close()
 		return nil, err

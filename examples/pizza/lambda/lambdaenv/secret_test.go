@@ -44,8 +44,8 @@ func setAWSEnv(t *testing.T, endpoint string) {
 }
 
 // The migrate function connects to the cluster directly, as the master user,
-// with the password of the cluster's secret (the RDS Proxy is IAM-only): Pool
-// reads it from Secrets Manager, signed, and uses it instead of an IAM token.
+// with the password of the cluster's secret (the RDS Proxy is IAM-only):
+// MigrationPool reads it from Secrets Manager, signed, and uses it instead of an IAM token.
 func TestPoolUsesTheSecretsPassword(t *testing.T) {
 	const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pizza-db"
 	srv := fakeSecretsManager(t, arn, `{"username":"pizza_admin","password":"s3cr3t!"}`)
@@ -55,7 +55,7 @@ func TestPoolUsesTheSecretsPassword(t *testing.T) {
 	t.Setenv(lambdaenv.EnvDBUser, "pizza_admin")
 	t.Setenv(lambdaenv.EnvPooled, "false")
 	t.Setenv(lambdaenv.EnvDBSecretARN, arn)
-	pool, _, err := lambdaenv.Pool(context.Background()) // connects lazily
+	pool, err := lambdaenv.MigrationPool(context.Background()) // connects lazily
 	require.NoError(t, err)
 	defer pool.Close()
 	cfg := pool.Config()
@@ -64,13 +64,21 @@ func TestPoolUsesTheSecretsPassword(t *testing.T) {
 	require.NotNil(t, cfg.ConnConfig.TLSConfig, "TLS to the cluster")
 
 	t.Setenv(lambdaenv.EnvDBSecretARN, arn+"-other")
-	_, _, err = lambdaenv.Pool(context.Background())
+	_, err = lambdaenv.MigrationPool(context.Background())
 	require.ErrorIs(t, err, lambdaenv.ErrSecret)
 	require.Contains(t, err.Error(), "ResourceNotFoundException")
 
-	// Without a secret: IAM authentication (the other functions, through the proxy).
-	t.Setenv(lambdaenv.EnvDBSecretARN, "")
+	// The other functions' Pool: IAM authentication (through the proxy), even
+	// with a secret named.
 	pool, _, err = lambdaenv.Pool(context.Background())
+	require.NoError(t, err)
+	defer pool.Close()
+	require.Empty(t, pool.Config().ConnConfig.Password)
+	require.NotNil(t, pool.Config().BeforeConnect)
+
+	// Without a secret: IAM authentication for the migrations too.
+	t.Setenv(lambdaenv.EnvDBSecretARN, "")
+	pool, err = lambdaenv.MigrationPool(context.Background())
 	require.NoError(t, err)
 	defer pool.Close()
 	require.Empty(t, pool.Config().ConnConfig.Password)

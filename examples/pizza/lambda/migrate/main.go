@@ -26,11 +26,9 @@ func handle(ctx context.Context, e event) (map[string]any, error) {
 	if e.RequestType == "Delete" {
 		return map[string]any{"PhysicalResourceId": id}, nil
 	}
-	b, err := lambdaenv.Open(ctx, true)
-	if err != nil {
+	if err := lambdaenv.Migrate(ctx); err != nil {
 		return nil, err
 	}
-	defer b.Close()
 	log.Printf("migrations applied (%s)", e.RequestType)
 	return map[string]any{"PhysicalResourceId": id}, nil
 }

@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/storagefirst/storagefirst-go/pgstore"
 )
 
 // The shop's own migrations, applied after pgstore's in the same schema. Their
@@ -47,8 +50,11 @@ func (r Roles) validate() error {
 	return nil
 }
 
-func (b *Postgres) migrate(ctx context.Context, schema string, roles Roles) error {
-	if _, err := b.store.Migrate(ctx); err != nil {
+// Migrate applies pgstore's migrations and then the shop's to schema, through
+// pool; with roles (not the zero value), it creates them and their grants. A
+// deploy step runs it alone (the migrate Lambda function), without a store.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, roles Roles) error {
+	if _, err := pgstore.Migrate(ctx, pool, schema); err != nil {
 		return err
 	}
 	withRoles := roles != Roles{}
@@ -73,7 +79,7 @@ func (b *Postgres) migrate(ctx context.Context, schema string, roles Roles) erro
 		if err != nil {
 			return err
 		}
-		if _, err := b.pool.Exec(ctx, fill.Replace(string(sql))); err != nil {
+		if _, err := pool.Exec(ctx, fill.Replace(string(sql))); err != nil {
 			return fmt.Errorf("pgshop: migration %s: %w", name, err)
 		}
 	}

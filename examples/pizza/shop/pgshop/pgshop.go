@@ -60,7 +60,7 @@ func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOpti
 		return nil, err
 	}
 	if opts.Migrate {
-		if err := b.migrate(ctx, opts.Schema, opts.Roles); err != nil {
+		if err := Migrate(ctx, pool, b.store.Schema(), opts.Roles); err != nil {
 			b.store.Close()
 			return nil, err
 		}
@@ -129,14 +129,43 @@ func (o pgOrders) Accept(ctx context.Context, p storagefirst.KeyedPut, ord shop.
 }
 
 func (o pgOrders) Create(ctx context.Context, ord shop.Order) error {
+	return Creator{pool: o.b.pool, table: o.b.table, idem: o.b.store.Idempotency()}.Create(ctx, ord)
+}
+
+// Creator is the create side of the shop alone (a shop.OrderCreator and its
+// idempotency store), without the store's queues: for the create-order
+// consumer whose envelopes come from elsewhere (the Lambda function behind the
+// EventBridge rule), which then links none of the queues' code.
+type Creator struct {
+	pool  *pgxpool.Pool
+	table string
+	idem  *pgstore.IdempotencyStore
+}
+
+// NewCreator is the orders table and the idempotency records in schema, through
+// pool (pgstore.NewIdempotencyStore; the schema must have been migrated).
+func NewCreator(pool *pgxpool.Pool, schema string) (Creator, error) {
+	idem, err := pgstore.NewIdempotencyStore(pool, pgstore.Config{Schema: schema})
+	if err != nil {
+		return Creator{}, err
+	}
+	return Creator{pool: pool, table: pgx.Identifier{schema, "orders"}.Sanitize(), idem: idem}, nil
+}
+
+// Idempotency is the store of the creates' idempotency records.
+func (c Creator) Idempotency() *pgstore.IdempotencyStore { return c.idem }
+
+// Create marks the order created (inserting it if it is not there) and
+// completes the idempotency claim in ctx, in one transaction.
+func (c Creator) Create(ctx context.Context, ord shop.Order) error {
 	items, _ := json.Marshal(shop.ItemsOrEmpty(ord.Items))
-	return pgx.BeginFunc(ctx, o.b.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO `+o.b.table+` AS o (id, username, items, status) VALUES ($1, $2, $3, 'created')
+	return pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO `+c.table+` AS o (id, username, items, status) VALUES ($1, $2, $3, 'created')
 			ON CONFLICT (id) DO UPDATE SET status = 'created', updated_at = now() WHERE o.status IN ('accepted', 'failed')`,
 			ord.ID, ord.Username, string(items)); err != nil {
 			return err
 		}
-		return o.b.store.Idempotency().CompleteFromContext(ctx, tx)
+		return c.idem.CompleteFromContext(ctx, tx)
 	})
 }
 
