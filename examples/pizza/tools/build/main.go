@@ -48,6 +48,19 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
+// MaxOverFloor is how much larger than the floor a function's stripped
+// bootstrap may be: what it adds to aws-lambda-go, the AWS config, RDS IAM
+// authentication and pgx (its part of the shop and of the library) stays
+// within it when it links only what it uses.
+const MaxOverFloor int64 = 3 << 20 / 10 // 0.3 MiB
+
+// Size is one stripped bootstrap's size in bytes.
+type Size struct {
+	Function string
+	Bytes    int64
+	Zip      int64 // its zip's size (0 for the floor)
+}
+
 func run(arch, out string) error {
 	if out == "" {
 		root, err := moduleRoot()
@@ -56,51 +69,80 @@ func run(arch, out string) error {
 		}
 		out = filepath.Join(root, "examples", "pizza", "infra", "dist")
 	}
-	// The floor: a bootstrap with only aws-lambda-go, the AWS config, RDS IAM
-	// authentication and pgx (tools/build/floor), built the same way.
-	floorDir, err := os.MkdirTemp("", "pizza-floor-")
+	floor, sizes, err := buildAll(arch, out)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(floorDir)
-	floorBin := filepath.Join(floorDir, "bootstrap")
-	if err := build(arch, floorBin, floorPkg); err != nil {
-		return fmt.Errorf("floor: %w", err)
+	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
+	fmt.Printf("%-13s %s  bootstrap %6.2f MiB (stripped): aws-lambda-go, AWS config, RDS IAM auth and pgx only\n", "floor", arch, mib(floor.Bytes))
+	for _, sz := range sizes {
+		over := ""
+		if sz.Bytes-floor.Bytes > MaxOverFloor {
+			over = fmt.Sprintf("  over the floor by more than %.1f MiB", mib(MaxOverFloor))
+		}
+		fmt.Printf("%-13s %s  bootstrap %6.2f MiB (stripped), floor %+.2f MiB  zip %5.1f MiB%s\n", sz.Function, arch,
+			mib(sz.Bytes), mib(sz.Bytes-floor.Bytes), mib(sz.Zip), over)
 	}
-	fi, err := os.Stat(floorBin)
+	return nil
+}
+
+// buildAll builds the floor and every function for arch (one go build, which
+// compiles what they share once and links them in parallel), writes each
+// function's bootstrap and zip under out, and returns their sizes.
+func buildAll(arch, out string) (floor Size, fns []Size, err error) {
+	tmp, err := os.MkdirTemp("", "pizza-build-")
 	if err != nil {
-		return err
+		return floor, nil, err
 	}
-	floor := float64(fi.Size()) / (1 << 20)
-	fmt.Printf("%-13s %s  bootstrap %6.2f MiB (stripped): aws-lambda-go, AWS config, RDS IAM auth and pgx only\n", "floor", arch, floor)
+	defer os.RemoveAll(tmp)
+	// The floor (tools/build/floor) is built the same way beside them.
+	pkgs := []string{floorPkg}
+	for _, fn := range Functions {
+		pkgs = append(pkgs, pkg+fn)
+	}
+	if err := build(arch, tmp+string(filepath.Separator), pkgs...); err != nil {
+		return floor, nil, err
+	}
+	fi, err := os.Stat(filepath.Join(tmp, "floor"))
+	if err != nil {
+		return floor, nil, err
+	}
+	floor = Size{Function: "floor", Bytes: fi.Size()}
 	for _, fn := range Functions {
 		dir := filepath.Join(out, fn)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
+			return floor, nil, err
 		}
 		bin := filepath.Join(dir, "bootstrap")
-		if err := build(arch, bin, pkg+fn); err != nil {
-			return fmt.Errorf("%s: %w", fn, err)
+		if err := os.Rename(filepath.Join(tmp, fn), bin); err != nil {
+			return floor, nil, fmt.Errorf("%s: %w", fn, err)
 		}
 		zipPath := filepath.Join(out, fn+".zip")
 		if err := zipBootstrap(bin, zipPath); err != nil {
-			return fmt.Errorf("%s: %w", fn, err)
+			return floor, nil, fmt.Errorf("%s: %w", fn, err)
 		}
-		bi, _ := os.Stat(bin)
-		zi, _ := os.Stat(zipPath)
-		size := float64(bi.Size()) / (1 << 20)
-		fmt.Printf("%-13s %s  bootstrap %6.2f MiB (stripped), floor %+.2f MiB  zip %5.1f MiB\n", fn, arch,
-			size, size-floor, float64(zi.Size())/(1<<20))
+		bi, err := os.Stat(bin)
+		if err != nil {
+			return floor, nil, err
+		}
+		zi, err := os.Stat(zipPath)
+		if err != nil {
+			return floor, nil, err
+		}
+		fns = append(fns, Size{Function: fn, Bytes: bi.Size(), Zip: zi.Size()})
 	}
-	return nil
+	return floor, fns, nil
 }
 
 // floorPkg is the size floor's command.
 const floorPkg = "github.com/storagefirst/storagefirst-go/examples/pizza/tools/build/floor"
 
-// build builds one bootstrap for provided.al2023.
-func build(arch, bin, importPath string) error {
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", bin, importPath)
+// build builds bootstraps for provided.al2023 into out: a file, for one
+// package, or a directory ending in a separator, for several (each named after
+// its package's directory).
+func build(arch, out string, importPaths ...string) error {
+	args := append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", out}, importPaths...)
+	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	return cmd.Run()
