@@ -90,7 +90,12 @@ func run(arch, out string) error {
 // compiles what they share once and links them in parallel), writes each
 // function's bootstrap and zip under out, and returns their sizes.
 func buildAll(arch, out string) (floor Size, fns []Size, err error) {
-	tmp, err := os.MkdirTemp("", "pizza-build-")
+	// Built inside out, so that each bootstrap is renamed into place (a rename
+	// across file systems, from /tmp, would fail).
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return floor, nil, err
+	}
+	tmp, err := os.MkdirTemp(out, ".build-")
 	if err != nil {
 		return floor, nil, err
 	}
