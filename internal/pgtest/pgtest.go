@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"net"
 	"net/url"
@@ -56,6 +57,20 @@ var (
 // share, such as binaries built once), and stops a throwaway server if one was
 // started. Call it from TestMain: func TestMain(m *testing.M) { pgtest.Main(m) }.
 func Main(m *testing.M, cleanups ...func()) {
+	flag.Parse()
+	once.Do(resolve)
+	if srv.err != nil && os.Getenv("CI") != "true" {
+		// An Example cannot skip itself: skip them all here, loudly (the tests
+		// skip one by one through URL).
+		fmt.Fprint(os.Stderr, noServerMessage()+"*** the examples that need it are skipped too ***\n\n")
+		if f := flag.Lookup("test.skip"); f != nil {
+			skip := "^Example"
+			if v := f.Value.String(); v != "" {
+				skip = "(" + v + ")|" + skip
+			}
+			_ = f.Value.Set(skip)
+		}
+	}
 	code := m.Run()
 	for _, c := range cleanups {
 		c()
@@ -69,14 +84,19 @@ func Main(m *testing.M, cleanups ...func()) {
 	os.Exit(code)
 }
 
+// noServerMessage says loudly that there is no server, and why.
+func noServerMessage() string {
+	return "\n\n*** NO POSTGRES: " + srv.err.Error() + " ***\n" +
+		"*** set STORAGEFIRST_TEST_DATABASE_URL or install PostgreSQL; the Postgres tests did NOT run ***\n\n"
+}
+
 // URL returns the URL of the test server, skipping (or, under CI=true, failing) the
 // test when there is none.
 func URL(t testing.TB) string {
 	t.Helper()
 	once.Do(resolve)
 	if srv.err != nil {
-		msg := "\n\n*** NO POSTGRES: " + srv.err.Error() + " ***\n" +
-			"*** set STORAGEFIRST_TEST_DATABASE_URL or install PostgreSQL; the Postgres tests did NOT run ***\n\n"
+		msg := noServerMessage()
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -90,6 +110,40 @@ func URL(t testing.TB) string {
 func NewSchema(t testing.TB) (dbURL, schema string) {
 	t.Helper()
 	dbURL = URL(t)
+	schema, drop, err := createSchema(dbURL)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return dbURL, schema
+}
+
+// ExampleSchema is NewSchema for an Example, which has no testing.TB: the URL, a
+// fresh schema and a func that drops it. Main skips the examples of a package
+// when there is no server (outside CI), so an Example may panic on an error.
+func ExampleSchema() (dbURL, schema string, drop func()) {
+	once.Do(resolve)
+	if srv.err != nil {
+		panic("pgtest: no Postgres: " + srv.err.Error())
+	}
+	schema, dropErr, err := createSchema(srv.url)
+	if err != nil {
+		panic("pgtest: " + err.Error())
+	}
+	return srv.url, schema, func() {
+		if err := dropErr(); err != nil {
+			panic("pgtest: " + err.Error())
+		}
+	}
+}
+
+// createSchema creates a schema with a fresh name on the server at dbURL and
+// returns it with a func that drops it.
+func createSchema(dbURL string) (schema string, drop func() error, err error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	schema = "sftest_" + hex.EncodeToString(b[:])
@@ -105,14 +159,14 @@ func NewSchema(t testing.TB) (dbURL, schema string) {
 		return err
 	}
 	if err := exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("pgtest: create schema: %v", err)
+		return "", nil, fmt.Errorf("create schema: %w", err)
 	}
-	t.Cleanup(func() {
+	return schema, func() error {
 		if err := exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("pgtest: drop schema %s: %v", schema, err)
+			return fmt.Errorf("drop schema %s: %w", schema, err)
 		}
-	})
-	return dbURL, schema
+		return nil
+	}, nil
 }
 
 func resolve() {
