@@ -288,6 +288,41 @@ func ackInTxOnlyForTheSameStore(t *testing.T, f *effectFixture) {
 	require.NoError(t, oq.Ack(ctx, ds[0].Lease), "still the Consumer's to acknowledge")
 }
 
+// TestAckInTxNeedsSamePoolAndSchema: an IdempotencyStore of NewIdempotencyStore
+// acknowledges a delivery of a Queue only when both use the same pool and the
+// same schema; with either differing, the completion only records, and the
+// Consumer acknowledges as usual.
+func TestAckInTxNeedsSamePoolAndSchema(t *testing.T) {
+	t.Parallel()
+	f := newEffectFixture(t)
+	otherSchema := setup(t)
+	otherPool := newPool(t, f.b.url)
+	for name, idemOn := range map[string]func() (*pgstore.IdempotencyStore, error){
+		"same pool, other schema": func() (*pgstore.IdempotencyStore, error) {
+			return pgstore.NewIdempotencyStore(f.b.pool, pgstore.Config{Schema: otherSchema.schema})
+		},
+		"other pool, same schema": func() (*pgstore.IdempotencyStore, error) {
+			return pgstore.NewIdempotencyStore(otherPool, pgstore.Config{Schema: f.b.schema})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			idem, err := idemOn()
+			require.NoError(t, err)
+			env, lease, hctx := f.claimOne(t)
+			effect := storagefirst.HandlerFunc(func(ctx context.Context, e storagefirst.Envelope) error {
+				return pgx.BeginFunc(ctx, f.b.pool, func(tx pgx.Tx) error {
+					return idem.CompleteFromContext(ctx, tx)
+				})
+			})
+			h := storagefirst.Chain(effect, mustIdempotent(t, storagefirst.IdempotentConfig{Store: idem}))
+			hctx = givenTo(hctx, h)
+			require.NoError(t, h.Handle(hctx, env))
+			require.False(t, storagefirst.AckedInContext(hctx), "not acknowledged by the completion")
+			require.NoError(t, f.q.Ack(testCtx(t), lease), "still the Consumer's to acknowledge")
+		})
+	}
+}
+
 // TestQueueAckTx: AckTx acknowledges in the caller's transaction (gone only once it
 // commits), tells the Consumer so, and fails a transaction whose lease is lost.
 func TestQueueAckTx(t *testing.T) {

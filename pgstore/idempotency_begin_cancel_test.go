@@ -7,18 +7,23 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/storagefirst/storagefirst-go/pgstore"
 )
 
 // TestBeginCancelledMidBatchLeavesNoClaim: a Begin whose caller gives up while its
 // batched upsert is already running (here: waiting on another transaction's
 // insert of the same key) does not leave the key claimed by nobody: the claim the
 // upsert takes once the other transaction rolls back is released, and the key
-// can be claimed at once.
+// can be claimed at once. The same holds for a Begin of NewIdempotencyStore,
+// which runs its upsert alone.
 func TestBeginCancelledMidBatchLeavesNoClaim(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	bothIdempotencyStores(t, beginCancelledLeavesNoClaim)
+}
+
+func beginCancelledLeavesNoClaim(t *testing.T, b *bundle, idem *pgstore.IdempotencyStore) {
 	ctx := testCtx(t)
-	idem := b.store.Idempotency()
 	table := pgx.Identifier{b.schema, "idempotency"}.Sanitize()
 	blocker, err := b.pool.Begin(ctx)
 	require.NoError(t, err)

@@ -31,11 +31,16 @@ func TestBeginBatchIsolatesARejectedKey(t *testing.T) {
 }
 
 // TestBeginRefusesAnInvalidKey: Begin refuses a key with a NUL byte or invalid
-// UTF-8 before it joins a batch, permanently, with ErrInvalidIdempotencyKey.
+// UTF-8 before it joins a batch, permanently, with ErrInvalidIdempotencyKey; so
+// does NewIdempotencyStore's.
 func TestBeginRefusesAnInvalidKey(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	idem := b.store.Idempotency()
+	bothIdempotencyStores(t, func(t *testing.T, _ *bundle, idem *pgstore.IdempotencyStore) {
+		beginRefusesAnInvalidKey(t, idem)
+	})
+}
+
+func beginRefusesAnInvalidKey(t *testing.T, idem *pgstore.IdempotencyStore) {
 	for _, k := range []string{"bad\x00", "bad\xff"} {
 		_, err := idem.Begin(testCtx(t), "s", k, "", time.Minute)
 		require.ErrorIs(t, err, pgstore.ErrInvalidIdempotencyKey)

@@ -66,3 +66,21 @@ func testCtx(t testing.TB) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// bothIdempotencyStores runs f, in parallel subtests each on a schema of its
+// own, with each IdempotencyStore flavour: the Store's (batched Begins) and
+// NewIdempotencyStore's (each Begin alone).
+func bothIdempotencyStores(t *testing.T, f func(t *testing.T, b *bundle, idem *pgstore.IdempotencyStore)) {
+	t.Run("StoreIdempotency", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f(t, b, b.store.Idempotency())
+	})
+	t.Run("NewIdempotencyStore", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		idem, err := pgstore.NewIdempotencyStore(b.pool, pgstore.Config{Schema: b.schema})
+		require.NoError(t, err)
+		f(t, b, idem)
+	})
+}
