@@ -48,6 +48,9 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 // migrate migrates with pgstore.Migrate. Only migrate reads the database secret,
 // and only create-order keeps idempotency records.
 func TestFunctionsLinkNoQueueCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the four functions: not in -short")
+	}
 	dir := t.TempDir()
 	args := []string{"build", "-tags", "lambda.norpc", "-o", dir + string(filepath.Separator)}
 	for _, fn := range functions {

@@ -34,9 +34,10 @@ const (
 	EnvDBName      = "PIZZA_DB_NAME"
 	EnvSchema      = "PIZZA_SCHEMA"
 	EnvPooled      = "PIZZA_DB_POOLED" // "false" for a direct connection
-	// EnvDBSecretARN, when set, names the Secrets Manager secret whose password
-	// the connection uses (TLS, no IAM token): the migrate function's, which
-	// connects to the cluster directly as the master user (the proxy is IAM-only).
+	// EnvDBSecretARN names the Secrets Manager secret whose password the migrate
+	// function connects with (TLS, no IAM token): it connects to the cluster
+	// directly as the master user (the proxy is IAM-only). Only MigrationPool
+	// reads it; Pool always authenticates with IAM.
 	EnvDBSecretARN = "PIZZA_DB_SECRET_ARN"
 	// EnvDBWriter and EnvDBReader name the application roles the migrate function
 	// creates (pgshop.Roles); unset, it creates none.

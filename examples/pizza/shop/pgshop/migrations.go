@@ -50,10 +50,14 @@ func (r Roles) validate() error {
 	return nil
 }
 
-// Migrate applies pgstore's migrations and then the shop's to schema, through
-// pool; with roles (not the zero value), it creates them and their grants. A
-// deploy step runs it alone (the migrate Lambda function), without a store.
+// Migrate applies pgstore's migrations and then the shop's to schema
+// (pgstore.SchemaDefault when empty), through pool; with roles (not the zero
+// value), it creates them and their grants. A deploy step runs it alone (the
+// migrate Lambda function), without a store.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, roles Roles) error {
+	if schema == "" {
+		schema = pgstore.SchemaDefault
+	}
 	if _, err := pgstore.Migrate(ctx, pool, schema); err != nil {
 		return err
 	}

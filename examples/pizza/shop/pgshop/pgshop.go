@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -69,8 +70,7 @@ func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOpti
 }
 
 // Attach opens the shop on an existing pool (which it then owns) whose schema
-// is migrated already: OpenPostgresPool without the migrations, for a process
-// that never applies them (and so does not link them).
+// is migrated already: OpenPostgresPool without the migrations.
 func Attach(pool *pgxpool.Pool, schema string, pooled bool) (*Postgres, error) {
 	st, err := pgstore.New(pool, pgstore.Config{Schema: schema, Pooled: pooled})
 	if err != nil {
@@ -142,10 +142,20 @@ type Creator struct {
 	idem  *pgstore.IdempotencyStore
 }
 
-// NewCreator is the orders table and the idempotency records in schema, through
-// pool (pgstore.NewIdempotencyStore; the schema must have been migrated).
+// CreatorWriteTimeout bounds a Creator's idempotency claims (Begin, which
+// finishes even when its caller has gone so as to release what it took): well
+// within the create-order function's 10 s timeout, so no claim outlives the
+// invocation that asked for it.
+const CreatorWriteTimeout = 5 * time.Second
+
+// NewCreator is the orders table and the idempotency records in schema
+// (pgstore.SchemaDefault when empty), through pool (pgstore.NewIdempotencyStore;
+// the schema must have been migrated).
 func NewCreator(pool *pgxpool.Pool, schema string) (Creator, error) {
-	idem, err := pgstore.NewIdempotencyStore(pool, pgstore.Config{Schema: schema})
+	if schema == "" {
+		schema = pgstore.SchemaDefault
+	}
+	idem, err := pgstore.NewIdempotencyStore(pool, pgstore.Config{Schema: schema, WriteTimeout: CreatorWriteTimeout})
 	if err != nil {
 		return Creator{}, err
 	}
