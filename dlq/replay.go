@@ -130,8 +130,15 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 	// again anyway (its hold lapsed) is not handled twice.
 	var kept []Entry
 	seen := map[string]bool{}
+	// holdRest holds what the pass has kept and rest (what it read and has yet
+	// to handle) at most once per holdStep: a hold before every entry would go
+	// through everything kept each time, quadratic in a pass with many skips.
+	var lastHold time.Time
 	holdRest := func(rest []Entry) {
-		hold(append(kept[:len(kept):len(kept)], rest...))
+		if now := clock.Now(); lastHold.IsZero() || now.Sub(lastHold) >= holdStep {
+			lastHold = now
+			hold(append(kept[:len(kept):len(kept)], rest...))
+		}
 	}
 	for opts.Limit <= 0 || sum.Replayed < opts.Limit {
 		read, err := src.Read(ctx, passBatch)
@@ -200,7 +207,9 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 	return sum, nil
 }
 
-// holdStep is the longest Replay waits between two Holds of what it read.
+// holdStep is the longest Replay waits between two Holds of what it read (and
+// the shortest time between two: an SQS source's 60 s visibility is extended
+// once less than 30 s is left).
 const holdStep = 5 * time.Second
 
 func replayOne(ctx context.Context, src Source, requeuer Requeuer, newID bool, sink storagefirst.Sink, e Entry, clock storagefirst.Clock) error {

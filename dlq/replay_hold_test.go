@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
+	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
 )
 
 // hidingSource is a Source like an SQS queue: a Read hides what it returns for vis
@@ -114,4 +116,50 @@ func TestReplayHoldsWhatItKeepsUntilThePassEnds(t *testing.T) {
 		}
 		require.Len(t, src.entries, 2, "the skipped and the refused entry are kept")
 	}
+}
+
+// countingHolder is a Source of n entries, every other one of a type the filter
+// skips, that counts the entries passed to Hold.
+type countingHolder struct {
+	entries []dlq.Entry
+	next    int
+	held    int
+}
+
+func (s *countingHolder) Read(_ context.Context, n int) ([]dlq.Entry, error) {
+	out := s.entries[s.next:min(s.next+n, len(s.entries))]
+	s.next += len(out)
+	return out, nil
+}
+func (s *countingHolder) Delete(context.Context, dlq.Entry) error { return nil }
+func (s *countingHolder) Purge(context.Context) (int64, error)    { return 0, nil }
+func (s *countingHolder) Release(context.Context) error           { return nil }
+func (s *countingHolder) Hold(_ context.Context, es []dlq.Entry) error {
+	s.held += len(es)
+	return nil
+}
+
+// TestReplayHoldsInTimeNotPerEntry: a pass with many skipped entries does not
+// hold everything it kept again before each entry it replays (4000 entries,
+// half skipped: 2,000,000 entries held before); within one hold step it holds
+// what it has read once.
+func TestReplayHoldsInTimeNotPerEntry(t *testing.T) {
+	t.Parallel()
+	const n = 4000
+	src := &countingHolder{}
+	for i := range n {
+		env, err := storagefirst.NewEnvelope("CreateOrder", []byte(`{}`))
+		require.NoError(t, err)
+		if i%2 == 0 {
+			env.Type = "Other"
+		}
+		src.entries = append(src.entries, dlq.Entry{Kind: dlq.KindStoragefirst, Envelope: env, MessageID: fmt.Sprintf("m-%d", i)})
+	}
+	sink := storagefirst.SinkFunc(func(context.Context, ...storagefirst.Envelope) error { return nil })
+	clock := sftest.NewFakeClock(time.Unix(0, 0)) // the pass takes no time on it
+	sum, err := dlq.Replay(context.Background(), src, sink, dlq.ReplayOptions{Filter: dlq.Filter{Type: "CreateOrder"}, Clock: clock})
+	require.NoError(t, err)
+	require.Equal(t, n/2, sum.Replayed)
+	require.Equal(t, n/2, sum.Skipped)
+	require.LessOrEqual(t, src.held, n, "entries held: at most what was read")
 }
