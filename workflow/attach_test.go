@@ -104,3 +104,51 @@ func TestASuccessWhoseTerminalWriteFailsOnceIsRecorded(t *testing.T) {
 	require.Zero(t, n, "nothing for the sweeper to fail as interrupted")
 	require.Equal(t, int32(1), calls.Load())
 }
+
+// TestASecondStartRecoversAnExecutionItsProcessLeft: a named execution whose
+// process died (RUNNING, SweepGrace past its deadline) and that no sweeper has
+// recovered is recovered by a second start of the same name, as a Sweep would:
+// it ends FAILED (interrupted), dead-lettered, and the start answers with that,
+// instead of waiting out its context on an execution that never ends.
+func TestASecondStartRecoversAnExecutionItsProcessLeft(t *testing.T) {
+	t.Parallel()
+	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) { return json.RawMessage(`{}`), nil })
+	wf, err := workflow.New("cancel", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: run, End: true}}})
+	require.NoError(t, err)
+	clock := sftest.NewFakeClock(time.Now())
+	store := workflow.NewMemoryStore()
+	dest := &flakyDest{q: sftest.NewMemoryQueue(nil)}
+	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: dest, Clock: clock}, wf)
+	require.NoError(t, err)
+	input := json.RawMessage(`{"username":"lee"}`)
+	now := clock.Now()
+	left := workflow.Execution{ID: workflow.NamedExecutionID("cancel", "k1"), Name: "k1", Workflow: "cancel", Status: workflow.StatusRunning,
+		Input: input, State: "T", StateInput: input, StartedAt: now.Add(-time.Minute), Deadline: now.Add(-time.Second), Version: 1}
+	require.NoError(t, store.Create(context.Background(), left))
+
+	// Within SweepGrace of its deadline its process may still be ending it: the
+	// start waits (here, out its short context).
+	ctx := workflow.WithExecutionName(context.Background(), "k1")
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	res, err := e.StartSync(short, wf, input)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, workflow.StatusRunning, res.Status)
+	require.Empty(t, dest.dead(t))
+
+	// Past it, the start recovers it.
+	clock.Advance(workflow.SweepGraceDefault)
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err = e.StartSync(rctx, wf, input)
+	require.ErrorIs(t, err, workflow.ErrFailed)
+	require.Equal(t, left.ID, res.ExecutionID)
+	require.Equal(t, workflow.StatusFailed, res.Status)
+	require.Equal(t, workflow.ErrorInterrupted, res.Error)
+	dls := dest.dead(t)
+	require.Len(t, dls, 1, "dead-lettered with its input")
+	require.Equal(t, left.ID, dls[0].Envelope.ID)
+	exec, err := store.Get(context.Background(), left.ID)
+	require.NoError(t, err)
+	require.Equal(t, workflow.StatusFailed, exec.Status)
+}

@@ -215,7 +215,9 @@ func ExecutionFromContext(ctx context.Context) (ExecutionInfo, bool) {
 //
 // Under an execution name (WithExecutionName) the execution is started at most
 // once: a second start with the same name and input returns the first's Result,
-// waiting within ctx while it runs; with another input it is ErrNameInUse.
+// waiting within ctx while it runs (and recovering it as a Sweep would when the
+// process that ran it died: SweepGrace past its deadline, it is still RUNNING);
+// with another input it is ErrNameInUse.
 //
 // The execution's deadline is the earlier of ctx's and the definition's Timeout,
 // timed by the engine's Clock. A caller that cancels ctx does not stop the
@@ -258,7 +260,8 @@ func (e *Engine) StartSync(ctx context.Context, wf *Workflow, input json.RawMess
 const attachPoll = 100 * time.Millisecond
 
 // attach answers a second start of a named execution with the first one: its
-// result once it has ended (waiting, within ctx, while it runs). A start with a
+// result once it has ended (waiting, within ctx, while it runs; recovering it,
+// as a Sweep would, once it is SweepGrace past its deadline). A start with a
 // different input is ErrNameInUse.
 func (e *Engine) attach(ctx context.Context, wf *Workflow, id string, input json.RawMessage) (Result, error) {
 	for {
@@ -270,6 +273,20 @@ func (e *Engine) attach(ctx context.Context, wf *Workflow, id string, input json
 		}
 		if exec.Workflow != wf.Name || !sameJSON(exec.Input, input) {
 			return Result{}, fmt.Errorf("%w: execution %s was started with another input", ErrNameInUse, exec.Name)
+		}
+		if exec.Status == StatusRunning && !e.cfg.Clock.Now().Before(exec.Deadline.Add(e.cfg.SweepGrace)) {
+			// SweepGrace past its deadline: the process that ran it died (a live
+			// one ends it by then) and nothing has swept it. Recover it here, as
+			// a Sweep would (the take-over is conditional: a sweeper or another
+			// start that got there first wins, ErrConflict), and look again.
+			// Without this, with no sweeper running, every later start would
+			// wait out its context on an execution that never ends.
+			if err := e.recoverOne(context.WithoutCancel(ctx), exec); err != nil && !errors.Is(err, ErrConflict) {
+				e.cfg.Logger.WarnContext(ctx, "workflow: recovering an interrupted execution for a second start failed; a sweep will",
+					"execution_id", id, "error", err)
+			} else {
+				continue
+			}
 		}
 		if exec.Status != StatusRunning || exec.Pending != "" {
 			// Ended, or decided and only waiting for its dead letter: the outcome

@@ -1,0 +1,4 @@
+package workflow
+
+// NamedExecutionID is the ID of the execution of workflow named name.
+var NamedExecutionID = executionID
