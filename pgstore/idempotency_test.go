@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -220,4 +221,35 @@ func TestCompleteBatchIsOneTransaction(t *testing.T) {
 	r, err := idem.Get(ctx, "orders", env.ID)
 	require.NoError(t, err)
 	require.Equal(t, storagefirst.IdempotencyCompleted, r.State)
+}
+
+// TestPasswordAuthIsPerEndpointAndUser: a password (an RDS IAM token) is good for
+// one endpoint and user, so one is reused only for the same pair; with no reuse
+// period every connection asks.
+func TestPasswordAuthIsPerEndpointAndUser(t *testing.T) {
+	t.Parallel()
+	for _, reuse := range []time.Duration{time.Hour, 0} {
+		cfg, err := pgxpool.ParseConfig("postgres://a@h1:5432/db")
+		require.NoError(t, err)
+		var asked []string
+		pgstore.PasswordAuth(cfg, func(_ context.Context, endpoint, user string) (string, error) {
+			asked = append(asked, endpoint+" "+user)
+			return "pw " + endpoint + " " + user, nil
+		}, reuse)
+		for _, c := range []struct {
+			host string
+			port uint16
+			user string
+		}{{"h1", 5432, "a"}, {"h2", 5432, "a"}, {"h1", 5433, "a"}, {"h1", 5432, "b"}, {"h1", 5432, "a"}, {"h2", 5432, "a"}} {
+			cc := cfg.ConnConfig.Copy()
+			cc.Host, cc.Port, cc.User = c.host, c.port, c.user
+			require.NoError(t, cfg.BeforeConnect(context.Background(), cc))
+			require.Equal(t, fmt.Sprintf("pw %s:%d %s", c.host, c.port, c.user), cc.Password)
+		}
+		want := 4
+		if reuse == 0 {
+			want = 6
+		}
+		require.Len(t, asked, want, "reuse %v: %v", reuse, asked)
+	}
 }

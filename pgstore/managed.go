@@ -31,14 +31,18 @@ type PasswordFunc func(ctx context.Context, endpoint, user string) (string, erro
 
 // PasswordAuth makes each new connection of the pool take its password from
 // password (in pgx's BeforeConnect, after one already set), reusing a password
-// for reuseFor (zero: ask for every new connection). Passwords are checked
-// only when a connection is opened, so open connections outlive a short-lived
-// one safely. For RDS IAM authentication use rdsiam.Auth, which calls this.
+// for the same endpoint and user for reuseFor (zero: ask for every new
+// connection). Passwords are checked only when a connection is opened, so open
+// connections outlive a short-lived one safely. For RDS IAM authentication use
+// rdsiam.Auth, which calls this.
 func PasswordAuth(cfg *pgxpool.Config, password PasswordFunc, reuseFor time.Duration) {
+	type cached struct {
+		password string
+		expires  time.Time
+	}
 	var (
-		mu      sync.Mutex
-		current string
-		expires time.Time
+		mu    sync.Mutex
+		cache = map[[2]string]cached{} // by endpoint and user: a token is good for one pair
 	)
 	prev := cfg.BeforeConnect
 	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
@@ -47,17 +51,27 @@ func PasswordAuth(cfg *pgxpool.Config, password PasswordFunc, reuseFor time.Dura
 				return err
 			}
 		}
+		endpoint := fmt.Sprintf("%s:%d", cc.Host, cc.Port)
+		key := [2]string{endpoint, cc.User}
 		mu.Lock()
 		defer mu.Unlock()
-		if current == "" || !time.Now().Before(expires) {
-			endpoint := fmt.Sprintf("%s:%d", cc.Host, cc.Port)
+		c, ok := cache[key]
+		if !ok || !time.Now().Before(c.expires) {
 			p, err := password(ctx, endpoint, cc.User)
 			if err != nil {
 				return fmt.Errorf("pgstore: password for %s: %w", endpoint, err)
 			}
-			current, expires = p, time.Now().Add(reuseFor)
+			c = cached{password: p, expires: time.Now().Add(reuseFor)}
+			for k, old := range cache { // drop what has expired: the map stays as small as the pairs in use
+				if !time.Now().Before(old.expires) {
+					delete(cache, k)
+				}
+			}
+			if reuseFor > 0 {
+				cache[key] = c
+			}
 		}
-		cc.Password = current
+		cc.Password = c.password
 		return nil
 	}
 }
