@@ -24,13 +24,25 @@ type effectFixture struct {
 	insert string
 }
 
-func newEffectFixture(t *testing.T) *effectFixture {
-	b := setup(t)
+func newEffectFixture(t *testing.T) *effectFixture { return newEffectFixtureOn(t, setup(t)) }
+
+func newEffectFixtureOn(t *testing.T, b *bundle) *effectFixture {
 	table := pgx.Identifier{b.schema, "effects"}.Sanitize()
 	_, err := b.pool.Exec(testCtx(t), "CREATE TABLE "+table+" (key text PRIMARY KEY, envelope_id text NOT NULL)")
 	require.NoError(t, err)
 	return &effectFixture{b: b, q: b.queue(t, "effects"), idem: b.store.Idempotency(),
 		insert: "INSERT INTO " + table + " (key, envelope_id) VALUES ($1, $2)"}
+}
+
+// bothEffectFixtures runs f, in parallel subtests, on an effect fixture with
+// each IdempotencyStore flavour: the Store's, and NewIdempotencyStore's on the
+// same pool and schema.
+func bothEffectFixtures(t *testing.T, f func(t *testing.T, fx *effectFixture)) {
+	bothIdempotencyStores(t, func(t *testing.T, b *bundle, idem *pgstore.IdempotencyStore) {
+		fx := newEffectFixtureOn(t, b)
+		fx.idem = idem
+		f(t, fx)
+	})
 }
 
 // txEffect is the documented handler: the effect and CompleteFromContext in one
@@ -90,18 +102,7 @@ func (f *effectFixture) claimOne(t *testing.T) (storagefirst.Envelope, storagefi
 // pool and schema.
 func TestConsumerAcksInTheHandlersTransaction(t *testing.T) {
 	t.Parallel()
-	for _, alone := range []bool{false, true} {
-		t.Run(map[bool]string{false: "StoreIdempotency", true: "NewIdempotencyStore"}[alone], func(t *testing.T) {
-			t.Parallel()
-			f := newEffectFixture(t)
-			if alone {
-				idem, err := pgstore.NewIdempotencyStore(f.b.pool, pgstore.Config{Schema: f.b.schema})
-				require.NoError(t, err)
-				f.idem = idem
-			}
-			consumerAcksInTheHandlersTransaction(t, f)
-		})
-	}
+	bothEffectFixtures(t, consumerAcksInTheHandlersTransaction)
 }
 
 func consumerAcksInTheHandlersTransaction(t *testing.T, f *effectFixture) {
@@ -255,18 +256,7 @@ func TestAckInTxCompleteBatch(t *testing.T) {
 // database tables, and the Consumer acknowledges as usual.
 func TestAckInTxOnlyForTheSameStore(t *testing.T) {
 	t.Parallel()
-	for _, alone := range []bool{false, true} {
-		t.Run(map[bool]string{false: "StoreIdempotency", true: "NewIdempotencyStore"}[alone], func(t *testing.T) {
-			t.Parallel()
-			f := newEffectFixture(t)
-			if alone {
-				idem, err := pgstore.NewIdempotencyStore(f.b.pool, pgstore.Config{Schema: f.b.schema})
-				require.NoError(t, err)
-				f.idem = idem
-			}
-			ackInTxOnlyForTheSameStore(t, f)
-		})
-	}
+	bothEffectFixtures(t, ackInTxOnlyForTheSameStore)
 }
 
 func ackInTxOnlyForTheSameStore(t *testing.T, f *effectFixture) {

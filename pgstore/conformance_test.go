@@ -60,15 +60,8 @@ func TestIdempotencyConformance(t *testing.T) {
 func TestIdempotencyConformanceAlone(t *testing.T) {
 	t.Parallel()
 	sftest.RunIdempotencySuite(t, func(t *testing.T) storagefirst.IdempotencyStore {
-		url, schema := pgtest.NewSchema(t)
-		cfg, err := pgxpool.ParseConfig(url)
-		require.NoError(t, err)
-		cfg.MaxConns = 4
-		pgstore.ConfigurePool(cfg)
-		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-		require.NoError(t, err)
-		t.Cleanup(pool.Close)
-		_, err = pgstore.Migrate(context.Background(), pool, schema)
+		pool, schema := pooledPool(t)
+		_, err := pgstore.Migrate(context.Background(), pool, schema)
 		require.NoError(t, err)
 		idem, err := pgstore.NewIdempotencyStore(pool, pgstore.Config{Schema: schema})
 		require.NoError(t, err)
@@ -76,9 +69,9 @@ func TestIdempotencyConformanceAlone(t *testing.T) {
 	})
 }
 
-// pooledStore is a store as it runs behind RDS Proxy or PgBouncer: no prepared
-// statements, no LISTEN.
-func pooledStore(t *testing.T) *pgstore.Store {
+// pooledPool is a pool as it runs behind RDS Proxy or PgBouncer
+// (ConfigurePool), and a fresh schema.
+func pooledPool(t *testing.T) (*pgxpool.Pool, string) {
 	url, schema := pgtest.NewSchema(t)
 	cfg, err := pgxpool.ParseConfig(url)
 	require.NoError(t, err)
@@ -87,6 +80,13 @@ func pooledStore(t *testing.T) *pgstore.Store {
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
+	return pool, schema
+}
+
+// pooledStore is a store as it runs behind RDS Proxy or PgBouncer: no prepared
+// statements, no LISTEN.
+func pooledStore(t *testing.T) *pgstore.Store {
+	pool, schema := pooledPool(t)
 	s, err := pgstore.New(pool, pgstore.Config{Schema: schema, Pooled: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })

@@ -51,16 +51,7 @@ func (s *Store) Idempotency() *IdempotencyStore { return s.idem }
 // migrated (Migrate). CompleteTx still acknowledges a delivery of a Queue whose
 // Store uses the same pool and schema.
 func NewIdempotencyStore(pool *pgxpool.Pool, cfg Config) (*IdempotencyStore, error) {
-	var errs []error
-	if pool == nil {
-		errs = append(errs, errors.New("pgstore: NewIdempotencyStore needs a pool"))
-	}
-	if cfg.Schema == "" {
-		cfg.Schema = SchemaDefault
-	}
-	if !identRE.MatchString(cfg.Schema) {
-		errs = append(errs, fmt.Errorf("%w: %q", ErrInvalidSchema, cfg.Schema))
-	}
+	errs := checkPoolAndSchema("NewIdempotencyStore", pool, &cfg)
 	if cfg.WriteTimeout < 0 {
 		errs = append(errs, errors.New("pgstore: WriteTimeout must not be negative"))
 	}

@@ -108,16 +108,7 @@ type Store struct {
 // New returns a Store on pool. It validates cfg, reporting every problem; it does
 // not touch the database (call Migrate).
 func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
-	var errs []error
-	if pool == nil {
-		errs = append(errs, errors.New("pgstore: New needs a pool"))
-	}
-	if cfg.Schema == "" {
-		cfg.Schema = SchemaDefault
-	}
-	if !identRE.MatchString(cfg.Schema) {
-		errs = append(errs, fmt.Errorf("%w: %q", ErrInvalidSchema, cfg.Schema))
-	}
+	errs := checkPoolAndSchema("New", pool, &cfg)
 	if cfg.MaxBatch < 0 || cfg.MaxBatchWait < 0 || cfg.WriteTimeout < 0 || cfg.MaxConcurrentBatches < 0 || cfg.ListenPingInterval < 0 {
 		errs = append(errs, errors.New("pgstore: MaxBatch, MaxConcurrentBatches, MaxBatchWait, WriteTimeout and ListenPingInterval must not be negative"))
 	}
@@ -150,6 +141,22 @@ func New(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	s.idem = &IdempotencyStore{pool: pool, schema: cfg.Schema, q: s.q.idemQueries, writeTimeout: cfg.WriteTimeout, logger: cfg.Logger}
 	s.idem.claim = s.claimBatched
 	return s, nil
+}
+
+// checkPoolAndSchema reports a missing pool and an invalid Config.Schema, which
+// it first defaults to SchemaDefault, for the constructor named fn.
+func checkPoolAndSchema(fn string, pool *pgxpool.Pool, cfg *Config) []error {
+	var errs []error
+	if pool == nil {
+		errs = append(errs, fmt.Errorf("pgstore: %s needs a pool", fn))
+	}
+	if cfg.Schema == "" {
+		cfg.Schema = SchemaDefault
+	}
+	if !identRE.MatchString(cfg.Schema) {
+		errs = append(errs, fmt.Errorf("%w: %q", ErrInvalidSchema, cfg.Schema))
+	}
+	return errs
 }
 
 // sameDatabase reports whether o keeps its tables where s does: the same Store, or
