@@ -48,7 +48,11 @@ func TestASecondStartOfADecidedExecutionAnswersAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, workflow.StatusFailed, exec.Pending, "decided; its dead letter waits for a sweep")
 
-	// The retry learns the outcome at once, not after waiting out its context.
+	// The retry learns the outcome at once, not after waiting out its context,
+	// even SweepGrace past the execution's deadline (its dead letter is a
+	// Sweep's to send, not the retry's to wait for).
+	clock.Advance(workflow.SweepGraceDefault + time.Minute)
+	attempts := dest.attempt.Load()
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	again, err := e.StartSync(rctx, wf, nil)
@@ -56,6 +60,7 @@ func TestASecondStartOfADecidedExecutionAnswersAtOnce(t *testing.T) {
 	require.Equal(t, first.ExecutionID, again.ExecutionID)
 	require.Equal(t, workflow.StatusFailed, again.Status)
 	require.Equal(t, "Boom", again.Error)
+	require.Equal(t, attempts, dest.attempt.Load(), "no dead letter sent by the retry")
 }
 
 func TestAStoreFailureWhileAttachingIsNoNotStarted(t *testing.T) {
@@ -136,11 +141,12 @@ func TestASecondStartRecoversAnExecutionItsProcessLeft(t *testing.T) {
 	require.Equal(t, workflow.StatusRunning, res.Status)
 	require.Empty(t, dest.dead(t))
 
-	// Past it, the start recovers it.
+	// Past it, the start recovers it (in the background, waiting on the engine's
+	// clock, moved here whenever something waits on it).
 	clock.Advance(workflow.SweepGraceDefault)
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	res, err = e.StartSync(rctx, wf, input)
+	err = advanceWhile(t, clock, 0, 100*time.Millisecond, func() (err error) { res, err = e.StartSync(rctx, wf, input); return err })
 	require.ErrorIs(t, err, workflow.ErrFailed)
 	require.Equal(t, left.ID, res.ExecutionID)
 	require.Equal(t, workflow.StatusFailed, res.Status)
@@ -151,4 +157,48 @@ func TestASecondStartRecoversAnExecutionItsProcessLeft(t *testing.T) {
 	exec, err := store.Get(context.Background(), left.ID)
 	require.NoError(t, err)
 	require.Equal(t, workflow.StatusFailed, exec.Status)
+}
+
+// TestASecondStartWaitsOnlyWithinItsContext: recovering an execution its
+// process left runs in the background: a start whose context ends first
+// answers then (here the recovery resumes the workflow, whose task takes
+// longer than the start may wait), and the execution still ends.
+func TestASecondStartWaitsOnlyWithinItsContext(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	slow := task(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		select {
+		case <-release:
+			return json.RawMessage(`{"done":true}`), nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	})
+	wf, err := workflow.New("cancel", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: slow, End: true}}})
+	require.NoError(t, err)
+	store := workflow.NewMemoryStore()
+	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: sftest.NewMemoryQueue(nil), Recovery: workflow.RecoverResume}, wf)
+	require.NoError(t, err)
+	input := json.RawMessage(`{"username":"lee"}`)
+	now := time.Now()
+	left := workflow.Execution{ID: workflow.NamedExecutionID("cancel", "k1"), Name: "k1", Workflow: "cancel", Status: workflow.StatusRunning,
+		Input: input, State: "T", StateInput: input, StartedAt: now.Add(-time.Hour), Deadline: now.Add(-time.Hour), Version: 1}
+	require.NoError(t, store.Create(context.Background(), left))
+
+	ctx := workflow.WithExecutionName(context.Background(), "k1")
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	res, err := e.StartSync(short, wf, input)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Equal(t, workflow.StatusRunning, res.Status)
+	require.Less(t, time.Since(began), 5*time.Second, "answered when its context ended")
+
+	close(release) // the resumed execution ends; a later start gets its result
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err = e.StartSync(rctx, wf, input)
+	require.NoError(t, err)
+	require.Equal(t, workflow.StatusSucceeded, res.Status)
+	require.JSONEq(t, `{"done":true}`, string(res.Output))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
@@ -98,6 +99,9 @@ const (
 type Engine struct {
 	cfg       EngineConfig
 	workflows map[string]*Workflow
+
+	mu         sync.Mutex
+	recovering map[string]time.Time // execution ID -> when a second start began recovering it
 }
 
 // NewEngine returns an Engine that can run (and recover) the given workflows.
@@ -215,8 +219,9 @@ func ExecutionFromContext(ctx context.Context) (ExecutionInfo, bool) {
 //
 // Under an execution name (WithExecutionName) the execution is started at most
 // once: a second start with the same name and input returns the first's Result,
-// waiting within ctx while it runs (and recovering it as a Sweep would when the
-// process that ran it died: SweepGrace past its deadline, it is still RUNNING);
+// waiting within ctx while it runs (and recovering it in the background, as a
+// Sweep would, when the process that ran it died: SweepGrace past its deadline,
+// it is still RUNNING and undecided);
 // with another input it is ErrNameInUse.
 //
 // The execution's deadline is the earlier of ctx's and the definition's Timeout,
@@ -256,6 +261,36 @@ func (e *Engine) StartSync(ctx context.Context, wf *Workflow, input json.RawMess
 	return e.run(ctx, wf, exec)
 }
 
+// recoverInBackground recovers exec (recoverOne) in a goroutine of its own,
+// unless one began recovering it less than SweepGrace ago: a failed recovery
+// is tried again by a later start (or a Sweep) after that, not on every poll.
+func (e *Engine) recoverInBackground(exec Execution) {
+	now := e.cfg.Clock.Now()
+	e.mu.Lock()
+	if began, ok := e.recovering[exec.ID]; ok && now.Sub(began) < e.cfg.SweepGrace {
+		e.mu.Unlock()
+		return
+	}
+	if e.recovering == nil {
+		e.recovering = map[string]time.Time{}
+	}
+	for id, began := range e.recovering { // the map stays as small as the recoveries under way
+		if now.Sub(began) >= e.cfg.SweepGrace {
+			delete(e.recovering, id)
+		}
+	}
+	e.recovering[exec.ID] = now
+	e.mu.Unlock()
+	go func() {
+		// Bounded as a Sweep's recovery is: the dead letter within SweepGrace,
+		// a resumed execution by its deadline.
+		if err := e.recoverOne(context.Background(), exec); err != nil && !errors.Is(err, ErrConflict) {
+			e.cfg.Logger.Warn("workflow: recovering an interrupted execution for a second start failed; a later start or a sweep will",
+				"execution_id", exec.ID, "error", err)
+		}
+	}()
+}
+
 // attachPoll is how often attach looks whether a running execution has ended.
 const attachPoll = 100 * time.Millisecond
 
@@ -274,19 +309,16 @@ func (e *Engine) attach(ctx context.Context, wf *Workflow, id string, input json
 		if exec.Workflow != wf.Name || !sameJSON(exec.Input, input) {
 			return Result{}, fmt.Errorf("%w: execution %s was started with another input", ErrNameInUse, exec.Name)
 		}
-		if exec.Status == StatusRunning && !e.cfg.Clock.Now().Before(exec.Deadline.Add(e.cfg.SweepGrace)) {
-			// SweepGrace past its deadline: the process that ran it died (a live
-			// one ends it by then) and nothing has swept it. Recover it here, as
-			// a Sweep would (the take-over is conditional: a sweeper or another
-			// start that got there first wins, ErrConflict), and look again.
-			// Without this, with no sweeper running, every later start would
-			// wait out its context on an execution that never ends.
-			if err := e.recoverOne(context.WithoutCancel(ctx), exec); err != nil && !errors.Is(err, ErrConflict) {
-				e.cfg.Logger.WarnContext(ctx, "workflow: recovering an interrupted execution for a second start failed; a sweep will",
-					"execution_id", id, "error", err)
-			} else {
-				continue
-			}
+		if exec.Status == StatusRunning && exec.Pending == "" && !e.cfg.Clock.Now().Before(exec.Deadline.Add(e.cfg.SweepGrace)) {
+			// SweepGrace past its deadline and undecided: the process that ran
+			// it died (a live one ends it by then) and nothing has swept it.
+			// Recover it as a Sweep would, in the background (this start keeps
+			// waiting within ctx; the take-over is conditional, so a sweeper or
+			// another start that gets there first wins). Without this, with no
+			// sweeper running, every later start would wait out its context on
+			// an execution that never ends. (A decided one, Pending, answers
+			// below; its dead letter is a Sweep's to send.)
+			e.recoverInBackground(exec)
 		}
 		if exec.Status != StatusRunning || exec.Pending != "" {
 			// Ended, or decided and only waiting for its dead letter: the outcome
