@@ -36,7 +36,8 @@ type ReplayOptions struct {
 	Limit int
 	// Progress, if set, is called after each entry with the summary so far.
 	Progress func(Summary)
-	// Clock paces the rate limit. Default storagefirst.SystemClock.
+	// Clock paces the rate limit. Default storagefirst.SystemClock. (The holds
+	// of a Holder source are paced in real time: they run out in real time.)
 	Clock storagefirst.Clock
 }
 
@@ -131,15 +132,23 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 	var kept []Entry
 	seen := map[string]bool{}
 	// holdRest holds what the pass has kept and rest (what it read and has yet
-	// to handle) at most once per holdStep: a hold before every entry would go
-	// through everything kept each time, quadratic in a pass with many skips.
+	// to handle) at most once per holdStep of real time (the source's holds run
+	// out in real time, whatever opts.Clock says): a hold before every entry
+	// would go through everything kept each time, quadratic in a pass with many
+	// skips.
 	var lastHold time.Time
 	holdRest := func(rest []Entry) {
-		if now := clock.Now(); lastHold.IsZero() || now.Sub(lastHold) >= holdStep {
+		if now := time.Now(); lastHold.IsZero() || now.Sub(lastHold) >= holdStep {
 			lastHold = now
 			hold(append(kept[:len(kept):len(kept)], rest...))
 		}
 	}
+	// stale counts the Reads in a row that brought only entries already seen:
+	// with a Holder, kept entries whose hold lapsed anyway (a slow Put) come
+	// back first and hide the rest for a while; each such Read hides them
+	// again, so a pass reads on until it has gone round them all before it
+	// concludes there is nothing new.
+	stale := 0
 	for opts.Limit <= 0 || sum.Replayed < opts.Limit {
 		read, err := src.Read(ctx, passBatch)
 		if err != nil {
@@ -156,9 +165,14 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 			es = append(es, e)
 		}
 		if len(es) == 0 {
-			// Nothing, or nothing new: the pass has come round.
-			return sum, nil
+			// Nothing, or nothing new: the pass has come round (after going round
+			// what it kept, when holds may have lapsed).
+			if stale++; len(read) == 0 || holder == nil || stale > len(kept)/max(len(read), 1)+1 {
+				return sum, nil
+			}
+			continue
 		}
+		stale = 0
 		for i, e := range es {
 			if opts.Limit > 0 && sum.Replayed >= opts.Limit {
 				return sum, nil
@@ -167,6 +181,7 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 				kept = append(kept, e)
 				sum.Skipped++
 				report()
+				holdRest(es[i+1:])
 				continue
 			}
 			if opts.DryRun {
@@ -207,9 +222,11 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 	return sum, nil
 }
 
-// holdStep is the longest Replay waits between two Holds of what it read (and
-// the shortest time between two: an SQS source's 60 s visibility is extended
-// once less than 30 s is left).
+// holdStep is the time between two Holds of what a Replay read (the longest it
+// waits between two, apart from the time one entry takes). A hold that lapses
+// anyway costs Reads, not correctness (see stale in Replay): dlq/sqs's source
+// hides a message for 60 s by default and extends it once less than half is
+// left.
 const holdStep = 5 * time.Second
 
 func replayOne(ctx context.Context, src Source, requeuer Requeuer, newID bool, sink storagefirst.Sink, e Entry, clock storagefirst.Clock) error {

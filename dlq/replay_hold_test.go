@@ -163,3 +163,23 @@ func TestReplayHoldsInTimeNotPerEntry(t *testing.T) {
 	require.Equal(t, n/2, sum.Skipped)
 	require.LessOrEqual(t, src.held, n, "entries held: at most what was read")
 }
+
+// TestReplayGoesRoundLapsedHolds: kept entries whose hold lapsed (here holds are
+// ignored, or too rare for the source's short visibility) come back first and
+// fill the Reads; the pass reads on past them, and replays every entry it has
+// not seen, rather than taking "nothing new" for its end.
+func TestReplayGoesRoundLapsedHolds(t *testing.T) {
+	t.Parallel()
+	for _, ignoreHold := range []bool{false, true} {
+		src := newHidingSource(t, 50, 3, ignoreHold)
+		for i := range 10 {
+			src.entries[i].Envelope.Type = "Other" // skipped, kept
+		}
+		sink := storagefirst.SinkFunc(func(context.Context, ...storagefirst.Envelope) error { return nil })
+		sum, err := dlq.Replay(context.Background(), src, sink, dlq.ReplayOptions{Filter: dlq.Filter{Type: "CreateOrder"}})
+		require.NoError(t, err)
+		require.Equal(t, 40, sum.Replayed, "ignoreHold=%v", ignoreHold)
+		require.Equal(t, 10, sum.Skipped, "ignoreHold=%v", ignoreHold)
+		require.Len(t, src.entries, 10, "the skipped entries are kept")
+	}
+}

@@ -21,9 +21,10 @@ type Source interface {
 }
 
 // Holder is a Source whose Read holds what it returns from other readers (an SQS
-// queue hides received messages): List and Replay call Hold on the entries still
-// to be handled before each one, so that a slow pass keeps them, and Release when
-// they finish, so that what was read and not deleted is visible again at once.
+// queue hides received messages): Replay calls Hold on what it has read and not
+// deleted every few seconds (holdStep), so that a slow pass keeps it, and List
+// and Replay call Release when they finish, so that what was read and not
+// deleted is visible again at once.
 type Holder interface {
 	Hold(ctx context.Context, es []Entry) error
 	Release(ctx context.Context) error

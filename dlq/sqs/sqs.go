@@ -126,7 +126,9 @@ type ReceiveDeleteAPI interface {
 type Source struct {
 	Client   ReceiveDeleteAPI
 	QueueURL string
-	// VisibilityTimeout: see VisibilityTimeoutDefault.
+	// VisibilityTimeout: see VisibilityTimeoutDefault. dlq.Replay holds what it
+	// read every 5 s: with less than about 20 s, a message can show again
+	// during a slow pass (it is not handled twice; the pass reads past it).
 	VisibilityTimeout time.Duration
 	// WaitTime: see WaitTimeDefault; negative means no long poll.
 	WaitTime time.Duration
