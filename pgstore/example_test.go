@@ -55,7 +55,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	env.IdempotencyKey = "client-key-1"
-	if err := queue.Put(ctx, env, env); err != nil { // a repeated ID is stored once
+	if err := queue.Put(ctx, env); err != nil { // durable when it returns: acknowledge now
 		log.Fatal(err)
 	}
 
@@ -142,15 +142,21 @@ func ExampleNewIdempotencyStore() {
 		log.Fatal(err)
 	}
 	env.IdempotencyKey = "client-key-1"
-	fmt.Println(handler.Handle(ctx, env))
-	fmt.Println(handler.Handle(ctx, env)) // EventBridge delivered it again
-	var n int
-	if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+orders).Scan(&n); err != nil {
+	for _, delivery := range []string{"first", "again"} { // EventBridge delivers at least once
+		err := handler.Handle(ctx, env)
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+orders).Scan(&n); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s delivery: error %v, orders %d\n", delivery, err, n)
+	}
+	rec, err := idem.Get(ctx, "create-order", env.Key())
+	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("orders:", n)
+	fmt.Println("key", rec.Key, rec.State)
 	// Output:
-	// <nil>
-	// <nil>
-	// orders: 1
+	// first delivery: error <nil>, orders 1
+	// again delivery: error <nil>, orders 1
+	// key client-key-1 completed
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -240,15 +241,15 @@ func TestPasswordAuthIsPerEndpointAndUser(t *testing.T) {
 			host string
 			port uint16
 			user string
-		}{{"h1", 5432, "a"}, {"h2", 5432, "a"}, {"h1", 5433, "a"}, {"h1", 5432, "b"}, {"h1", 5432, "a"}, {"h2", 5432, "a"}} {
+		}{{"h1", 5432, "a"}, {"h2", 5432, "a"}, {"h1", 5433, "a"}, {"h1", 5432, "b"}, {"h1", 5432, "a"}, {"h2", 5432, "a"}, {"::1", 5432, "a"}} {
 			cc := cfg.ConnConfig.Copy()
 			cc.Host, cc.Port, cc.User = c.host, c.port, c.user
 			require.NoError(t, cfg.BeforeConnect(context.Background(), cc))
-			require.Equal(t, fmt.Sprintf("pw %s:%d %s", c.host, c.port, c.user), cc.Password)
+			require.Equal(t, fmt.Sprintf("pw %s %s", net.JoinHostPort(c.host, fmt.Sprint(c.port)), c.user), cc.Password)
 		}
-		want := 4
+		want := 5
 		if reuse == 0 {
-			want = 6
+			want = 7
 		}
 		require.Len(t, asked, want, "reuse %v: %v", reuse, asked)
 	}

@@ -3,6 +3,8 @@ package pgstore
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -51,8 +53,17 @@ func PasswordAuth(cfg *pgxpool.Config, password PasswordFunc, reuseFor time.Dura
 				return err
 			}
 		}
-		endpoint := fmt.Sprintf("%s:%d", cc.Host, cc.Port)
+		endpoint := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+		if reuseFor <= 0 { // nothing to share: no lock, so connections ask at once
+			p, err := password(ctx, endpoint, cc.User)
+			if err != nil {
+				return fmt.Errorf("pgstore: password for %s: %w", endpoint, err)
+			}
+			cc.Password = p
+			return nil
+		}
 		key := [2]string{endpoint, cc.User}
+		// Held while asking, so that connections opening at once ask once.
 		mu.Lock()
 		defer mu.Unlock()
 		c, ok := cache[key]
@@ -67,9 +78,7 @@ func PasswordAuth(cfg *pgxpool.Config, password PasswordFunc, reuseFor time.Dura
 					delete(cache, k)
 				}
 			}
-			if reuseFor > 0 {
-				cache[key] = c
-			}
+			cache[key] = c
 		}
 		cc.Password = c.password
 		return nil

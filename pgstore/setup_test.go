@@ -13,7 +13,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/pgstore"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { pgtest.MainWithExamples(m) }
 
 // bundle is what most tests need: a migrated store in a schema of its own.
 type bundle struct {

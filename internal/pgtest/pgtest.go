@@ -57,20 +57,6 @@ var (
 // share, such as binaries built once), and stops a throwaway server if one was
 // started. Call it from TestMain: func TestMain(m *testing.M) { pgtest.Main(m) }.
 func Main(m *testing.M, cleanups ...func()) {
-	flag.Parse()
-	once.Do(resolve)
-	if srv.err != nil && os.Getenv("CI") != "true" {
-		// An Example cannot skip itself: skip them all here, loudly (the tests
-		// skip one by one through URL).
-		fmt.Fprint(os.Stderr, noServerMessage()+"*** the examples that need it are skipped too ***\n\n")
-		if f := flag.Lookup("test.skip"); f != nil {
-			skip := "^Example"
-			if v := f.Value.String(); v != "" {
-				skip = "(" + v + ")|" + skip
-			}
-			_ = f.Value.Set(skip)
-		}
-	}
 	code := m.Run()
 	for _, c := range cleanups {
 		c()
@@ -82,6 +68,29 @@ func Main(m *testing.M, cleanups ...func()) {
 		_ = os.RemoveAll(filepath.Dir(srv.dataDir))
 	}
 	os.Exit(code)
+}
+
+// MainWithExamples is Main for a package whose Examples need Postgres: an
+// Example cannot skip itself, so when there is no server (outside CI) it says
+// so loudly and skips the package's examples (-test.skip ^Example), as the
+// tests skip one by one through URL. It looks for the server before the first
+// test (not for -test.list).
+func MainWithExamples(m *testing.M, cleanups ...func()) {
+	flag.Parse()
+	if f := flag.Lookup("test.list"); f == nil || f.Value.String() == "" {
+		once.Do(resolve)
+	}
+	if srv.err != nil && os.Getenv("CI") != "true" {
+		fmt.Fprint(os.Stderr, noServerMessage()+"*** the examples are skipped too ***\n\n")
+		if f := flag.Lookup("test.skip"); f != nil {
+			skip := "^Example"
+			if v := f.Value.String(); v != "" {
+				skip = v + "|" + skip // | at the top: the user's /-separated subtest patterns keep their meaning
+			}
+			_ = f.Value.Set(skip)
+		}
+	}
+	Main(m, cleanups...)
 }
 
 // noServerMessage says loudly that there is no server, and why.
@@ -123,8 +132,9 @@ func NewSchema(t testing.TB) (dbURL, schema string) {
 }
 
 // ExampleSchema is NewSchema for an Example, which has no testing.TB: the URL, a
-// fresh schema and a func that drops it. Main skips the examples of a package
-// when there is no server (outside CI), so an Example may panic on an error.
+// fresh schema and a func that drops it. MainWithExamples skips the examples of
+// a package when there is no server (outside CI), so an Example may panic on an
+// error.
 func ExampleSchema() (dbURL, schema string, drop func()) {
 	once.Do(resolve)
 	if srv.err != nil {
