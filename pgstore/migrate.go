@@ -59,16 +59,11 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 // a Lambda custom resource) that needs nothing else of the package: it migrates
 // schema (SchemaDefault when empty; validated as Config.Schema) on pool.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) ([]int, error) {
-	if pool == nil {
-		return nil, errors.New("pgstore: Migrate needs a pool")
+	cfg := Config{Schema: schema}
+	if err := errors.Join(checkPoolAndSchema("Migrate", pool, &cfg)...); err != nil {
+		return nil, err
 	}
-	if schema == "" {
-		schema = SchemaDefault
-	}
-	if !identRE.MatchString(schema) {
-		return nil, fmt.Errorf("%w: %q", ErrInvalidSchema, schema)
-	}
-	return migrate(ctx, pool, schema)
+	return migrate(ctx, pool, cfg.Schema)
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) ([]int, error) {
