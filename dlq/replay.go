@@ -132,13 +132,19 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 	var kept []Entry
 	seen := map[string]bool{}
 	// holdRest holds what the pass has kept and rest (what it read and has yet
-	// to handle) at most once per holdStep of real time (the source's holds run
-	// out in real time, whatever opts.Clock says): a hold before every entry
-	// would go through everything kept each time, quadratic in a pass with many
-	// skips.
+	// to handle) at most once per holdEvery of real time (the source's holds
+	// run out in real time, whatever opts.Clock says): a hold before every
+	// entry would go through everything kept each time, quadratic in a pass
+	// with many skips.
+	holdEvery := holdStep
+	if p, ok := src.(HoldPacer); ok {
+		if d := p.HoldInterval(); d > 0 && d < holdEvery {
+			holdEvery = d
+		}
+	}
 	var lastHold time.Time
 	holdRest := func(rest []Entry) {
-		if now := time.Now(); lastHold.IsZero() || now.Sub(lastHold) >= holdStep {
+		if now := time.Now(); lastHold.IsZero() || now.Sub(lastHold) >= holdEvery {
 			lastHold = now
 			hold(append(kept[:len(kept):len(kept)], rest...))
 		}
@@ -197,7 +203,7 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 					select {
 					case <-ctx.Done():
 						return sum, ctx.Err()
-					case <-clock.After(min(wait, holdStep)):
+					case <-clock.After(min(wait, holdEvery)):
 					}
 				}
 				next = clock.Now().Add(interval)
@@ -222,11 +228,9 @@ func Replay(ctx context.Context, src Source, sink storagefirst.Sink, opts Replay
 	return sum, nil
 }
 
-// holdStep is the time between two Holds of what a Replay read (the longest it
-// waits between two, apart from the time one entry takes). A hold that lapses
-// anyway costs Reads, not correctness (see stale in Replay): dlq/sqs's source
-// hides a message for 60 s by default and extends it once less than half is
-// left.
+// holdStep is the longest time between two Holds of what a Replay read (apart
+// from the time one entry takes); a HoldPacer may ask for less. A hold that
+// lapses anyway costs Reads, not correctness (see stale in Replay).
 const holdStep = 5 * time.Second
 
 func replayOne(ctx context.Context, src Source, requeuer Requeuer, newID bool, sink storagefirst.Sink, e Entry, clock storagefirst.Clock) error {

@@ -22,12 +22,19 @@ type Source interface {
 
 // Holder is a Source whose Read holds what it returns from other readers (an SQS
 // queue hides received messages): Replay calls Hold on what it has read and not
-// deleted every few seconds (holdStep), so that a slow pass keeps it, and List
-// and Replay call Release when they finish, so that what was read and not
-// deleted is visible again at once.
+// deleted every 5 seconds, or as often as a HoldPacer asks, so that a slow pass
+// keeps it, and List and Replay call Release when they finish, so that what was
+// read and not deleted is visible again at once.
 type Holder interface {
 	Hold(ctx context.Context, es []Entry) error
 	Release(ctx context.Context) error
+}
+
+// HoldPacer is a Holder whose holds last so little that Replay must renew them
+// more often than every 5 seconds: HoldInterval is the longest time between two
+// Holds that keeps what was read held.
+type HoldPacer interface {
+	HoldInterval() time.Duration
 }
 
 // release releases src's holds, if it has any, even when ctx has ended.

@@ -127,8 +127,7 @@ type Source struct {
 	Client   ReceiveDeleteAPI
 	QueueURL string
 	// VisibilityTimeout: see VisibilityTimeoutDefault. dlq.Replay holds what it
-	// read every 5 s: with less than about 20 s, a message can show again
-	// during a slow pass (it is not handled twice; the pass reads past it).
+	// read every 5 s, or every third of it when that is shorter (HoldInterval).
 	VisibilityTimeout time.Duration
 	// WaitTime: see WaitTimeDefault; negative means no long poll.
 	WaitTime time.Duration
@@ -195,6 +194,10 @@ func (s *Source) Read(ctx context.Context, n int) ([]dlq.Entry, error) {
 // holdMargin: Hold extends a message's visibility once less than this (or half
 // the visibility timeout) is left.
 const holdMargin = 10 * time.Second
+
+// HoldInterval is a third of the visibility timeout: how often dlq.Replay
+// holds what it read when that is less than every 5 s (dlq.HoldPacer).
+func (s *Source) HoldInterval() time.Duration { return s.visibility() / 3 }
 
 // Hold extends the visibility of es, read and not yet handled, when it is close
 // to running out, in ChangeMessageVisibilityBatch requests of up to 10.
