@@ -126,10 +126,7 @@ func TestASecondStartRecoversAnExecutionItsProcessLeft(t *testing.T) {
 	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: dest, Clock: clock}, wf)
 	require.NoError(t, err)
 	input := json.RawMessage(`{"username":"lee"}`)
-	now := clock.Now()
-	left := workflow.Execution{ID: workflow.NamedExecutionID("cancel", "k1"), Name: "k1", Workflow: "cancel", Status: workflow.StatusRunning,
-		Input: input, State: "T", StateInput: input, StartedAt: now.Add(-time.Minute), Deadline: now.Add(-time.Second), Version: 1}
-	require.NoError(t, store.Create(context.Background(), left))
+	left := leftRunning(t, store, input, clock.Now().Add(-time.Second))
 
 	// Within SweepGrace of its deadline its process may still be ending it: the
 	// start waits (here, out its short context).
@@ -180,10 +177,7 @@ func TestASecondStartWaitsOnlyWithinItsContext(t *testing.T) {
 	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: sftest.NewMemoryQueue(nil), Recovery: workflow.RecoverResume}, wf)
 	require.NoError(t, err)
 	input := json.RawMessage(`{"username":"lee"}`)
-	now := time.Now()
-	left := workflow.Execution{ID: workflow.NamedExecutionID("cancel", "k1"), Name: "k1", Workflow: "cancel", Status: workflow.StatusRunning,
-		Input: input, State: "T", StateInput: input, StartedAt: now.Add(-time.Hour), Deadline: now.Add(-time.Hour), Version: 1}
-	require.NoError(t, store.Create(context.Background(), left))
+	leftRunning(t, store, input, time.Now().Add(-time.Hour))
 
 	ctx := workflow.WithExecutionName(context.Background(), "k1")
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
@@ -201,4 +195,14 @@ func TestASecondStartWaitsOnlyWithinItsContext(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, workflow.StatusSucceeded, res.Status)
 	require.JSONEq(t, `{"done":true}`, string(res.Output))
+}
+
+// leftRunning stores what a process that died leaves of the execution of
+// workflow "cancel" named "k1": RUNNING in state T, with the given deadline.
+func leftRunning(t *testing.T, store workflow.Store, input json.RawMessage, deadline time.Time) workflow.Execution {
+	t.Helper()
+	exec := workflow.Execution{ID: workflow.NamedExecutionID("cancel", "k1"), Name: "k1", Workflow: "cancel", Status: workflow.StatusRunning,
+		Input: input, State: "T", StateInput: input, StartedAt: deadline.Add(-time.Minute), Deadline: deadline, Version: 1}
+	require.NoError(t, store.Create(context.Background(), exec))
+	return exec
 }
