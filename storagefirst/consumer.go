@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -235,7 +234,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	slots := make(chan struct{}, cfg.Workers)
 	var wg sync.WaitGroup
-	var inflight atomic.Int64
 	var runErr error
 	backlog := false // the last claim filled its batch: there is more waiting
 	for loop.Err() == nil {
@@ -288,9 +286,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		for _, d := range ds {
 			wg.Add(1)
-			inflight.Add(1)
 			go func() {
-				defer func() { <-slots; inflight.Add(-1); wg.Done() }()
+				defer func() { <-slots; wg.Done() }()
 				c.process(handlerBase, d)
 			}()
 		}
@@ -309,7 +306,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		}
 	}
-	c.drain(ctx, r, &wg, &inflight, cancelHandlers)
+	// Every slot still taken is a handler still running.
+	c.drain(ctx, r, &wg, len(slots), cancelHandlers)
 	return runErr
 }
 

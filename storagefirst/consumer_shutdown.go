@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -97,8 +96,9 @@ func (c *Consumer) releaseAll(ctx context.Context, ds []Delivery) {
 // done, or until the grace period ends (ShutdownTimeout after Run's context ended,
 // or the end of Shutdown's context); then it cancels them, so that they release
 // their envelopes, and waits consumerAbandonAfter for those that ignore it.
-func (c *Consumer) drain(ctx context.Context, r *consumerRun, wg *sync.WaitGroup, inflight *atomic.Int64, cancelHandlers context.CancelFunc) {
-	if inflight.Load() == 0 {
+// inflight is how many handlers were still running when claiming stopped.
+func (c *Consumer) drain(ctx context.Context, r *consumerRun, wg *sync.WaitGroup, inflight int, cancelHandlers context.CancelFunc) {
+	if inflight == 0 {
 		wg.Wait() // at most a handler goroutine's last instructions
 		return
 	}
