@@ -272,9 +272,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 			<-slots
 		}
 		backlog = err == nil && len(ds) == n
-		failures := 0
+		failures, failing := 0, time.Duration(0)
 		if err != nil {
-			var failing time.Duration
 			failures, failing = c.claimFailed(loop, r, err)
 			cfg.Logger.ErrorContext(loop, "storagefirst: claim failed", "error", err, "failures", failures, "failing_for", failing)
 			if cfg.FailAfter > 0 && failing >= cfg.FailAfter {
@@ -296,7 +295,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 			if failures > 0 {
 				wait = min(cfg.PollInterval*time.Duration(1<<min(failures, 6)), time.Minute)
 				if cfg.FailAfter > 0 {
-					wait = min(wait, max(cfg.FailAfter-c.failingFor(), 0))
+					wait = min(wait, cfg.FailAfter-failing)
 				}
 			}
 			select {

@@ -66,16 +66,6 @@ func (c *Consumer) claimSucceeded(ctx context.Context, r *consumerRun) {
 	}
 }
 
-// failingFor returns how long claims have been failing (zero when they succeed).
-func (c *Consumer) failingFor() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.health.ClaimFailures == 0 {
-		return 0
-	}
-	return c.cfg.Clock.Now().Sub(c.health.FailingSince)
-}
-
 // notifyHealth calls OnHealthChange with h. While r runs (r not nil), Run waits
 // for the hook to return unless r stops meanwhile: so a hook that calls Shutdown,
 // which waits for Run to return, does not deadlock. Calls never overlap: a call
