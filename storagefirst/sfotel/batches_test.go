@@ -2,16 +2,12 @@ package sfotel_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
-	"github.com/storagefirst/storagefirst-go/internal/pgtest"
-	"github.com/storagefirst/storagefirst-go/pgstore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 )
@@ -19,17 +15,9 @@ import (
 // ObserveBatches reports a pgstore's group-commit counters: the envelopes stored
 // and the transactions that stored them.
 func TestObserveBatchesReportsGroupCommits(t *testing.T) {
-	url, schema := pgtest.NewSchema(t)
-	pool, err := pgxpool.New(context.Background(), url)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	s, err := pgstore.New(pool, pgstore.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s := newPGStore(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err = s.Migrate(ctx)
-	require.NoError(t, err)
 	q, err := s.Queue("orders")
 	require.NoError(t, err)
 

@@ -52,18 +52,7 @@ func backends(t *testing.T) map[string]func(t *testing.T) queue {
 			return q
 		},
 		"postgres": func(t *testing.T) queue {
-			url, schema := pgtest.NewSchema(t)
-			pool, err := pgxpool.New(context.Background(), url)
-			require.NoError(t, err)
-			t.Cleanup(pool.Close)
-			s, err := pgstore.New(pool, pgstore.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
-			require.NoError(t, err)
-			t.Cleanup(func() { _ = s.Close() })
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_, err = s.Migrate(ctx)
-			require.NoError(t, err)
-			q, err := s.Queue("orders")
+			q, err := newPGStore(t).Queue("orders")
 			require.NoError(t, err)
 			return q
 		},
@@ -77,6 +66,23 @@ type rig struct {
 	inst   *sfotel.Instrumentation
 	srv    *httptest.Server
 	q      queue
+}
+
+// newPGStore returns a migrated pgstore in a fresh schema, closed when t ends.
+func newPGStore(t *testing.T) *pgstore.Store {
+	t.Helper()
+	url, schema := pgtest.NewSchema(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	s, err := pgstore.New(pool, pgstore.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = s.Migrate(ctx)
+	require.NoError(t, err)
+	return s
 }
 
 // newRig serves POST /orders: an instrumented front door storing into q, and runs
