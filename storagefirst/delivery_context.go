@@ -119,7 +119,7 @@ func WithDeliveryLease(ctx context.Context, q Queue, l Lease, h Handler) context
 // DeliveryLeaseFromContext returns the queue and the current lease of the delivery
 // being handled, as the Consumer put them in the handler's context.
 func DeliveryLeaseFromContext(ctx context.Context) (Queue, Lease, bool) {
-	h, ok := ctx.Value(deliveryContextKey{}).(*deliveryHolder)
+	h, ok := deliveryHolderFrom(ctx)
 	if !ok {
 		return nil, Lease{}, false
 	}
@@ -136,7 +136,7 @@ func DeliveryLeaseFromContext(ctx context.Context) (Queue, Lease, bool) {
 // is answered as usual (if its transaction did commit, that answer finds the lease
 // gone and the delivery is reported ActionLeaseLost: it is done all the same).
 func MarkAcked(ctx context.Context) {
-	if h, ok := ctx.Value(deliveryContextKey{}).(*deliveryHolder); ok {
+	if h, ok := deliveryHolderFrom(ctx); ok {
 		h.acked.Store(true)
 	}
 }
@@ -152,6 +152,6 @@ func clearAcked(ctx context.Context) {
 
 // AckedInContext reports whether MarkAcked was called for the delivery in ctx.
 func AckedInContext(ctx context.Context) bool {
-	h, ok := ctx.Value(deliveryContextKey{}).(*deliveryHolder)
+	h, ok := deliveryHolderFrom(ctx)
 	return ok && h.acked.Load()
 }

@@ -170,6 +170,11 @@ func (h *claimHolder) renewed(c Claim) {
 	}
 }
 
+func claimHolderFrom(ctx context.Context) (*claimHolder, bool) {
+	h, ok := ctx.Value(claimContextKey{}).(*claimHolder)
+	return h, ok
+}
+
 func withClaimHolder(ctx context.Context, claim Claim) (context.Context, *claimHolder) {
 	h := &claimHolder{claim: claim}
 	return context.WithValue(ctx, claimContextKey{}, h), h
@@ -186,7 +191,7 @@ func WithClaim(ctx context.Context, claim Claim) context.Context {
 // ClaimFromContext returns the idempotency claim the Idempotent middleware holds for
 // the envelope being handled, with its latest LeaseUntil and the middleware's TTL.
 func ClaimFromContext(ctx context.Context) (Claim, bool) {
-	h, ok := ctx.Value(claimContextKey{}).(*claimHolder)
+	h, ok := claimHolderFrom(ctx)
 	if !ok {
 		return Claim{}, false
 	}
@@ -202,13 +207,13 @@ func ClaimFromContext(ctx context.Context) (Claim, bool) {
 // Idempotent scope only records its outcome, so that acknowledging one scope's
 // effect can never lose another's.
 func ClaimAcksDelivery(ctx context.Context) bool {
-	h, ok := ctx.Value(claimContextKey{}).(*claimHolder)
+	h, ok := claimHolderFrom(ctx)
 	return ok && h.acksDelivery
 }
 
 // clearOutcomeRecorded forgets a MarkOutcomeRecorded of an attempt that failed.
 func clearOutcomeRecorded(ctx context.Context) {
-	if h, ok := ctx.Value(claimContextKey{}).(*claimHolder); ok {
+	if h, ok := claimHolderFrom(ctx); ok {
 		h.recorded.Store(false)
 	}
 }
@@ -219,12 +224,12 @@ func clearOutcomeRecorded(ctx context.Context) {
 // the record a second time, saving a round trip. A handler that returns nil must
 // have committed that transaction.
 func MarkOutcomeRecorded(ctx context.Context) {
-	if h, ok := ctx.Value(claimContextKey{}).(*claimHolder); ok {
+	if h, ok := claimHolderFrom(ctx); ok {
 		h.recorded.Store(true)
 	}
 }
 
 func outcomeRecorded(ctx context.Context) bool {
-	h, ok := ctx.Value(claimContextKey{}).(*claimHolder)
+	h, ok := claimHolderFrom(ctx)
 	return ok && h.recorded.Load()
 }
