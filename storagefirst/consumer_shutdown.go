@@ -74,7 +74,7 @@ func (c *Consumer) claim(loop context.Context, n int) ([]Delivery, error) {
 	defer cancel()
 	ds, err := c.cfg.Queue.Claim(ctx, n, c.cfg.Lease)
 	if loop.Err() != nil && len(ds) > 0 {
-		c.releaseAll(ctx, ds)
+		c.releaseAll(loop, ds) // its own answer timeout, not what the claim left of consumerClaimTimeout
 		ds = nil
 	}
 	return ds, err
