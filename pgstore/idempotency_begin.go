@@ -84,11 +84,6 @@ func (s *Store) beginMany(ctx context.Context, items []beginItem) ([]beginOutcom
 		return cmp.Or(cmp.Compare(items[a].scope, items[b].scope), cmp.Compare(items[a].key, items[b].key))
 	})
 	n := len(uniq)
-	scopes, keys, fps, leases := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
-	for j, i := range uniq {
-		it := items[i]
-		scopes[j], keys[j], fps[j], leases[j] = it.scope, it.key, it.fingerprint, it.lease.Microseconds()
-	}
 	got := make(map[key]beginOutcome, n)
 	if n == 1 {
 		// A lone Begin skips the arrays.
@@ -99,6 +94,11 @@ func (s *Store) beginMany(ctx context.Context, items []beginItem) ([]beginOutcom
 		}
 		got[key{it.scope, it.key}] = o
 	} else {
+		scopes, keys, fps, leases := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
+		for j, i := range uniq {
+			it := items[i]
+			scopes[j], keys[j], fps[j], leases[j] = it.scope, it.key, it.fingerprint, it.lease.Microseconds()
+		}
 		rows, err := s.pool.Query(ctx, s.q.idemBeginMany, scopes, keys, fps, leases)
 		if err != nil {
 			return nil, err

@@ -181,20 +181,10 @@ func (s *Store) recordKey(ctx context.Context, tx pgx.Tx, p storagefirst.KeyedPu
 	if ttl <= 0 {
 		ttl = storagefirst.IdempotencyTTLDefault
 	}
-	upsert := s.sql(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, outcome_result, expires_at)
-		VALUES ($1, $2, $3, 'completed', {{token}}, $4, now() + $5::interval)
-		ON CONFLICT (scope, key) DO UPDATE
-		SET fingerprint = EXCLUDED.fingerprint, state = 'completed', token = EXCLUDED.token, lease_until = NULL,
-			outcome_error = '', outcome_result = EXCLUDED.outcome_result, expires_at = EXCLUDED.expires_at,
-			updated_at = now()
-		WHERE i.state = 'released'
-			OR (i.state = 'completed' AND i.expires_at <= now())
-			OR (i.state = 'in_progress' AND i.lease_until <= now())
-		RETURNING token`)
 	// The record can change between the upsert and the read; a few rounds settle it.
 	for range 5 {
 		var token int64
-		err := tx.QueryRow(ctx, upsert, p.Scope, p.Key, p.Fingerprint, []byte(p.Answer), ttl).Scan(&token)
+		err := tx.QueryRow(ctx, s.q.keyedRecord, p.Scope, p.Key, p.Fingerprint, []byte(p.Answer), ttl).Scan(&token)
 		if err == nil {
 			return storagefirst.KeyedResult{Stored: true}, nil
 		}

@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"context"
 	"encoding/binary"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/pgstore"
+	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
 // freezingProxy forwards TCP connections to a server. freeze makes every
@@ -107,36 +109,44 @@ func (p *freezingProxy) close() {
 	}
 }
 
-// TestListenerNoticesAHalfOpenConnection freezes the listener's connection: no
-// error, no EOF, just silence. Notifications sent meanwhile are lost; the ping
-// goes unanswered, the listener reconnects and wakes every subscriber, well
-// before TCP keepalive would have said anything.
-func TestListenerNoticesAHalfOpenConnection(t *testing.T) {
-	t.Parallel()
+// listenThroughProxy starts a store whose listener connects through a
+// freezingProxy, with ListenPingInterval 100 ms, and waits until the listener
+// serves: it has woken for a Put. Puts go direct, through the returned queue. It
+// returns an envelope not yet put, for the test's own Put.
+func listenThroughProxy(t *testing.T) (ctx context.Context, proxy *freezingProxy, q *pgstore.Queue, wake <-chan struct{}, next storagefirst.Envelope) {
+	t.Helper()
 	b := setup(t)
-	ctx := testCtx(t)
+	ctx = testCtx(t)
 	u, err := url.Parse(b.url)
 	require.NoError(t, err)
-	proxy := newFreezingProxy(t, u.Host)
+	proxy = newFreezingProxy(t, u.Host)
 	u.Host = proxy.ln.Addr().String()
-
-	// The store whose listener goes through the proxy; Puts go direct.
 	s, err := pgstore.New(newPool(t, u.String()), pgstore.Config{Schema: b.schema, ListenPingInterval: 100 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	listened, err := s.Queue("q")
 	require.NoError(t, err)
-	q := b.queue(t, "q")
+	q = b.queue(t, "q")
 	in := newEnvs(t, 2)
 
-	wake := listened.Wake(ctx)
+	wake = listened.Wake(ctx)
 	awaitWake(t, wake, time.Now().Add(10*time.Second), "the listener's first wake-up")
 	require.NoError(t, q.Put(ctx, in[0]))
 	awaitWake(t, wake, time.Now().Add(time.Second), "a Put on a live listener")
+	return ctx, proxy, q, wake, in[1]
+}
+
+// TestListenerNoticesAHalfOpenConnection freezes the listener's connection: no
+// error, no EOF, just silence. Notifications sent meanwhile are lost; the ping
+// goes unanswered, the listener reconnects and wakes every subscriber, well
+// before TCP keepalive would have said anything.
+func TestListenerNoticesAHalfOpenConnection(t *testing.T) {
+	t.Parallel()
+	ctx, proxy, q, wake, next := listenThroughProxy(t)
 
 	proxy.freeze()
-	require.NoError(t, q.Put(ctx, in[1])) // its notification is lost in the frozen connection
+	require.NoError(t, q.Put(ctx, next)) // its notification is lost in the frozen connection
 	awaitWake(t, wake, time.Now().Add(2*time.Second), "the wake-up of a listener that noticed its dead connection")
 }
 
@@ -146,29 +156,11 @@ func TestListenerNoticesAHalfOpenConnection(t *testing.T) {
 // attempt is bounded instead of hanging until the store closes.
 func TestListenerReconnectsThroughAPartition(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	ctx := testCtx(t)
-	u, err := url.Parse(b.url)
-	require.NoError(t, err)
-	proxy := newFreezingProxy(t, u.Host)
-	u.Host = proxy.ln.Addr().String()
-	s, err := pgstore.New(newPool(t, u.String()), pgstore.Config{Schema: b.schema, ListenPingInterval: 100 * time.Millisecond,
-		Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	listened, err := s.Queue("q")
-	require.NoError(t, err)
-	q := b.queue(t, "q")
-	in := newEnvs(t, 2)
-
-	wake := listened.Wake(ctx)
-	awaitWake(t, wake, time.Now().Add(10*time.Second), "the listener's first wake-up")
-	require.NoError(t, q.Put(ctx, in[0]))
-	awaitWake(t, wake, time.Now().Add(time.Second), "a Put on a live listener")
+	ctx, proxy, q, wake, next := listenThroughProxy(t)
 
 	proxy.blackhole.Store(true)
 	proxy.freeze()
-	require.NoError(t, q.Put(ctx, in[1]))
+	require.NoError(t, q.Put(ctx, next))
 	// The ping fails within 200 ms, then an attempt to reconnect runs into the
 	// black hole. Once one has, heal the network.
 	for proxy.swallowed.Load() == 0 {

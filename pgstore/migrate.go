@@ -71,8 +71,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) ([]int, err
 	if err != nil {
 		return nil, err
 	}
-	quoted := pgx.Identifier{schema}.Sanitize()
-	fill := strings.NewReplacer("{{token}}", strings.ReplaceAll(fencingToken, "{{schema}}", quoted), "{{schema}}", quoted)
+	fill := queryReplacer(pgx.Identifier{schema}.Sanitize(), true) // the filler of the store's queries
 	lockKey := "storagefirst.migrate." + schema
 	var applied []int
 	for _, m := range ms {
@@ -88,7 +87,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) ([]int, err
 }
 
 // applyOne applies m unless it is recorded as applied; fill fills in the
-// templates' {{schema}} and {{token}} (as Store.sql).
+// templates' {{schema}} and {{token}} (queryReplacer).
 func applyOne(ctx context.Context, pool *pgxpool.Pool, fill *strings.Replacer, lockKey string, m Migration) (bool, error) {
 	applied := false
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {

@@ -13,7 +13,7 @@ type queries struct {
 	idemQueries
 	insert, insertOne, claim, retry, release, deadLetter, extend, ack string
 	listDead, listDeadType, sendDead, requeue, deleteDead, stats      string
-	ackLeased, notify                                                 string
+	ackLeased, notify, keyedRecord                                    string
 }
 
 // idemQueries is the SQL of an IdempotencyStore, apart from the queues' so that
@@ -44,9 +44,15 @@ const idemTakeOver = `ON CONFLICT (scope, key) DO UPDATE
 			SET fingerprint = EXCLUDED.fingerprint, state = 'in_progress', token = EXCLUDED.token,
 				lease_until = EXCLUDED.lease_until, outcome_error = '', outcome_result = NULL,
 				expires_at = NULL, updated_at = now()
-			WHERE i.state = 'released'
+			WHERE ` + idemKeyFree
+
+// idemKeyFree is the condition under which an upsert takes over the existing
+// idempotency row i (aliased so): it was released, its completed record expired or
+// its in-progress lease ran out. Begin (idemTakeOver) and PutKeyed (keyedRecord)
+// share it.
+const idemKeyFree = `(i.state = 'released'
 				OR (i.state = 'completed' AND i.expires_at <= now())
-				OR (i.state = 'in_progress' AND i.lease_until <= now())`
+				OR (i.state = 'in_progress' AND i.lease_until <= now()))`
 
 // newQueries builds the SQL. Unless synchronous is set, the bookkeeping statements
 // of consumers (claim, ack, retry, release, dead-letter, extend, idempotency begin,
@@ -165,6 +171,16 @@ func newQueries(schema string, synchronous bool) queries {
 			FROM (SELECT count(*) FILTER (WHERE state = 0) AS scheduled, count(*) FILTER (WHERE state = 1) AS in_flight
 				FROM {{schema}}.envelopes WHERE queue = $1 AND state < 2 AND available_at > now()) f`),
 
+		// PutKeyed's completed record of its key (see Store.recordKey): taken when the
+		// key is free, as a Begin takes it.
+		keyedRecord: r.Replace(`INSERT INTO {{schema}}.idempotency AS i (scope, key, fingerprint, state, token, outcome_result, expires_at)
+			VALUES ($1, $2, $3, 'completed', {{token}}, $4, now() + $5::interval)
+			ON CONFLICT (scope, key) DO UPDATE
+			SET fingerprint = EXCLUDED.fingerprint, state = 'completed', token = EXCLUDED.token, lease_until = NULL,
+				outcome_error = '', outcome_result = EXCLUDED.outcome_result, expires_at = EXCLUDED.expires_at,
+				updated_at = now()
+			WHERE ` + idemKeyFree + `
+			RETURNING token`),
 		ackLeased: r.Replace(`SELECT {{schema}}.ack_leased($1, $2, $3)`),
 		// The wake-up sent after a group commit of Put, in a transaction of its own
 		// that need not wait for a flush (see notifier).

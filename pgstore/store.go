@@ -192,7 +192,7 @@ func (s *Store) Close() error {
 
 // sql replaces {{schema}} in a template with the quoted schema name.
 func (s *Store) sql(template string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(template, "{{token}}", fencingToken), "{{schema}}", s.schema)
+	return strings.ReplaceAll(template, "{{schema}}", s.schema)
 }
 
 // BatchStats counts the group commits a Store has run since it was created.

@@ -2,10 +2,7 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
@@ -21,20 +18,10 @@ func (w *WorkflowStore) ListExecutions(ctx context.Context, after string, limit 
 		limit = 100
 	}
 	limit = min(limit, ListExecutionsLimit)
-	rows, err := w.s.pool.Query(ctx, w.s.sql(`SELECT doc::text FROM {{schema}}.executions
-		WHERE ($1 = '' OR id < $1) ORDER BY id DESC LIMIT $2`), after, limit)
+	out, err := w.queryExecutions(ctx, `SELECT doc::text FROM {{schema}}.executions
+		WHERE ($1 = '' OR id < $1) ORDER BY id DESC LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list executions: %w", err)
-	}
-	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list executions: %w", err)
-	}
-	out := make([]workflow.Execution, len(docs))
-	for i, d := range docs {
-		if err := json.Unmarshal(d, &out[i]); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }

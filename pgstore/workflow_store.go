@@ -83,10 +83,20 @@ func (w *WorkflowStore) Interrupted(ctx context.Context, before time.Time, limit
 	if limit <= 0 {
 		limit = workflow.SweepLimit
 	}
-	rows, err := w.s.pool.Query(ctx, w.s.sql(`SELECT doc::text FROM {{schema}}.executions
-		WHERE status = 'RUNNING' AND deadline < $1 ORDER BY started_at LIMIT $2`), before, limit)
+	out, err := w.queryExecutions(ctx, `SELECT doc::text FROM {{schema}}.executions
+		WHERE status = 'RUNNING' AND deadline < $1 ORDER BY started_at LIMIT $2`, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: interrupted executions: %w", err)
+	}
+	return out, nil
+}
+
+// queryExecutions runs query (a template with {{schema}}), which selects the doc
+// column of executions, and decodes each row.
+func (w *WorkflowStore) queryExecutions(ctx context.Context, query string, args ...any) ([]workflow.Execution, error) {
+	rows, err := w.s.pool.Query(ctx, w.s.sql(query), args...)
+	if err != nil {
+		return nil, err
 	}
 	docs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 	if err != nil {

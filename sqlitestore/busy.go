@@ -152,17 +152,8 @@ func (c *lockConn) PrepareContext(ctx context.Context, query string) (driver.Stm
 }
 
 func (c *lockConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if !singleStatement(query) {
-		var res driver.Result
-		err := c.longBusy(ctx, func() error {
-			var err error
-			res, err = c.conn.(driver.ExecerContext).ExecContext(ctx, query, args)
-			return err
-		})
-		return res, err
-	}
 	var res driver.Result
-	err := c.wait.do(ctx, func() error {
+	err := c.waitLocks(ctx, query, func() error {
 		var err error
 		res, err = c.conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 		return err
@@ -171,22 +162,23 @@ func (c *lockConn) ExecContext(ctx context.Context, query string, args []driver.
 }
 
 func (c *lockConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if !singleStatement(query) {
-		var rows driver.Rows
-		err := c.longBusy(ctx, func() error {
-			var err error
-			rows, err = c.conn.(driver.QueryerContext).QueryContext(ctx, query, args)
-			return err
-		})
-		return rows, err
-	}
 	var rows driver.Rows
-	err := c.wait.do(ctx, func() error {
+	err := c.waitLocks(ctx, query, func() error {
 		var err error
 		rows, err = c.conn.(driver.QueryerContext).QueryContext(ctx, query, args)
 		return err
 	})
 	return rows, err
+}
+
+// waitLocks runs op, which runs query, waiting for locks as query allows: one
+// statement is run again in slices (lockWait), several at once wait in SQLite's
+// busy handler (longBusy), as a refused run of them may have committed some.
+func (c *lockConn) waitLocks(ctx context.Context, query string, op func() error) error {
+	if !singleStatement(query) {
+		return c.longBusy(ctx, op)
+	}
+	return c.wait.do(ctx, op)
 }
 
 // longBusy runs op, several statements that cannot be run again once one has

@@ -3,7 +3,9 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +38,12 @@ func holdWriteTx(t *testing.T, s *sqlitestore.Store, _ string) {
 	t.Cleanup(func() { close(release); <-done })
 }
 
-func holdFileLock(t *testing.T, _ *sqlitestore.Store, path string) {
+func holdFileLock(t *testing.T, _ *sqlitestore.Store, path string) { lockFile(t, path) }
+
+// lockFile takes the write lock of the file at path from another connection (as
+// another process or a tool would) until release is called or the test ends.
+// release reports the error of the ROLLBACK that frees the lock.
+func lockFile(t *testing.T, path string) (release func() error) {
 	ctx := context.Background()
 	db, err := sql.Open("sqlite", "file:"+path)
 	require.NoError(t, err)
@@ -44,11 +51,12 @@ func holdFileLock(t *testing.T, _ *sqlitestore.Store, path string) {
 	require.NoError(t, err)
 	_, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE")
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = conn.ExecContext(ctx, "ROLLBACK")
-		_ = conn.Close()
-		_ = db.Close()
+	release = sync.OnceValue(func() error {
+		_, err := conn.ExecContext(ctx, "ROLLBACK")
+		return errors.Join(err, conn.Close(), db.Close())
 	})
+	t.Cleanup(func() { _ = release() })
+	return release
 }
 
 // TestEveryWaitHonoursTheContext: while the writer is held, by a long WriteTx or
@@ -199,23 +207,13 @@ func TestSeveralStatementsWaitForALock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
 	s := open(t, path)
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:"+path)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	conn, err := db.Conn(ctx)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	_, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE")
-	require.NoError(t, err)
+	unlock := lockFile(t, path)
 	released := make(chan error, 1)
-	time.AfterFunc(300*time.Millisecond, func() { // the other connection holds the lock this long
-		_, err := conn.ExecContext(ctx, "ROLLBACK")
-		released <- err
-	})
+	time.AfterFunc(300*time.Millisecond, func() { released <- unlock() }) // the other connection holds the lock this long
 
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err = s.DB().ExecContext(dctx, `CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER)`)
+	_, err := s.DB().ExecContext(dctx, `CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER)`)
 	require.NoError(t, err)
 	require.NoError(t, <-released)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/sqlitestore"
-	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
 // TestSecondOpenInTheSameProcessFails: two Stores on one file would release each
@@ -23,14 +22,7 @@ func TestSecondOpenInTheSameProcessFails(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "store.db")
 	s := open(t, path)
-	q, err := s.Queue("q")
-	require.NoError(t, err)
-	env, err := storagefirst.NewEnvelope("t", []byte(`{}`))
-	require.NoError(t, err)
-	require.NoError(t, q.Put(ctx, env))
-	ds, err := q.Claim(ctx, 1, time.Hour)
-	require.NoError(t, err)
-	require.Len(t, ds, 1)
+	q, _, d := leaseOne(ctx, t, s)
 
 	start := time.Now()
 	s2, err := sqlitestore.Open(ctx, path, sqlitestore.Config{})
@@ -41,7 +33,7 @@ func TestSecondOpenInTheSameProcessFails(t *testing.T) {
 	require.ErrorContains(t, err, path)
 	require.Less(t, time.Since(start), time.Second, "fails at once")
 	// The owner's lease was left alone: it still acknowledges.
-	require.NoError(t, q.Ack(ctx, ds[0].Lease))
+	require.NoError(t, q.Ack(ctx, d.Lease))
 
 	// Once the owner closes, the file is free again.
 	require.NoError(t, s.Close())
@@ -112,14 +104,7 @@ func holdStore(t *testing.T, path string) {
 	ctx := context.Background()
 	s, err := sqlitestore.Open(ctx, path, sqlitestore.Config{})
 	require.NoError(t, err)
-	q, err := s.Queue("q")
-	require.NoError(t, err)
-	env, err := storagefirst.NewEnvelope("t", []byte(`{}`))
-	require.NoError(t, err)
-	require.NoError(t, q.Put(ctx, env))
-	ds, err := q.Claim(ctx, 1, time.Hour)
-	require.NoError(t, err)
-	require.Len(t, ds, 1)
+	_, env, _ := leaseOne(ctx, t, s)
 	res, err := s.Idempotency().Begin(ctx, "s", env.ID, "", time.Hour)
 	require.NoError(t, err)
 	require.True(t, res.Acquired)

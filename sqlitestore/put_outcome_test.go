@@ -2,14 +2,12 @@ package sqlitestore_test
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/storagefirst/storagefirst-go/sqlitestore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -21,21 +19,12 @@ func TestPutLeftBehindByItsContextIsOfUnknownOutcome(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "store.db")
-	s, err := sqlitestore.Open(ctx, path, sqlitestore.Config{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s := open(t, path)
 	q, err := s.Queue("orders")
 	require.NoError(t, err)
 
 	// Another connection holds the file's write lock.
-	db, err := sql.Open("sqlite", "file:"+path)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	conn, err := db.Conn(ctx)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = conn.Close() })
-	_, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE")
-	require.NoError(t, err)
+	unlock := lockFile(t, path)
 
 	// A first Put takes the one group-commit slot and waits for the lock until
 	// its deadline; a second one queues behind it, and its group commit starts
@@ -58,8 +47,7 @@ func TestPutLeftBehindByItsContextIsOfUnknownOutcome(t *testing.T) {
 	require.Error(t, <-firstDone)
 	require.Equal(t, int64(2), s.PutBatches(), "the second Put's group commit started")
 
-	_, err = conn.ExecContext(ctx, "ROLLBACK")
-	require.NoError(t, err)
+	require.NoError(t, unlock())
 	// The left-behind envelope commits: the error was right not to say "not stored".
 	require.Eventually(t, func() bool {
 		st, err := q.Stats(ctx)

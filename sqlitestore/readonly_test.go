@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -22,15 +21,8 @@ func TestOpenReadOnlyBesideTheOwner(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "store.db")
 	s := open(t, path)
-	q, err := s.Queue("q")
-	require.NoError(t, err)
-	dead, err := storagefirst.NewEnvelope("t", []byte(`{}`))
-	require.NoError(t, err)
-	require.NoError(t, q.Put(ctx, dead))
-	ds, err := q.Claim(ctx, 1, time.Hour)
-	require.NoError(t, err)
-	require.Len(t, ds, 1)
-	require.NoError(t, q.DeadLetter(ctx, ds[0].Lease, storagefirst.Failure{Error: "boom"}))
+	q, dead, d := leaseOne(ctx, t, s)
+	require.NoError(t, q.DeadLetter(ctx, d.Lease, storagefirst.Failure{Error: "boom"}))
 
 	ro, err := sqlitestore.OpenReadOnly(ctx, path, sqlitestore.Config{})
 	require.NoError(t, err, "the owner is running: a reader opens anyway")

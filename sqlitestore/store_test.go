@@ -24,6 +24,21 @@ func open(t *testing.T, path string) *sqlitestore.Store {
 	return s
 }
 
+// leaseOne puts one envelope on queue "q" of s and claims it for an hour,
+// returning the queue, the envelope and its delivery.
+func leaseOne(ctx context.Context, t *testing.T, s *sqlitestore.Store) (*sqlitestore.Queue, storagefirst.Envelope, storagefirst.Delivery) {
+	t.Helper()
+	q, err := s.Queue("q")
+	require.NoError(t, err)
+	env, err := storagefirst.NewEnvelope("t", []byte(`{}`))
+	require.NoError(t, err)
+	require.NoError(t, q.Put(ctx, env))
+	ds, err := q.Claim(ctx, 1, time.Hour)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	return q, env, ds[0]
+}
+
 func fresh(t *testing.T) *sqlitestore.Store {
 	return open(t, filepath.Join(t.TempDir(), "store.db"))
 }
@@ -84,22 +99,15 @@ func TestReopenReleasesWhatACrashedProcessHeld(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
 	s := open(t, path)
 	ctx := context.Background()
-	q, err := s.Queue("q")
-	require.NoError(t, err)
-	env, err := storagefirst.NewEnvelope("t", []byte(`{}`))
-	require.NoError(t, err)
-	require.NoError(t, q.Put(ctx, env))
-	ds, err := q.Claim(ctx, 1, time.Hour)
-	require.NoError(t, err)
-	require.Len(t, ds, 1)
-	_, err = s.Idempotency().Begin(ctx, "s", env.ID, "", time.Hour)
+	_, env, _ := leaseOne(ctx, t, s)
+	_, err := s.Idempotency().Begin(ctx, "s", env.ID, "", time.Hour)
 	require.NoError(t, err)
 	require.NoError(t, s.Close()) // the process "dies" holding both
 
 	s2 := open(t, path)
 	q2, err := s2.Queue("q")
 	require.NoError(t, err)
-	ds, err = q2.Claim(ctx, 1, time.Minute)
+	ds, err := q2.Claim(ctx, 1, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, ds, 1, "redelivered at once")
 	require.Equal(t, 2, ds[0].Envelope.Attempt)

@@ -40,19 +40,21 @@ func isolate[T, R any](ctx context.Context, items []T, out []Outcome[R], exec fu
 		}
 		return
 	}
-	if len(items) > 1 && isolatable(err) && ctx.Err() != nil {
+	switch {
+	case len(items) == 1 || !isolatable(err):
+		// Failed by itself, or not for its items' sake: nothing to split.
+	case ctx.Err() != nil:
 		// Too late to split: no item of this execution is known to be the
 		// rejected one, so none is reported as rejected (a store would fail it
 		// for good); they were not executed, for ctx's sake.
 		err = fmt.Errorf("batch: %w before the item the execution was rejected for was isolated (%v)", ctx.Err(), err)
-	}
-	if len(items) == 1 || !isolatable(err) || ctx.Err() != nil {
-		for i := range out {
-			out[i].Err = err
-		}
+	default:
+		mid := len(items) / 2
+		isolate(ctx, items[:mid], out[:mid], exec, isolatable)
+		isolate(ctx, items[mid:], out[mid:], exec, isolatable)
 		return
 	}
-	mid := len(items) / 2
-	isolate(ctx, items[:mid], out[:mid], exec, isolatable)
-	isolate(ctx, items[mid:], out[mid:], exec, isolatable)
+	for i := range out {
+		out[i].Err = err
+	}
 }
