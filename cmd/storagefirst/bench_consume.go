@@ -61,7 +61,7 @@ func consumeOnce(ctx context.Context, c *benchConfig, variant string) (result, e
 	insert := "INSERT INTO " + h.schema + ".orders VALUES ($1, $2)"
 	target := int64(c.consumeN)
 	res := result{Case: "consume", Backend: "postgres", Variant: variant, Concurrency: benchWorkers, Envelopes: target,
-		SynchronousCo: h.synchronousCommit(ctx), Settings: h.settings}
+		SynchronousCo: h.synchronousCommit, Settings: h.settings}
 	if variant == "naive_tx" {
 		if _, err := h.pool.Exec(ctx, "CREATE TABLE "+h.schema+".naive (LIKE "+h.schema+".envelopes INCLUDING ALL)"); err != nil {
 			return result{}, err
