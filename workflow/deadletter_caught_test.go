@@ -115,13 +115,7 @@ func TestNewEngineNeedsADeadLetterDestinationAndAGraceLongerThanAnEnd(t *testing
 func TestTheInlineDeadLetterKeepsTheCallerAtMostDeadLetterGrace(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	blocking := task(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	})
-	wf, err := workflow.New("slow", workflow.Definition{StartAt: "T", Timeout: 2 * time.Second, States: map[string]workflow.State{
-		"T": workflow.Task{Run: blocking, End: true}}})
-	require.NoError(t, err)
+	wf := slowWorkflow(t)
 	start := time.Now()
 	clock := sftest.NewFakeClock(start)
 	store := workflow.NewMemoryStore()

@@ -62,6 +62,36 @@ func crashedExecution(t *testing.T, store workflow.Store, now time.Time) string 
 	return exec.ID
 }
 
+// crashedEngine is an engine over a crashyStore and a flakyDest, and the ID of
+// an execution of its workflow that a crash left RUNNING an hour past its
+// deadline.
+func crashedEngine(t *testing.T) (*workflow.Engine, *crashyStore, *flakyDest, *sftest.FakeClock, string) {
+	t.Helper()
+	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, nil })
+	wf, err := workflow.New("cancel", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: run, End: true}}})
+	require.NoError(t, err)
+	clock := sftest.NewFakeClock(time.Now())
+	store := &crashyStore{MemoryStore: workflow.NewMemoryStore()}
+	dest := &flakyDest{q: sftest.NewMemoryQueue(nil)}
+	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: dest, Clock: clock}, wf)
+	require.NoError(t, err)
+	return e, store, dest, clock, crashedExecution(t, store, clock.Now())
+}
+
+// slowWorkflow has one Task that blocks until its context ends, under an
+// execution timeout of 2 s.
+func slowWorkflow(t *testing.T) *workflow.Workflow {
+	t.Helper()
+	blocking := task(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	wf, err := workflow.New("slow", workflow.Definition{StartAt: "T", Timeout: 2 * time.Second, States: map[string]workflow.State{
+		"T": workflow.Task{Run: blocking, End: true}}})
+	require.NoError(t, err)
+	return wf
+}
+
 // advanceWhile runs fn in a goroutine and moves the clock a step whenever
 // something waits on it (besides `base` timers), until fn returns.
 func advanceWhile(t *testing.T, clock *sftest.FakeClock, base int, step time.Duration, fn func() error) error {
@@ -86,21 +116,13 @@ func advanceWhile(t *testing.T, clock *sftest.FakeClock, base int, step time.Dur
 func TestSweepIsTerminalOnlyOnceTheDeadLetterIsDurable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, nil })
-	wf, err := workflow.New("cancel", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: run, End: true}}})
-	require.NoError(t, err)
-	clock := sftest.NewFakeClock(time.Now())
-	store := &crashyStore{MemoryStore: workflow.NewMemoryStore()}
-	dest := &flakyDest{q: sftest.NewMemoryQueue(nil)}
-	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: dest, Clock: clock}, wf)
-	require.NoError(t, err)
-	id := crashedExecution(t, store, clock.Now())
+	e, store, dest, clock, id := crashedEngine(t)
 
 	// The destination is down: every retry under the policy fails, and the
 	// execution stays RUNNING, for a later sweep.
 	dest.down.Store(true)
 	var n int
-	err = advanceWhile(t, clock, 0, 100*time.Millisecond, func() (err error) { n, err = e.Sweep(ctx); return err })
+	err := advanceWhile(t, clock, 0, 100*time.Millisecond, func() (err error) { n, err = e.Sweep(ctx); return err })
 	require.ErrorContains(t, err, "dlq unavailable")
 	require.Zero(t, n)
 	require.Equal(t, int32(4), dest.attempt.Load(), "1 attempt + 3 retries (DeadLetterRetry's default)")
@@ -129,18 +151,10 @@ func TestSweepIsTerminalOnlyOnceTheDeadLetterIsDurable(t *testing.T) {
 func TestACrashBetweenDeadLetterAndTerminalWriteIsSweptAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	run := task(func(context.Context, json.RawMessage) (json.RawMessage, error) { return nil, nil })
-	wf, err := workflow.New("cancel", workflow.Definition{StartAt: "T", States: map[string]workflow.State{"T": workflow.Task{Run: run, End: true}}})
-	require.NoError(t, err)
-	clock := sftest.NewFakeClock(time.Now())
-	store := &crashyStore{MemoryStore: workflow.NewMemoryStore()}
-	dest := &flakyDest{q: sftest.NewMemoryQueue(nil)}
-	e, err := workflow.NewEngine(workflow.EngineConfig{Store: store, DeadLetters: dest, Clock: clock}, wf)
-	require.NoError(t, err)
-	id := crashedExecution(t, store, clock.Now())
+	e, store, dest, clock, id := crashedEngine(t)
 
 	store.crash.Store(true)
-	_, err = e.Sweep(ctx)
+	_, err := e.Sweep(ctx)
 	require.ErrorContains(t, err, "crashed")
 	require.Len(t, dest.dead(t), 1, "the dead letter went first")
 	exec, err := store.Get(ctx, id)
@@ -166,13 +180,7 @@ func TestACrashBetweenDeadLetterAndTerminalWriteIsSweptAgain(t *testing.T) {
 func TestATimedOutExecutionWhoseDeadLetterFailsIsSweptLater(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	blocking := task(func(ctx context.Context, _ json.RawMessage) (json.RawMessage, error) {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	})
-	wf, err := workflow.New("slow", workflow.Definition{StartAt: "T", Timeout: 2 * time.Second, States: map[string]workflow.State{
-		"T": workflow.Task{Run: blocking, End: true}}})
-	require.NoError(t, err)
+	wf := slowWorkflow(t)
 	clock := sftest.NewFakeClock(time.Now())
 	store := workflow.NewMemoryStore()
 	dest := &flakyDest{q: sftest.NewMemoryQueue(nil)}

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -59,9 +60,7 @@ const truncatedMark = "... (truncated)"
 // capText returns s cut to at most n characters (runes), at a character
 // boundary, ending in truncatedMark when cut; invalid UTF-8 is replaced.
 func capText(s string, n int) string {
-	if !utf8.ValidString(s) {
-		s = toValidUTF8(s)
-	}
+	s = strings.ToValidUTF8(s, string(utf8.RuneError))
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
@@ -75,12 +74,4 @@ func capText(s string, n int) string {
 		keep--
 	}
 	return s[:i] + truncatedMark
-}
-
-func toValidUTF8(s string) string {
-	b := make([]rune, 0, len(s))
-	for _, r := range s {
-		b = append(b, r) // invalid bytes come as utf8.RuneError
-	}
-	return string(b)
 }

@@ -5,6 +5,16 @@ import (
 	"sort"
 )
 
+// ExecutionLister is implemented by Stores that can list executions (MemoryStore,
+// pgstore's and sqlitestore's), for an operator console: ListExecutions returns
+// up to limit executions, most recent first, starting after the execution with
+// ID after (empty: the most recent).
+type ExecutionLister interface {
+	ListExecutions(ctx context.Context, after string, limit int) ([]Execution, error)
+}
+
+var _ ExecutionLister = (*MemoryStore)(nil)
+
 // ListExecutions returns up to limit executions, most recent first (IDs are
 // time-ordered), starting after the execution with ID after (empty: the most
 // recent). An operator console uses it.

@@ -156,10 +156,13 @@ func rnd(n int) string {
 
 // harness is one schema with a migrated store.
 type harness struct {
-	pool     *pgxpool.Pool
-	store    *pgstore.Store
-	schema   string
-	settings string
+	pool   *pgxpool.Pool
+	store  *pgstore.Store
+	schema string
+	// synchronousCommit is the server's synchronous_commit; settings describes
+	// it with the pool and pgstore settings.
+	synchronousCommit string
+	settings          string
 }
 
 func newHarness(ctx context.Context, c *benchConfig) (*harness, error) {
@@ -191,19 +194,13 @@ func newHarness(ctx context.Context, c *benchConfig) (*harness, error) {
 	settings := fmt.Sprintf("server synchronous_commit=%s; pool %d connections (baselines the same); pgstore defaults: "+
 		"bookkeeping synchronous_commit=off (SynchronousBookkeeping=false), Put and Complete durable; MaxConcurrentBatches=%d",
 		sc, c.pool, batches)
-	return &harness{pool: pool, store: s, schema: schema, settings: settings}, nil
+	return &harness{pool: pool, store: s, schema: schema, synchronousCommit: sc, settings: settings}, nil
 }
 
 func (h *harness) close() {
 	h.store.Close()
 	_, _ = h.pool.Exec(context.Background(), "DROP SCHEMA "+h.schema+" CASCADE")
 	h.pool.Close()
-}
-
-func (h *harness) synchronousCommit(ctx context.Context) string {
-	var sc string
-	_ = h.pool.QueryRow(ctx, "SHOW synchronous_commit").Scan(&sc)
-	return sc
 }
 
 func runBench(ctx context.Context, c *benchConfig) error {
@@ -253,7 +250,6 @@ func benchPut(ctx context.Context, c *benchConfig) error {
 		return err
 	}
 	defer h.close()
-	sc := h.synchronousCommit(ctx)
 	q, err := h.store.Queue("bench")
 	if err != nil {
 		return err
@@ -284,7 +280,7 @@ func benchPut(ctx context.Context, c *benchConfig) error {
 				}
 				r := result{Case: "put", Backend: "postgres", Variant: v.name, Concurrency: conc, Rep: rep, Envelopes: n, Seconds: secs,
 					PerSecond: float64(n) / secs, P50Millis: percentile(lat, 0.5), P99Millis: percentile(lat, 0.99),
-					SynchronousCo: sc, Settings: h.settings}
+					SynchronousCo: h.synchronousCommit, Settings: h.settings}
 				if v.name == "group_commit" {
 					after := h.store.BatchStats()
 					r.BatchAvg = float64(after.PutEnvelopes-before.PutEnvelopes) / float64(max(after.PutBatches-before.PutBatches, 1))
@@ -472,7 +468,7 @@ func e2eOnce(ctx context.Context, c *benchConfig) (result, error) {
 		TargetRate:    float64(rate),
 		AchievedRate:  float64(putInWindow) / c.e2eDuration.Seconds(),
 		HandledRate:   float64(handledInWindow) / c.e2eDuration.Seconds(),
-		SynchronousCo: h.synchronousCommit(ctx), Settings: h.settings}, nil
+		SynchronousCo: h.synchronousCommit, Settings: h.settings}, nil
 }
 
 // benchWAL measures the WAL written per envelope by Put beside a bare row holding

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -61,7 +62,7 @@ func consumeOnce(ctx context.Context, c *benchConfig, variant string) (result, e
 	insert := "INSERT INTO " + h.schema + ".orders VALUES ($1, $2)"
 	target := int64(c.consumeN)
 	res := result{Case: "consume", Backend: "postgres", Variant: variant, Concurrency: benchWorkers, Envelopes: target,
-		SynchronousCo: h.synchronousCommit(ctx), Settings: h.settings}
+		SynchronousCo: h.synchronousCommit, Settings: h.settings}
 	if variant == "naive_tx" {
 		if _, err := h.pool.Exec(ctx, "CREATE TABLE "+h.schema+".naive (LIKE "+h.schema+".envelopes INCLUDING ALL)"); err != nil {
 			return result{}, err
@@ -163,8 +164,28 @@ func fillNaive(ctx context.Context, h *harness, n int) error {
 func naiveConsume(ctx context.Context, h *harness, insert string, target int64) (float64, error) {
 	take := "DELETE FROM " + h.schema + ".naive WHERE (queue, id) = (SELECT queue, id FROM " + h.schema +
 		".naive WHERE queue = 'bench' ORDER BY available_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id"
+	return drainNaive(target, pgx.ErrNoRows, func() error {
+		return pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
+			var id string
+			if err := tx.QueryRow(ctx, take).Scan(&id); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, insert, id, id)
+			return err
+		})
+	})
+}
+
+// drainNaive is a naive consumer: benchWorkers goroutines call takeOne, which
+// takes one row and writes its effect in one transaction, until target rows
+// are taken. takeOne returns noRows when it found none (others may hold them
+// locked, or roll back: the worker tries again until target is reached, or
+// until another worker failed). It returns the seconds it took and the first
+// other error, which stops its worker.
+func drainNaive(target int64, noRows error, takeOne func() error) (float64, error) {
 	var (
 		done     atomic.Int64
+		failed   atomic.Bool
 		wg       sync.WaitGroup
 		errMu    sync.Mutex
 		firstErr error
@@ -175,24 +196,20 @@ func naiveConsume(ctx context.Context, h *harness, insert string, target int64) 
 		go func() {
 			defer wg.Done()
 			for done.Load() < target {
-				err := pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
-					var id string
-					if err := tx.QueryRow(ctx, take).Scan(&id); err != nil {
-						return err
-					}
-					_, err := tx.Exec(ctx, insert, id, id)
-					return err
-				})
+				err := takeOne()
 				switch {
 				case err == nil:
 					done.Add(1)
-				case err == pgx.ErrNoRows:
-					if done.Load() >= target {
+				case errors.Is(err, noRows):
+					if failed.Load() { // the missing rows may be the failed worker's: stop
 						return
 					}
 				default:
+					failed.Store(true)
 					errMu.Lock()
-					firstErr = err
+					if firstErr == nil {
+						firstErr = err
+					}
 					errMu.Unlock()
 					return
 				}

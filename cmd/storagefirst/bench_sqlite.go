@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -230,47 +228,19 @@ func sqliteNaiveConsume(ctx context.Context, path string, target int64) (float64
 			return 0, err
 		}
 	}
-	var (
-		done     atomic.Int64
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	start := time.Now()
-	for range benchWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for done.Load() < target {
-				err := func() error {
-					tx, err := db.BeginTx(ctx, nil)
-					if err != nil {
-						return err
-					}
-					defer func() { _ = tx.Rollback() }()
-					var id string
-					if err := tx.QueryRowContext(ctx, `DELETE FROM naive WHERE id = (SELECT id FROM naive ORDER BY id LIMIT 1) RETURNING id`).Scan(&id); err != nil {
-						return err
-					}
-					if _, err := tx.ExecContext(ctx, `INSERT INTO orders VALUES (?, ?)`, id, id); err != nil {
-						return err
-					}
-					return tx.Commit()
-				}()
-				switch {
-				case err == nil:
-					done.Add(1)
-				case errors.Is(err, sql.ErrNoRows):
-					return
-				default:
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return time.Since(start).Seconds(), firstErr
+	return drainNaive(target, sql.ErrNoRows, func() error {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		var id string
+		if err := tx.QueryRowContext(ctx, `DELETE FROM naive WHERE id = (SELECT id FROM naive ORDER BY id LIMIT 1) RETURNING id`).Scan(&id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO orders VALUES (?, ?)`, id, id); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
 }

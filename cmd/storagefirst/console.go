@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/storagefirst/storagefirst-go/console"
-	"github.com/storagefirst/storagefirst-go/workflow"
 )
 
 // consoleCommand serves the operator console over a store (Postgres or SQLite)
@@ -46,13 +45,7 @@ func consoleCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer s.close()
-	var workflows workflow.Store
-	if s.pg != nil {
-		workflows = s.pg.Workflows()
-	} else {
-		workflows = s.sqlite.Workflows()
-	}
-	cfg := console.Config{Path: "/console", Workflows: workflows, Logger: slog.New(slog.NewTextHandler(stderr, nil))}
+	cfg := console.Config{Path: "/console", Workflows: s.Workflows(), Logger: slog.New(slog.NewTextHandler(stderr, nil))}
 	for _, n := range names {
 		q, err := s.Queue(n)
 		if err != nil {

@@ -27,9 +27,33 @@ var commands = map[string]command{
 		"Put dead letters back to be processed again: in place (a store's queue), or into TARGET (-to-queue, -to-sqs-url, -to-eventbridge-bus); -dry-run shows what would be replayed."},
 	"dlq purge": {"storagefirst dlq purge SOURCE -yes",
 		"Delete every dead letter of SOURCE for good."},
-	"bench": {"storagefirst bench [-database-url URL] [-cases put,consume,e2e,wal] [-duration D] [-json]",
-		"Benchmark pgstore on your Postgres: Put and consume throughput, latency, WAL bytes per envelope; one JSON line per case."},
+	"console": {"storagefirst console -database-url URL [-schema NAME] -queues A,B [-addr HOST:PORT] [-token T]",
+		"Serve the operator console (queues, dead letters, workflow executions) over a store until interrupted."},
+	"bench": {"storagefirst bench [-database-url URL] [-cases put,consume,e2e,wal,sqlite] [-reps N] [-duration D] [-json]",
+		"Benchmark pgstore on your Postgres (and sqlitestore on a local file) beside naive baselines: Put and consume throughput, latency, WAL bytes per envelope."},
 }
+
+// commandOrder is the order of the commands in the usage.
+var commandOrder = []string{"migrate", "queue stats", "dlq list", "dlq show", "dlq replay", "dlq purge", "console", "bench"}
+
+// usage is the help of "storagefirst -h": every command's synopsis, from commands.
+var usage = func() string {
+	var b strings.Builder
+	b.WriteString("storagefirst: operate storagefirst-go stores.\n\nUsage:\n")
+	for _, name := range commandOrder {
+		args := strings.TrimPrefix(commands[name].synopsis, "storagefirst "+name+" ")
+		fmt.Fprintf(&b, "  storagefirst %-11s %s\n", name, args)
+	}
+	b.WriteString(`
+URL is a postgres:// URL, or a SQLite file: a path (pizza.db) or sqlite:PATH.
+The Postgres schema defaults to storagefirst; the pizza example's is pizza
+(-schema pizza). A SQLite store has one owner: stop the application first.
+
+`)
+	b.WriteString(sourceHelp)
+	b.WriteString("\nRun \"storagefirst COMMAND -h\" for a command's help; it exits 0.\n")
+	return b.String()
+}()
 
 // groups are the commands that take a subcommand.
 var groups = map[string]string{

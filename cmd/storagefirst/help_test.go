@@ -35,6 +35,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{[]string{"dlq", "replay", "-h"}, "Usage: storagefirst dlq replay"},
 		{[]string{"dlq", "purge", "-h"}, "Usage: storagefirst dlq purge"},
 		{[]string{"bench", "-h"}, "Usage: storagefirst bench"},
+		{[]string{"console", "-h"}, "Usage: storagefirst console"},
 	} {
 		out := runCmd(t, bin, 0, tc.args...)
 		require.Contains(t, out, tc.want, "%v", tc.args)

@@ -59,29 +59,6 @@ import (
 	"time"
 )
 
-const usage = `storagefirst: operate storagefirst-go stores.
-
-Usage:
-  storagefirst migrate     -database-url URL [-schema NAME]
-  storagefirst queue stats -database-url URL [-schema NAME] -queue NAME [-json]
-  storagefirst dlq list    SOURCE [FILTERS] [-limit N] [-json]
-  storagefirst dlq show    SOURCE -id ENVELOPE_ID [-json]
-  storagefirst dlq replay  SOURCE [FILTERS] [TARGET] [-dry-run] [-rate N] [-limit N] [-stop-on-error] [-json]
-  storagefirst dlq purge   SOURCE -yes
-  storagefirst console     -database-url URL [-schema NAME] -queues A,B [-addr HOST:PORT] [-token T]
-  storagefirst bench       [-database-url URL] [-cases put,consume,e2e,wal,sqlite] [-reps N] [-duration D] [-json]
-
-URL is a postgres:// URL, or a SQLite file: a path (pizza.db) or sqlite:PATH.
-The Postgres schema defaults to storagefirst; the pizza example's is pizza
-(-schema pizza). A SQLite store has one owner: stop the application first.
-
-SOURCE is -database-url URL [-schema NAME] -queue NAME (a store's dead letters),
-or -sqs-url URL [-endpoint-url URL] [-region R] (an SQS dead-letter queue).
-FILTERS are -type, -source, -code, -kind, -since and -until.
-
-Run "storagefirst COMMAND -h" for a command's help; it exits 0.
-`
-
 // errUsage marks errors that exit with code 2.
 var errUsage = errors.New("usage")
 

@@ -14,6 +14,7 @@ import (
 	"github.com/storagefirst/storagefirst-go/pgstore"
 	"github.com/storagefirst/storagefirst-go/sqlitestore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
+	"github.com/storagefirst/storagefirst-go/workflow"
 )
 
 // dbFlags are the flags every database command shares.
@@ -50,6 +51,14 @@ func (s *cliStore) Queue(name string) (cliQueue, error) {
 		return s.pg.Queue(name)
 	}
 	return s.sqlite.Queue(name)
+}
+
+// Workflows is the store's workflow.Store.
+func (s *cliStore) Workflows() workflow.Store {
+	if s.pg != nil {
+		return s.pg.Workflows()
+	}
+	return s.sqlite.Workflows()
 }
 
 // Migrate applies the store's migrations and returns the versions applied

@@ -12,17 +12,12 @@ import (
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
 
-// Lister is implemented by stores that list executions (for an operator console).
-type Lister interface {
-	ListExecutions(ctx context.Context, after string, limit int) ([]workflow.Execution, error)
-}
-
 // listCase: executions are listed most recent first, in bounded pages that follow
 // one another without gaps or repeats.
 func listCase(t *testing.T, newStore func(t *testing.T) workflow.Store) {
 	t.Parallel()
 	s := newStore(t)
-	l, ok := s.(Lister)
+	l, ok := s.(workflow.ExecutionLister)
 	if !ok {
 		t.Skipf("%T does not list executions", s)
 	}
