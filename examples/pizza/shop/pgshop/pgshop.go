@@ -76,7 +76,7 @@ func Attach(pool *pgxpool.Pool, schema string, pooled bool) (*Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Postgres{pool: pool, store: st, table: pgx.Identifier{schema, "orders"}.Sanitize()}
+	b := &Postgres{pool: pool, store: st, table: NewTable(pool, st.Schema()).table}
 	b.orders, _ = st.Queue("create-order")
 	b.cancel, _ = st.Queue("cancel-order")
 	return b, nil
@@ -152,14 +152,11 @@ const CreatorWriteTimeout = 5 * time.Second
 // (pgstore.SchemaDefault when empty), through pool (pgstore.NewIdempotencyStore;
 // the schema must have been migrated).
 func NewCreator(pool *pgxpool.Pool, schema string) (Creator, error) {
-	if schema == "" {
-		schema = pgstore.SchemaDefault
-	}
 	idem, err := pgstore.NewIdempotencyStore(pool, pgstore.Config{Schema: schema, WriteTimeout: CreatorWriteTimeout})
 	if err != nil {
 		return Creator{}, err
 	}
-	return Creator{pool: pool, table: pgx.Identifier{schema, "orders"}.Sanitize(), idem: idem}, nil
+	return Creator{pool: pool, table: NewTable(pool, schema).table, idem: idem}, nil
 }
 
 // Idempotency is the store of the creates' idempotency records.
@@ -212,8 +209,12 @@ type Table struct {
 	table string
 }
 
-// NewTable is the orders table in schema, through pool.
+// NewTable is the orders table in schema (pgstore.SchemaDefault when empty),
+// through pool.
 func NewTable(pool *pgxpool.Pool, schema string) Table {
+	if schema == "" {
+		schema = pgstore.SchemaDefault
+	}
 	return Table{pool: pool, table: pgx.Identifier{schema, "orders"}.Sanitize()}
 }
 
