@@ -56,7 +56,7 @@ type PostgresOptions struct {
 
 // OpenPostgresPool opens the shop on an existing pool (which it then owns).
 func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOptions) (*Postgres, error) {
-	b, err := Attach(pool, opts.Schema, opts.Pooled)
+	b, err := attach(pool, opts.Schema, opts.Pooled)
 	if err != nil {
 		return nil, err
 	}
@@ -69,9 +69,10 @@ func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOpti
 	return b, nil
 }
 
-// Attach opens the shop on an existing pool (which it then owns) whose schema
-// is migrated already: OpenPostgresPool without the migrations.
-func Attach(pool *pgxpool.Pool, schema string, pooled bool) (*Postgres, error) {
+// attach opens the shop on pool without migrating: the store, its queues and
+// the orders table, in the store's schema (pgstore.SchemaDefault when schema is
+// empty, as for the store's own tables and the migrations).
+func attach(pool *pgxpool.Pool, schema string, pooled bool) (*Postgres, error) {
 	st, err := pgstore.New(pool, pgstore.Config{Schema: schema, Pooled: pooled})
 	if err != nil {
 		return nil, err
