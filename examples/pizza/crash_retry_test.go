@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,10 +23,7 @@ func TestCrashRetryWithTheSameKeyMakesOneOrder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: not in -short")
 	}
-	bin := filepath.Join(t.TempDir(), "pizza")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
-	db := filepath.Join(t.TempDir(), "pizza.db")
+	bin, db := buildShop(t)
 
 	var mu sync.Mutex
 	answered := map[string]string{} // key (= username) -> order ID of its 202
@@ -110,37 +105,12 @@ func TestCrashRetryWithTheSameKeyMakesOneOrder(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, code)
 		answered[key] = id
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var stats map[string]struct {
-			Ready, Scheduled int64
-			InFlight         int64 `json:"in_flight"`
-		}
-		getJSON(t, "http://"+a+"/admin/stats", &stats)
-		s := stats["create-order"]
-		if s.Ready+s.Scheduled+s.InFlight == 0 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the queue did not drain: %+v", s)
-		<-time.After(50 * time.Millisecond)
-	}
+	waitDrained(t, a, nil)
 	byUser := map[string][]string{}
 	status := map[string]string{}
-	after := ""
-	for {
-		var page struct {
-			Orders []struct{ ID, Username, Status string }
-			Next   string
-		}
-		getJSON(t, "http://"+a+"/orders?limit=100&after="+after, &page)
-		for _, o := range page.Orders {
-			byUser[o.Username] = append(byUser[o.Username], o.ID)
-			status[o.ID] = o.Status
-		}
-		if page.Next == "" {
-			break
-		}
-		after = page.Next
+	for _, o := range listOrders(t, a) {
+		byUser[o.Username] = append(byUser[o.Username], o.ID)
+		status[o.ID] = o.Status
 	}
 	twice := 0
 	for key, id := range answered {

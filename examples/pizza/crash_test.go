@@ -30,10 +30,7 @@ func TestCrashNeverLosesAnAcknowledgedOrder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: not in -short")
 	}
-	bin := filepath.Join(t.TempDir(), "pizza")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
-	db := filepath.Join(t.TempDir(), "pizza.db")
+	bin, db := buildShop(t)
 
 	acknowledged := map[string]string{} // order ID -> username
 	cancelled := map[string]bool{}      // order IDs whose cancel answered 200
@@ -86,39 +83,12 @@ func TestCrashNeverLosesAnAcknowledgedOrder(t *testing.T) {
 
 	// A last, clean start processes whatever the crashes left queued.
 	addr, stop := start(t, bin, db)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var stats map[string]struct {
-			Ready, Scheduled int64
-			InFlight         int64 `json:"in_flight"`
-			Dead             int64
-		}
-		getJSON(t, "http://"+addr+"/admin/stats", &stats)
-		s := stats["create-order"]
-		require.Zero(t, s.Dead, "nothing fails here")
-		if s.Ready+s.Scheduled+s.InFlight == 0 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the queue did not drain: %+v", s)
-		<-time.After(50 * time.Millisecond)
-	}
+	waitDrained(t, addr, func(s queueStats) { require.Zero(t, s.Dead, "nothing fails here") })
 	byUser := map[string]int{}
 	seen := map[string]string{}
-	after := ""
-	for {
-		var page struct {
-			Orders []struct{ ID, Username, Status string }
-			Next   string
-		}
-		getJSON(t, "http://"+addr+"/orders?limit=100&after="+after, &page)
-		for _, o := range page.Orders {
-			byUser[o.Username]++
-			seen[o.ID] = o.Status
-		}
-		if page.Next == "" {
-			break
-		}
-		after = page.Next
+	for _, o := range listOrders(t, addr) {
+		byUser[o.Username]++
+		seen[o.ID] = o.Status
 	}
 	for id, user := range acknowledged {
 		want := "created"
@@ -206,6 +176,65 @@ func cancelOrder(ctx context.Context, c *http.Client, addr, id string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// buildShop builds the shop's binary for the crash tests, and names a SQLite
+// file for it.
+func buildShop(t *testing.T) (bin, db string) {
+	t.Helper()
+	bin = filepath.Join(t.TempDir(), "pizza")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin, filepath.Join(t.TempDir(), "pizza.db")
+}
+
+// queueStats is a queue's part of GET /admin/stats.
+type queueStats struct {
+	Ready, Scheduled int64
+	InFlight         int64 `json:"in_flight"`
+	Dead             int64
+}
+
+// waitDrained waits (up to a minute) until the create-order queue holds nothing
+// ready, scheduled or in flight; check, if set, sees its stats at every look.
+func waitDrained(t *testing.T, addr string, check func(queueStats)) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var stats map[string]queueStats
+		getJSON(t, "http://"+addr+"/admin/stats", &stats)
+		s := stats["create-order"]
+		if check != nil {
+			check(s)
+		}
+		if s.Ready+s.Scheduled+s.InFlight == 0 {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the queue did not drain: %+v", s)
+		<-time.After(50 * time.Millisecond)
+	}
+}
+
+// listedOrder is an order as GET /orders lists it, in what the crash tests check.
+type listedOrder struct{ ID, Username, Status string }
+
+// listOrders reads every order, page by page.
+func listOrders(t *testing.T, addr string) []listedOrder {
+	t.Helper()
+	var all []listedOrder
+	after := ""
+	for {
+		var page struct {
+			Orders []listedOrder
+			Next   string
+		}
+		getJSON(t, "http://"+addr+"/orders?limit=100&after="+after, &page)
+		all = append(all, page.Orders...)
+		if page.Next == "" {
+			return all
+		}
+		after = page.Next
+	}
 }
 
 func getJSON(t *testing.T, url string, v any) {

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/storagefirst/storagefirst-go/examples/pizza/lambda"
 	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 )
 
@@ -58,15 +59,12 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// functions are the bootstraps this test invokes.
-var functions = []string{"migrate", "create-order", "list-orders", "cancel-order"}
-
 // buildFunctions builds every function for this machine (-tags lambda.norpc, as
 // for provided.al2023) with one go build, which compiles what they share once and
 // links them in parallel, into dir/<name>.
 func buildFunctions(dir string) error {
 	args := []string{"build", "-tags", "lambda.norpc", "-o", dir + string(filepath.Separator)}
-	for _, name := range functions {
+	for _, name := range lambda.Functions {
 		args = append(args, "./"+name)
 	}
 	build := exec.Command("go", args...)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
-	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/workflow"
 )
@@ -46,16 +43,10 @@ func TestCancelThatFailsReachesTheDLQBeforeTheDeadline(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			b, err := sqliteshop.OpenSQLite(ctx, filepath.Join(t.TempDir(), "pizza.db"))
-			require.NoError(t, err)
+			b := openSQLiteShop(t)
 			s, err := shop.New(shop.Config{Backend: b, Logger: slog.New(slog.DiscardHandler)}) // default timings
 			require.NoError(t, err)
-			runCtx, stop := context.WithCancel(ctx)
-			done := make(chan error, 1)
-			go func() { done <- s.Run(runCtx) }()
-			srv := httptest.NewServer(s.Handler())
-			t.Cleanup(func() { srv.Close(); stop(); require.NoError(t, <-done); b.Close() })
-			c := client{t, srv.URL}
+			c := serve(t, s, b)
 
 			id := c.create(`{"username":"amy"}`)
 			c.waitStatus(id, shop.StatusCreated)

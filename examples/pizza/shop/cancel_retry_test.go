@@ -7,8 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
-	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
-	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
@@ -19,15 +17,7 @@ import (
 // A new request cancels the next one.
 func TestRetriedCancelCancelsOneOrder(t *testing.T) {
 	t.Parallel()
-	for name, open := range map[string]func(t *testing.T) shop.Backend{
-		"sqlite": openSQLiteShop,
-		"postgres": func(t *testing.T) shop.Backend {
-			url, schema := pgtest.NewSchema(t)
-			b, err := pgshop.OpenPostgres(context.Background(), url, schema)
-			require.NoError(t, err)
-			return b
-		},
-	} {
+	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

@@ -2,17 +2,13 @@ package shop_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
-	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
-	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 	"github.com/storagefirst/storagefirst-go/ingest"
-	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 )
 
 // TestRetryAfterTheFrontDoorsRecordExpiredIsCreated: once the front door's record
@@ -21,19 +17,7 @@ import (
 // first (which would leave it accepted for ever). On SQLite and Postgres.
 func TestRetryAfterTheFrontDoorsRecordExpiredIsCreated(t *testing.T) {
 	t.Parallel()
-	for name, open := range map[string]func(t *testing.T) shop.Backend{
-		"sqlite": func(t *testing.T) shop.Backend {
-			b, err := sqliteshop.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pizza.db"))
-			require.NoError(t, err)
-			return b
-		},
-		"postgres": func(t *testing.T) shop.Backend {
-			url, schema := pgtest.NewSchema(t)
-			b, err := pgshop.OpenPostgres(context.Background(), url, schema)
-			require.NoError(t, err)
-			return b
-		},
-	} {
+	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			b := open(t)

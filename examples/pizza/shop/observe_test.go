@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,17 +19,8 @@ import (
 	"github.com/storagefirst/storagefirst-go/console"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/operator"
-	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/pgshop"
-	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
-	"github.com/storagefirst/storagefirst-go/internal/pgtest"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sfotel"
 )
-
-func openSQLiteShop(t *testing.T) shop.Backend {
-	b, err := sqliteshop.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pizza.db"))
-	require.NoError(t, err)
-	return b
-}
 
 // One create is one connected trace: the HTTP request's span (whose traceparent
 // the front door stores in the envelope's metadata) is the parent of the
@@ -48,12 +38,7 @@ func TestOneCreateIsOneTrace(t *testing.T) {
 	require.NoError(t, err)
 	s, err := shop.New(cfg)
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { srv.Close(); cancel(); require.NoError(t, <-done); b.Close() })
-	c := client{t, srv.URL}
+	c := serve(t, s, b)
 
 	id := c.create(`{"username":"tracy"}`)
 	c.waitStatus(id, shop.StatusCreated)
@@ -142,9 +127,7 @@ func TestAdminNeedsCredentials(t *testing.T) {
 
 // On Postgres the shop measures its store's group commits.
 func TestShopObservesGroupCommitsOnPostgres(t *testing.T) {
-	url, schema := pgtest.NewSchema(t)
-	b, err := pgshop.OpenPostgres(context.Background(), url, schema)
-	require.NoError(t, err)
+	b := openPostgresShop(t)
 	t.Cleanup(b.Close)
 	reader := sdkmetric.NewManualReader()
 	inst, err := sfotel.New(sfotel.Config{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})

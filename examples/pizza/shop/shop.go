@@ -194,9 +194,7 @@ func New(cfg Config) (*Shop, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.routes(); err != nil {
-		return nil, err
-	}
+	s.routes()
 	var h http.Handler = problem.Routes(s.mux, correlationID)
 	if cfg.Telemetry != nil {
 		h = cfg.Telemetry.HTTP(h) // inside problem.Routes' caller, so the span learns the route
@@ -459,7 +457,7 @@ func (s *Shop) Handler() http.Handler { return s.handler }
 // Mux is the shop's router, for a caller that adds routes (such as /metrics).
 func (s *Shop) Mux() *http.ServeMux { return s.mux }
 
-func (s *Shop) routes() error {
+func (s *Shop) routes() {
 	s.mux.Handle("POST /orders", s.create)
 	s.mux.Handle("PUT /orders", s.cancel)
 	s.mux.Handle("POST /orders/{id}/cancel", s.cancel)
@@ -478,7 +476,6 @@ func (s *Shop) routes() error {
 		con = guard(http.NotFoundHandler())
 	}
 	s.mux.Handle("/console/", con)
-	return nil
 }
 
 // refuseAll is the admin guard of a shop without one: 401 for every request.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -33,25 +32,16 @@ type client struct {
 	url string
 }
 
+// do sends a request (a JSON body when body is set) and returns the status and
+// the body of the answer.
 func (c client) do(method, path, body string, headers ...string) (int, []byte) {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.url+path, strings.NewReader(body))
-	require.NoError(c.t, err)
+	contentType := ""
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		contentType = "application/json"
 	}
-	if strings.HasPrefix(path, "/admin/") {
-		req.Header.Set("Authorization", "Bearer "+adminToken)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(c.t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(c.t, err)
-	return resp.StatusCode, b
+	a := c.send(method, path, contentType, body, headers...)
+	return a.code, a.body
 }
 
 func (c client) create(body string, headers ...string) string {
@@ -115,27 +105,49 @@ func runShop(t *testing.T, backend shop.Backend) (*shop.Shop, client) {
 	require.NoError(t, err)
 	s, err := shop.New(cfg)
 	require.NoError(t, err)
+	return s, serve(t, s, backend)
+}
+
+// serve runs s (its consumers) and serves its API over real HTTP until the test
+// ends, then stops both and closes backend.
+func serve(t *testing.T, s *shop.Shop, backend shop.Backend) client {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); cancel(); require.NoError(t, <-done); backend.Close() })
-	return s, client{t, srv.URL}
+	return client{t, srv.URL}
 }
+
+// openSQLiteShop opens a backend on a new SQLite file.
+func openSQLiteShop(t *testing.T) shop.Backend {
+	t.Helper()
+	b, err := sqliteshop.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pizza.db"))
+	require.NoError(t, err)
+	return b
+}
+
+// openPostgresShop opens a backend on a new Postgres schema.
+func openPostgresShop(t *testing.T) shop.Backend {
+	t.Helper()
+	url, schema := pgtest.NewSchema(t)
+	b, err := pgshop.OpenPostgres(context.Background(), url, schema)
+	require.NoError(t, err)
+	return b
+}
+
+// backends opens each backend, by name, for the tests that run on both.
+var backends = map[string]func(t *testing.T) shop.Backend{"sqlite": openSQLiteShop, "postgres": openPostgresShop}
 
 func TestShopOnSQLite(t *testing.T) {
 	t.Parallel()
-	b, err := sqliteshop.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pizza.db"))
-	require.NoError(t, err)
-	exercise(t, b)
+	exercise(t, openSQLiteShop(t))
 }
 
 func TestShopOnPostgres(t *testing.T) {
 	t.Parallel()
-	url, schema := pgtest.NewSchema(t)
-	b, err := pgshop.OpenPostgres(context.Background(), url, schema)
-	require.NoError(t, err)
-	exercise(t, b)
+	exercise(t, openPostgresShop(t))
 }
 
 func exercise(t *testing.T, b shop.Backend) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/storagefirst/storagefirst-go/apigateway"
 	"github.com/storagefirst/storagefirst-go/examples/pizza/shop"
-	"github.com/storagefirst/storagefirst-go/examples/pizza/shop/sqliteshop"
 )
 
 // Behind a REST API stage the client calls /prod/orders while the shop sees
@@ -21,9 +19,7 @@ import (
 // called, keep the stage.
 func TestNextURLKeepsTheStage(t *testing.T) {
 	t.Parallel()
-	b, err := sqliteshop.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "pizza.db"))
-	require.NoError(t, err)
-	s, c := runShop(t, b)
+	s, c := runShop(t, openSQLiteShop(t))
 	for _, u := range []string{"ann", "ben", "cat"} {
 		c.create(`{"username":"` + u + `"}`)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	pizzalambda "github.com/storagefirst/storagefirst-go/examples/pizza/lambda"
 )
 
 // Each Lambda function links only what it uses: none runs the console, the
@@ -25,7 +27,7 @@ func TestFunctionsLinkOnlyWhatTheyUse(t *testing.T) {
 		"github.com/aws/aws-sdk-go-v2/service/sfn",
 		"github.com/aws/aws-sdk-go-v2/service/eventbridge",
 	}
-	for _, fn := range functions {
+	for _, fn := range pizzalambda.Functions {
 		t.Run(fn, func(t *testing.T) {
 			out, err := exec.Command("go", "list", "-deps", "../"+fn).CombinedOutput()
 			require.NoError(t, err, string(out))
@@ -53,7 +55,7 @@ func TestFunctionsLinkNoQueueCode(t *testing.T) {
 	}
 	dir := t.TempDir()
 	args := []string{"build", "-tags", "lambda.norpc", "-o", dir + string(filepath.Separator)}
-	for _, fn := range functions {
+	for _, fn := range pizzalambda.Functions {
 		args = append(args, "../"+fn)
 	}
 	build := exec.Command("go", args...)
@@ -61,7 +63,7 @@ func TestFunctionsLinkNoQueueCode(t *testing.T) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, string(out))
 	const mod = "github.com/storagefirst/storagefirst-go/"
-	for _, fn := range functions {
+	for _, fn := range pizzalambda.Functions {
 		t.Run(fn, func(t *testing.T) {
 			out, err := exec.Command("go", "tool", "nm", filepath.Join(dir, fn)).Output()
 			require.NoError(t, err)
@@ -89,6 +91,3 @@ func TestFunctionsLinkNoQueueCode(t *testing.T) {
 		})
 	}
 }
-
-// functions are the Lambda entry points, in examples/pizza/lambda.
-var functions = []string{"create-order", "cancel-order", "list-orders", "migrate"}

@@ -52,6 +52,9 @@ func getenv(k, def string) string {
 	return def
 }
 
+// schema is the shop's Postgres schema: EnvSchema, "pizza" when unset.
+func schema() string { return getenv(EnvSchema, "pizza") }
+
 // Migrate applies the migrations (pgshop.Migrate) to the database the
 // environment describes and, when EnvDBWriter and EnvDBReader name them, creates
 // the application roles: the migrate function's work, without a store.
@@ -61,7 +64,7 @@ func Migrate(ctx context.Context) error {
 		return err
 	}
 	defer pool.Close()
-	return pgshop.Migrate(ctx, pool, getenv(EnvSchema, "pizza"),
+	return pgshop.Migrate(ctx, pool, schema(),
 		pgshop.Roles{Writer: os.Getenv(EnvDBWriter), Reader: os.Getenv(EnvDBReader)})
 }
 
@@ -138,7 +141,7 @@ func Reads(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return shop.ReadHandler(pgshop.NewTable(pool, getenv(EnvSchema, "pizza")), logger()), nil
+	return shop.ReadHandler(pgshop.NewTable(pool, schema()), logger()), nil
 }
 
 // Creates is the create-order consumer's handler chain (shop.CreateHandlerFor)
@@ -150,7 +153,7 @@ func Creates(ctx context.Context) (storagefirst.Handler, error) {
 	}
 	// The orders table and the idempotency records alone (no store, no queues):
 	// the envelopes come from EventBridge.
-	c, err := pgshop.NewCreator(pool, getenv(EnvSchema, "pizza"))
+	c, err := pgshop.NewCreator(pool, schema())
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -170,7 +173,7 @@ func Cancels(ctx context.Context) (func(context.Context, shop.CancelInput) (shop
 	if err != nil {
 		return nil, err
 	}
-	return shop.CancelFunc(pgshop.NewTable(pool, getenv(EnvSchema, "pizza"))), nil
+	return shop.CancelFunc(pgshop.NewTable(pool, schema())), nil
 }
 
 func logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stderr, nil)) }

@@ -56,7 +56,7 @@ type PostgresOptions struct {
 
 // OpenPostgresPool opens the shop on an existing pool (which it then owns).
 func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOptions) (*Postgres, error) {
-	b, err := Attach(pool, opts.Schema, opts.Pooled)
+	b, err := attach(pool, opts.Schema, opts.Pooled)
 	if err != nil {
 		return nil, err
 	}
@@ -69,14 +69,15 @@ func OpenPostgresPool(ctx context.Context, pool *pgxpool.Pool, opts PostgresOpti
 	return b, nil
 }
 
-// Attach opens the shop on an existing pool (which it then owns) whose schema
-// is migrated already: OpenPostgresPool without the migrations.
-func Attach(pool *pgxpool.Pool, schema string, pooled bool) (*Postgres, error) {
+// attach opens the shop on pool without migrating: the store, its queues and
+// the orders table, in the store's schema (pgstore.SchemaDefault when schema is
+// empty, as for the store's own tables and the migrations).
+func attach(pool *pgxpool.Pool, schema string, pooled bool) (*Postgres, error) {
 	st, err := pgstore.New(pool, pgstore.Config{Schema: schema, Pooled: pooled})
 	if err != nil {
 		return nil, err
 	}
-	b := &Postgres{pool: pool, store: st, table: pgx.Identifier{schema, "orders"}.Sanitize()}
+	b := &Postgres{pool: pool, store: st, table: NewTable(pool, st.Schema()).table}
 	b.orders, _ = st.Queue("create-order")
 	b.cancel, _ = st.Queue("cancel-order")
 	return b, nil
@@ -152,14 +153,11 @@ const CreatorWriteTimeout = 5 * time.Second
 // (pgstore.SchemaDefault when empty), through pool (pgstore.NewIdempotencyStore;
 // the schema must have been migrated).
 func NewCreator(pool *pgxpool.Pool, schema string) (Creator, error) {
-	if schema == "" {
-		schema = pgstore.SchemaDefault
-	}
 	idem, err := pgstore.NewIdempotencyStore(pool, pgstore.Config{Schema: schema, WriteTimeout: CreatorWriteTimeout})
 	if err != nil {
 		return Creator{}, err
 	}
-	return Creator{pool: pool, table: pgx.Identifier{schema, "orders"}.Sanitize(), idem: idem}, nil
+	return Creator{pool: pool, table: NewTable(pool, schema).table, idem: idem}, nil
 }
 
 // Idempotency is the store of the creates' idempotency records.
@@ -212,8 +210,12 @@ type Table struct {
 	table string
 }
 
-// NewTable is the orders table in schema, through pool.
+// NewTable is the orders table in schema (pgstore.SchemaDefault when empty),
+// through pool.
 func NewTable(pool *pgxpool.Pool, schema string) Table {
+	if schema == "" {
+		schema = pgstore.SchemaDefault
+	}
 	return Table{pool: pool, table: pgx.Identifier{schema, "orders"}.Sanitize()}
 }
 

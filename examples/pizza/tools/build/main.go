@@ -20,10 +20,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-)
 
-// Functions are the Lambda entry points under examples/pizza/lambda.
-var Functions = []string{"create-order", "cancel-order", "list-orders", "migrate"}
+	pizzalambda "github.com/storagefirst/storagefirst-go/examples/pizza/lambda"
+)
 
 const pkg = "github.com/storagefirst/storagefirst-go/examples/pizza/lambda/"
 
@@ -124,7 +123,7 @@ func buildAll(arch, out string) (floor Size, fns []Size, err error) {
 	defer os.RemoveAll(tmp)
 	// The floor (tools/build/floor) is built the same way beside them.
 	pkgs := []string{floorPkg}
-	for _, fn := range Functions {
+	for _, fn := range pizzalambda.Functions {
 		pkgs = append(pkgs, pkg+fn)
 	}
 	if err := build(arch, tmp+string(filepath.Separator), pkgs...); err != nil {
@@ -139,7 +138,7 @@ func buildAll(arch, out string) (floor Size, fns []Size, err error) {
 	if floor.Loaded, err = loadedBytes(floorBin); err != nil {
 		return floor, nil, err
 	}
-	for _, fn := range Functions {
+	for _, fn := range pizzalambda.Functions {
 		dir := filepath.Join(out, fn)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return floor, nil, err

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	pizzalambda "github.com/storagefirst/storagefirst-go/examples/pizza/lambda"
 )
 
 // TestBootstrapsNearTheFloor builds the functions as they are deployed (arm64,
@@ -17,7 +19,7 @@ func TestBootstrapsNearTheFloor(t *testing.T) {
 	}
 	floor, sizes, err := buildAll("arm64", t.TempDir())
 	require.NoError(t, err)
-	require.Len(t, sizes, len(Functions))
+	require.Len(t, sizes, len(pizzalambda.Functions))
 	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
 	for _, sz := range sizes {
 		over := sz.Loaded - floor.Loaded
