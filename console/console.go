@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"crypto/rand"
 	"embed"
 	"errors"
@@ -40,13 +39,9 @@ type Queue struct {
 	Dead  storagefirst.DeadLetters
 }
 
-// ExecutionLister is implemented by workflow stores that can list executions, most
-// recent first, after the execution with ID after (empty: from the start), at most
-// limit. When Config.Workflows has it, the console lists executions; otherwise it
-// looks them up by ID.
-type ExecutionLister interface {
-	ListExecutions(ctx context.Context, after string, limit int) ([]workflow.Execution, error)
-}
+// ExecutionLister is workflow.ExecutionLister: when Config.Workflows has it, the
+// console lists executions; otherwise it looks them up by ID.
+type ExecutionLister = workflow.ExecutionLister
 
 // Config configures a Console. Auth is required (with at least one credential);
 // every other zero field means its documented default.
