@@ -157,15 +157,28 @@ func undecodableLetter(env storagefirst.Envelope, cause error, origin string, no
 // again and nothing is lost. The write is bounded as Middleware's is.
 func SendUndecodable(ctx context.Context, dest Destination, r Raw, cause error, origin string) error {
 	dl, err := UndecodableLetter(r, cause, origin, time.Now())
-	if err == nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
-		defer cancel()
-		err = dest.SendDeadLetter(sctx, dl)
-	}
 	if err != nil {
-		return storagefirst.Retryable(errors.Join(cause, fmt.Errorf("dlq: dead letter of an undecodable record not stored: %w", err)))
+		return undecodableNotStored(cause, err)
+	}
+	return sendUndecodableLetter(ctx, dest, dl, cause)
+}
+
+// sendUndecodableLetter writes dl, the dead letter of a record that cause made
+// undecodable, bounded by sendTimeout even once ctx has ended (as Middleware's
+// writes are); a failed write is undecodableNotStored.
+func sendUndecodableLetter(ctx context.Context, dest Destination, dl storagefirst.DeadLetter, cause error) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	defer cancel()
+	if err := dest.SendDeadLetter(sctx, dl); err != nil {
+		return undecodableNotStored(cause, err)
 	}
 	return nil
+}
+
+// undecodableNotStored is the retryable error of an undecodable record whose
+// dead letter was not stored (err): the source delivers it again.
+func undecodableNotStored(cause, err error) error {
+	return storagefirst.Retryable(errors.Join(cause, fmt.Errorf("dlq: dead letter of an undecodable record not stored: %w", err)))
 }
 
 // undecodableKey is the context key of the undecodable mark.
