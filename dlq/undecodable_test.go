@@ -13,15 +13,9 @@ import (
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
 
-type failingDestination struct{}
-
-func (failingDestination) SendDeadLetter(context.Context, storagefirst.DeadLetter) error {
-	return errors.New("disk full")
-}
-
 func TestSendUndecodableFailsRetryableWhenTheWriteFails(t *testing.T) {
 	t.Parallel()
-	err := dlq.SendUndecodable(context.Background(), failingDestination{}, dlq.Raw{ID: "r1", Data: []byte{0x1f, 0x8b}}, errors.New("not JSON"), "o")
+	err := dlq.SendUndecodable(context.Background(), failingDest{err: errors.New("disk full")}, dlq.Raw{ID: "r1", Data: []byte{0x1f, 0x8b}}, errors.New("not JSON"), "o")
 	require.True(t, storagefirst.IsRetryable(err))
 	require.ErrorContains(t, err, "disk full")
 	require.ErrorContains(t, err, "not JSON")
