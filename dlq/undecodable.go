@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -108,7 +110,9 @@ func UndecodableEnvelope(r Raw) (storagefirst.Envelope, error) {
 }
 
 // boundedMetadata copies m, leaving out the entries that would take it over the
-// envelope's metadata limits (in key order).
+// envelope's metadata limits (in key order) and those Envelope.Validate refuses
+// (not UTF-8, or holding a NUL byte: a producer's Kinesis partition key may), so
+// that what locates a record never keeps it from being dead-lettered.
 func boundedMetadata(m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return nil
@@ -117,7 +121,8 @@ func boundedMetadata(m map[string]string) map[string]string {
 	size := 0
 	for _, k := range sortedKeys(m) {
 		v := m[k]
-		if k == "" || len(out) == storagefirst.MaxMetadataEntries || size+len(k)+len(v) > storagefirst.MaxMetadataSize {
+		if k == "" || len(out) == storagefirst.MaxMetadataEntries || size+len(k)+len(v) > storagefirst.MaxMetadataSize ||
+			!utf8.ValidString(k) || !utf8.ValidString(v) || strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0) {
 			continue
 		}
 		out[k] = v

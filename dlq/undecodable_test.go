@@ -43,3 +43,15 @@ func FuzzUndecodableLetter(f *testing.F) {
 		require.Equal(t, "permanent", dl.LastFailure().Class)
 	})
 }
+
+// TestUndecodableLetterLeavesOutMetadataAnEnvelopeRefuses: a locating entry an
+// envelope cannot hold (a partition key with a NUL byte, bytes that are not
+// UTF-8) is left out, and the record is dead-lettered all the same.
+func TestUndecodableLetterLeavesOutMetadataAnEnvelopeRefuses(t *testing.T) {
+	t.Parallel()
+	md := map[string]string{dlq.MetaPartitionKey: "order\x001", dlq.MetaSequenceNumber: "7", "\xff": "x", "k": "\xfe"}
+	dl, err := dlq.UndecodableLetter(dlq.Raw{ID: "r1", Data: []byte{0x1f, 0x8b}, Metadata: md}, errors.New("bad"), "o", time.Now())
+	require.NoError(t, err)
+	require.NoError(t, dl.Envelope.Validate())
+	require.Equal(t, map[string]string{dlq.MetaSequenceNumber: "7"}, dl.Envelope.Metadata)
+}
