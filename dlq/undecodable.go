@@ -64,9 +64,11 @@ const (
 // Raw is a record an event source delivered that could not be decoded.
 type Raw struct {
 	// ID is the record's identity at its source (a Kinesis event ID, an SQS
-	// message ID, an EventBridge event id); empty gets a new ID.
+	// message ID, an EventBridge event id); empty, or one an envelope cannot
+	// hold, gets a new ID.
 	ID string
-	// Source is where it came from (an event source ARN).
+	// Source is where it came from (an event source ARN); one an envelope cannot
+	// hold is left out.
 	Source string
 	// Data is the record's bytes as received.
 	Data []byte
@@ -95,10 +97,16 @@ func UndecodableEnvelope(r Raw) (storagefirst.Envelope, error) {
 	if err != nil {
 		return storagefirst.Envelope{}, err
 	}
-	if r.ID != "" {
+	// What the source says of the record is kept where an envelope can hold it:
+	// an event that was undecodable for its too long source (EventBridge's limit
+	// is in characters) must still make a letter.
+	if r.ID != "" && envelopeText(r.ID) {
 		env.ID = r.ID
 	}
-	env.Source, env.Attempt = r.Source, r.Attempt
+	if envelopeText(r.Source) {
+		env.Source = r.Source
+	}
+	env.Attempt = r.Attempt
 	if !r.ReceivedAt.IsZero() {
 		env.AcceptedAt = r.ReceivedAt.UTC()
 	}
@@ -107,6 +115,11 @@ func UndecodableEnvelope(r Raw) (storagefirst.Envelope, error) {
 		return storagefirst.Envelope{}, err
 	}
 	return env, nil
+}
+
+// envelopeText reports whether Envelope.Validate accepts s as an ID or source.
+func envelopeText(s string) bool {
+	return len(s) <= storagefirst.MaxTypeLength && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // boundedMetadata copies m, leaving out the entries that would take it over the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,4 +55,16 @@ func TestUndecodableLetterLeavesOutMetadataAnEnvelopeRefuses(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, dl.Envelope.Validate())
 	require.Equal(t, map[string]string{dlq.MetaSequenceNumber: "7"}, dl.Envelope.Metadata)
+}
+
+// TestUndecodableLetterOfAnEventWithATooLongSource: an event whose source an
+// envelope cannot hold (256 characters, 512 bytes) is undecodable for it; its
+// letter is made all the same, under its ID, without that source.
+func TestUndecodableLetterOfAnEventWithATooLongSource(t *testing.T) {
+	t.Parallel()
+	dl, err := dlq.UndecodableLetter(dlq.Raw{ID: "ev-1", Source: strings.Repeat("é", 256), Data: []byte(`{}`)}, errors.New("bad"), "o", time.Now())
+	require.NoError(t, err)
+	require.NoError(t, dl.Envelope.Validate())
+	require.Equal(t, "ev-1", dl.Envelope.ID)
+	require.Empty(t, dl.Envelope.Source)
 }
