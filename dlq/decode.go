@@ -24,10 +24,12 @@ type Message struct {
 	ReceiptHandle string
 }
 
-// Message attributes written by the SQS destination (dlq/sqs.Destination).
+// Message attributes written by the SQS destination (dlq/sqs.Destination). AttrID
+// and AttrType are the ones ingest/sqs.Sink sets too, which decodeRedrive reads
+// back (awsenv.FromSQS).
 const (
-	AttrID            = "storagefirst-id"
-	AttrType          = "storagefirst-type"
+	AttrID            = awsenv.AttrID
+	AttrType          = awsenv.AttrType
 	AttrErrorClass    = "storagefirst-error-class"
 	AttrErrorCode     = "storagefirst-error-code"
 	AttrError         = "storagefirst-error"

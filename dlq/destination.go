@@ -70,10 +70,8 @@ func Middleware(cfg MiddlewareConfig) (storagefirst.Middleware, error) {
 				// The stand-in of a record that holds no envelope: nothing after
 				// this can handle it; dead-letter it now.
 				dl := undecodableLetter(env, m.cause, cfg.Origin, cfg.Clock.Now())
-				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
-				defer cancel()
-				if err := cfg.Destination.SendDeadLetter(sctx, dl); err != nil {
-					return storagefirst.Retryable(errors.Join(m.cause, fmt.Errorf("dlq: dead letter of an undecodable record not stored: %w", err)))
+				if err := sendUndecodableLetter(ctx, cfg.Destination, dl, m.cause); err != nil {
+					return err
 				}
 				m.sent.Store(true)
 				cfg.Logger.WarnContext(ctx, "dlq: undecodable record dead-lettered", "envelope_id", env.ID, "error", m.cause)

@@ -3,16 +3,13 @@ package dlq_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/dlq"
 	"github.com/storagefirst/storagefirst-go/internal/pgtest"
-	"github.com/storagefirst/storagefirst-go/pgstore"
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 	"github.com/storagefirst/storagefirst-go/storagefirst/sftest"
 )
@@ -59,14 +56,7 @@ func TestReplayIntoAnotherHandleOnTheSourceQueue(t *testing.T) {
 	url, schema := pgtest.NewSchema(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pool, err := pgxpool.New(ctx, url)
-	require.NoError(t, err)
-	defer pool.Close()
-	store, err := pgstore.New(pool, pgstore.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	defer store.Close()
-	_, err = store.Migrate(ctx)
-	require.NoError(t, err)
+	store := newPGStore(t, ctx, url, schema)
 	q, err := store.Queue("orders")
 	require.NoError(t, err)
 	env, err := storagefirst.NewEnvelope("test", []byte(`{}`))

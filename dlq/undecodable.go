@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/storagefirst/storagefirst-go/storagefirst"
 )
@@ -62,9 +64,11 @@ const (
 // Raw is a record an event source delivered that could not be decoded.
 type Raw struct {
 	// ID is the record's identity at its source (a Kinesis event ID, an SQS
-	// message ID, an EventBridge event id); empty gets a new ID.
+	// message ID, an EventBridge event id); empty, or one an envelope cannot
+	// hold, gets a new ID.
 	ID string
-	// Source is where it came from (an event source ARN).
+	// Source is where it came from (an event source ARN); one an envelope cannot
+	// hold is left out.
 	Source string
 	// Data is the record's bytes as received.
 	Data []byte
@@ -93,10 +97,16 @@ func UndecodableEnvelope(r Raw) (storagefirst.Envelope, error) {
 	if err != nil {
 		return storagefirst.Envelope{}, err
 	}
-	if r.ID != "" {
+	// What the source says of the record is kept where an envelope can hold it:
+	// an event that was undecodable for its too long source (EventBridge's limit
+	// is in characters) must still make a letter.
+	if r.ID != "" && envelopeText(r.ID) {
 		env.ID = r.ID
 	}
-	env.Source, env.Attempt = r.Source, r.Attempt
+	if envelopeText(r.Source) {
+		env.Source = r.Source
+	}
+	env.Attempt = r.Attempt
 	if !r.ReceivedAt.IsZero() {
 		env.AcceptedAt = r.ReceivedAt.UTC()
 	}
@@ -107,8 +117,15 @@ func UndecodableEnvelope(r Raw) (storagefirst.Envelope, error) {
 	return env, nil
 }
 
+// envelopeText reports whether Envelope.Validate accepts s as an ID or source.
+func envelopeText(s string) bool {
+	return len(s) <= storagefirst.MaxTypeLength && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
 // boundedMetadata copies m, leaving out the entries that would take it over the
-// envelope's metadata limits (in key order).
+// envelope's metadata limits (in key order) and those Envelope.Validate refuses
+// (not UTF-8, or holding a NUL byte: a producer's Kinesis partition key may), so
+// that what locates a record never keeps it from being dead-lettered.
 func boundedMetadata(m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return nil
@@ -117,7 +134,8 @@ func boundedMetadata(m map[string]string) map[string]string {
 	size := 0
 	for _, k := range sortedKeys(m) {
 		v := m[k]
-		if k == "" || len(out) == storagefirst.MaxMetadataEntries || size+len(k)+len(v) > storagefirst.MaxMetadataSize {
+		if k == "" || len(out) == storagefirst.MaxMetadataEntries || size+len(k)+len(v) > storagefirst.MaxMetadataSize ||
+			!utf8.ValidString(k) || !utf8.ValidString(v) || strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0) {
 			continue
 		}
 		out[k] = v
@@ -157,15 +175,28 @@ func undecodableLetter(env storagefirst.Envelope, cause error, origin string, no
 // again and nothing is lost. The write is bounded as Middleware's is.
 func SendUndecodable(ctx context.Context, dest Destination, r Raw, cause error, origin string) error {
 	dl, err := UndecodableLetter(r, cause, origin, time.Now())
-	if err == nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
-		defer cancel()
-		err = dest.SendDeadLetter(sctx, dl)
-	}
 	if err != nil {
-		return storagefirst.Retryable(errors.Join(cause, fmt.Errorf("dlq: dead letter of an undecodable record not stored: %w", err)))
+		return undecodableNotStored(cause, err)
+	}
+	return sendUndecodableLetter(ctx, dest, dl, cause)
+}
+
+// sendUndecodableLetter writes dl, the dead letter of a record that cause made
+// undecodable, bounded by sendTimeout even once ctx has ended (as Middleware's
+// writes are); a failed write is undecodableNotStored.
+func sendUndecodableLetter(ctx context.Context, dest Destination, dl storagefirst.DeadLetter, cause error) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	defer cancel()
+	if err := dest.SendDeadLetter(sctx, dl); err != nil {
+		return undecodableNotStored(cause, err)
 	}
 	return nil
+}
+
+// undecodableNotStored is the retryable error of an undecodable record whose
+// dead letter was not stored (err): the source delivers it again.
+func undecodableNotStored(cause, err error) error {
+	return storagefirst.Retryable(errors.Join(cause, fmt.Errorf("dlq: dead letter of an undecodable record not stored: %w", err)))
 }
 
 // undecodableKey is the context key of the undecodable mark.

@@ -265,7 +265,6 @@ func (f *FrontDoor[T]) persist(ctx context.Context, env storagefirst.Envelope, p
 // sink's error wraps storagefirst.ErrOutcomeUnknown, or the request's context
 // ended during it).
 func (f *FrontDoor[T]) notPersisted(ctx context.Context, env storagefirst.Envelope, err error, problem func(int, string, string) Response) Response {
-	var resp Response
 	if storagefirst.IsPermanent(err) {
 		if errors.Is(err, storagefirst.ErrTooLarge) {
 			f.cfg.Logger.InfoContext(ctx, "ingest: the sink refused the request as too large; answering 413", "envelope_id", env.ID, "error", err)
@@ -282,11 +281,15 @@ func (f *FrontDoor[T]) notPersisted(ctx context.Context, env storagefirst.Envelo
 		if env.IdempotencyKey == "" {
 			detail = "outcome unknown: the request may have been stored; send an Idempotency-Key to retry safely"
 		}
-		resp = problem(http.StatusServiceUnavailable, ProblemOutcomeUnknown, detail)
-	} else {
-		f.cfg.Logger.WarnContext(ctx, "ingest: not persisted; answering 503", "envelope_id", env.ID, "error", err)
-		resp = problem(http.StatusServiceUnavailable, ProblemNotPersisted, "the request was not stored; retry it")
+		return f.unavailable(problem, ProblemOutcomeUnknown, detail)
 	}
+	f.cfg.Logger.WarnContext(ctx, "ingest: not persisted; answering 503", "envelope_id", env.ID, "error", err)
+	return f.unavailable(problem, ProblemNotPersisted, "the request was not stored; retry it")
+}
+
+// unavailable is a 503 of problem type typ with the configured Retry-After.
+func (f *FrontDoor[T]) unavailable(problem func(int, string, string) Response, typ, detail string) Response {
+	resp := problem(http.StatusServiceUnavailable, typ, detail)
 	resp.Header.Set("Retry-After", strconv.Itoa(int((f.cfg.RetryAfter+time.Second-1)/time.Second)))
 	return resp
 }
@@ -383,9 +386,7 @@ func (f *FrontDoor[T]) persistOnce(ctx context.Context, env storagefirst.Envelop
 	switch {
 	case err != nil:
 		cfg.Logger.WarnContext(ctx, "ingest: idempotency store failed; answering 503", "error", err)
-		resp := problem(http.StatusServiceUnavailable, ProblemNotPersisted, "the request was not stored; retry it")
-		resp.Header.Set("Retry-After", strconv.Itoa(int((cfg.RetryAfter+time.Second-1)/time.Second)))
-		return resp
+		return f.unavailable(problem, ProblemNotPersisted, "the request was not stored; retry it")
 	case !res.Acquired:
 		return f.replay(env, res.Record, problem)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/awsfake"
@@ -15,9 +13,7 @@ import (
 
 func TestMoveBackOnlyForRedriveQueues(t *testing.T) {
 	t.Parallel()
-	fake := awsfake.New()
-	defer fake.Close()
-	client := awssqs.NewFromConfig(fake.Config(), func(o *awssqs.Options) { o.BaseEndpoint = aws.String(fake.URL()) })
+	fake, client := newFake(t)
 	ctx := context.Background()
 	const redriveURL, redriveARN = "https://sqs.us-east-1.amazonaws.com/1/orders-dlq", "arn:aws:sqs:us-east-1:1:orders-dlq"
 	const ebURL, ebARN = "https://sqs.us-east-1.amazonaws.com/1/rule-dlq", "arn:aws:sqs:us-east-1:1:rule-dlq"

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
 	"github.com/storagefirst/storagefirst-go/awsfake"
@@ -21,9 +19,7 @@ import (
 // release, DeleteMessage).
 func TestSourceListAndReplayAgainstTheFake(t *testing.T) {
 	t.Parallel()
-	fake := awsfake.New()
-	defer fake.Close()
-	client := awssqs.NewFromConfig(fake.Config(), func(o *awssqs.Options) { o.BaseEndpoint = aws.String(fake.URL()) })
+	fake, client := newFake(t)
 	ctx := context.Background()
 	url := "https://sqs.us-east-1.amazonaws.com/1/dlq"
 	env, err := storagefirst.NewEnvelope("CreateOrder", []byte(`{"username":"lee"}`))
@@ -47,9 +43,7 @@ func TestSourceListAndReplayAgainstTheFake(t *testing.T) {
 // others are released all the same.
 func TestSourceReleasesInBatches(t *testing.T) {
 	t.Parallel()
-	fake := awsfake.New()
-	defer fake.Close()
-	client := awssqs.NewFromConfig(fake.Config(), func(o *awssqs.Options) { o.BaseEndpoint = aws.String(fake.URL()) })
+	fake, client := newFake(t)
 	ctx := context.Background()
 	url := "https://sqs.us-east-1.amazonaws.com/1/dlq"
 	for range 25 {

@@ -10,11 +10,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/storagefirst/storagefirst-go/awsfake"
 	"github.com/storagefirst/storagefirst-go/dlq"
 	dlqsqs "github.com/storagefirst/storagefirst-go/dlq/sqs"
 )
@@ -24,9 +22,7 @@ import (
 // the 1 MiB message limit, with its first bytes, total length and SHA-256.
 func TestLargeUndecodableRecordFitsAnSQSDeadLetter(t *testing.T) {
 	t.Parallel()
-	fake := awsfake.New()
-	defer fake.Close()
-	client := awssqs.NewFromConfig(fake.Config(), func(o *awssqs.Options) { o.BaseEndpoint = aws.String(fake.URL()) })
+	fake, client := newFake(t)
 	url := "https://sqs.us-east-1.amazonaws.com/1/dlq"
 	d := dlqsqs.Destination{Client: client, QueueURL: url}
 

@@ -98,6 +98,9 @@ func (e *AllFailedError) Unwrap() error { return e.First }
 // them to the queue's dead-letter queue. FIFO queues (an event source ARN ending in
 // ".fifo") stop at the first failure, as their order requires.
 func NewBatchHandler(h storagefirst.Handler, cfg BatchConfig) func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	if cfg.Origin == "" {
+		cfg.Origin = OriginDefault
+	}
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 		for _, m := range ev.Records {
@@ -142,11 +145,7 @@ func handleMessage(ctx context.Context, h storagefirst.Handler, cfg BatchConfig,
 	env, err := EnvelopeFromMessage(m)
 	switch {
 	case err != nil && cfg.DeadLetters != nil:
-		origin := cfg.Origin
-		if origin == "" {
-			origin = OriginDefault
-		}
-		return dlq.SendUndecodable(ctx, cfg.DeadLetters, rawMessage(m), err, origin)
+		return dlq.SendUndecodable(ctx, cfg.DeadLetters, rawMessage(m), err, cfg.Origin)
 	case err != nil:
 		return dlq.HandleUndecodable(ctx, h, rawMessage(m), err)
 	}
